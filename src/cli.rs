@@ -1,0 +1,351 @@
+//! The command line: arguments → project → subcommand, and the exit-code
+//! discipline: 0 success or clean, 1 drift found, 2 any error. Errors print as
+//! `error: …` with their cause chain and a `help:` line where a fix is known.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anstyle::{AnsiColor, Style};
+use anyhow::{Context as _, Result, bail};
+use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
+
+use crate::diag::Diagnostics;
+use crate::project::{self, MANIFEST_FILE, Project, State, Status};
+
+#[derive(Debug, Parser)]
+#[command(name = "obsgen", version, about = "Turn obsgen.toml into a verified observability and delivery stack")]
+pub struct Cli {
+    /// Manifest to use (default: obsgen.toml in the current folder or a parent).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
+    /// Run as if started in DIR.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// When to use colours (NO_COLOR is respected under `auto`).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Lay the templates in DIR over the embedded ones, file by file.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Github,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented obsgen.toml (no prompts with --defaults, --set or --answers).
+    Init {
+        /// Use the default answer for everything not given.
+        #[arg(long)]
+        defaults: bool,
+        /// Answer one question, as a manifest key (`project.name=shop`, `service.port=8080`).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Read answers from a TOML file with the same keys.
+        #[arg(long, value_name = "FILE")]
+        answers: Option<PathBuf>,
+        /// Overwrite an existing manifest.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Render and write every file (atomically), and obsgen.lock.
+    Generate {
+        /// Show what would be written or removed; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Overwrite files edited by hand.
+        #[arg(long)]
+        force: bool,
+    },
+    /// CI gate: exit 0 when the output is up to date, 1 on drift, 2 on error.
+    Check {
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Unified diff of what `generate` would change (exit 1 when there is any).
+    Diff,
+    /// Print the JSON Schema of obsgen.toml.
+    Schema,
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Template sets embedded in this obsgen.
+    Templates {
+        #[command(subcommand)]
+        command: TemplatesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// List template-set versions, their files and content hashes.
+    List,
+}
+
+/// Whether to colour output on a stream.
+fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+fn paint(color: bool, style: Style, text: &str) -> String {
+    if color { format!("{}{text}{}", style.render(), style.render_reset()) } else { text.to_string() }
+}
+
+/// Runs obsgen with the process arguments; returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let err_color = use_color(cli.color, std::io::stderr().is_terminal());
+    match run(&cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            if let Some(d) = e.downcast_ref::<Diagnostics>() {
+                eprint!("{}", d.render(err_color));
+            } else {
+                let red = Style::new().bold().fg_color(Some(AnsiColor::Red.into()));
+                let mut text = format!("{e}");
+                for cause in e.chain().skip(1) {
+                    text.push_str(&format!("\n  caused by: {cause}"));
+                }
+                // A `help:` line inside the message goes last, after the causes.
+                let (main, help) = match text.split_once("\nhelp: ") {
+                    Some((m, h)) => (m.to_string(), Some(h.to_string())),
+                    None => (text, None),
+                };
+                eprintln!("{}: {main}", paint(err_color, red, "error"));
+                if let Some(h) = help {
+                    let cyan = Style::new().bold().fg_color(Some(AnsiColor::Cyan.into()));
+                    eprintln!("{}: {h}", paint(err_color, cyan, "help"));
+                }
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn cwd(cli: &Cli) -> Result<PathBuf> {
+    let here = std::env::current_dir().context("reading the current folder")?;
+    Ok(match &cli.dir {
+        Some(d) if d.is_absolute() => d.clone(),
+        Some(d) => here.join(d),
+        None => here,
+    })
+}
+
+/// Runs one parsed command; `Ok(code)` is the exit code (0 or 1).
+pub fn run(cli: &Cli) -> Result<u8> {
+    let out_color = use_color(cli.color, std::io::stdout().is_terminal());
+    match &cli.command {
+        Command::Schema => {
+            print!("{}", crate::manifest::json_schema());
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "obsgen", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Templates { command: TemplatesCommand::List } => {
+            for v in crate::assets::template_versions() {
+                println!("v{v}  {}", crate::assets::template_set_hash(&v));
+                for (name, _) in crate::assets::template_set(&v) {
+                    println!("    {name}");
+                }
+            }
+            Ok(0)
+        }
+        Command::Init { defaults, set, answers, force } => init(cli, *defaults, set, answers.as_deref(), *force),
+        Command::Generate { dry_run, force } => {
+            let dir = cwd(cli)?;
+            let project = Project::locate(&dir, cli.manifest.as_deref())?;
+            let generated = project::generate(&project, cli.templates.as_deref())?;
+            let outcome = project::emit(&project.root, &generated, *force, *dry_run)?;
+            let verb = if *dry_run { "would write" } else { "wrote" };
+            for p in &outcome.written {
+                println!("{verb} {p}");
+            }
+            let verb = if *dry_run { "would remove" } else { "removed" };
+            for p in &outcome.removed {
+                println!("{verb} {p}");
+            }
+            println!(
+                "{}: {} written, {} removed, {} unchanged{}",
+                if *dry_run { "dry run" } else { "generate" },
+                outcome.written.len(),
+                outcome.removed.len(),
+                outcome.unchanged,
+                if *dry_run { " (nothing was written)" } else { "" }
+            );
+            Ok(0)
+        }
+        Command::Check { format } => {
+            let dir = cwd(cli)?;
+            let project = Project::locate(&dir, cli.manifest.as_deref())?;
+            let generated = project::generate(&project, cli.templates.as_deref())?;
+            let statuses = project::status(&project.root, &generated)?;
+            let drift = statuses.iter().filter(|s| s.state != State::Ok).count();
+            let mut stdout = std::io::stdout().lock();
+            match format {
+                Format::Human => print_human(&mut stdout, &statuses, out_color)?,
+                Format::Json => {
+                    let report = serde_json::json!({ "clean": drift == 0, "drifted": drift, "files": statuses });
+                    writeln!(stdout, "{}", serde_json::to_string_pretty(&report)?)?;
+                }
+                Format::Github => {
+                    for s in statuses.iter().filter(|s| s.state != State::Ok) {
+                        writeln!(
+                            stdout,
+                            "::error file={},title=obsgen check: {}::{} is {}: {}. Run `obsgen generate` (and commit) to fix.",
+                            s.path,
+                            s.state.as_str(),
+                            s.path,
+                            s.state.as_str(),
+                            s.detail
+                        )?;
+                    }
+                    writeln!(stdout, "obsgen check: {drift} of {} files drifted", statuses.len())?;
+                }
+            }
+            Ok(u8::from(drift > 0))
+        }
+        Command::Diff => {
+            let dir = cwd(cli)?;
+            let project = Project::locate(&dir, cli.manifest.as_deref())?;
+            let generated = project::generate(&project, cli.templates.as_deref())?;
+            let statuses = project::status(&project.root, &generated)?;
+            let mut stdout = std::io::stdout().lock();
+            let mut changed = 0;
+            for s in statuses.iter().filter(|s| s.state != State::Ok) {
+                changed += 1;
+                write_diff(&mut stdout, s, out_color)?;
+            }
+            Ok(u8::from(changed > 0))
+        }
+    }
+}
+
+fn state_style(state: State) -> Style {
+    let c = match state {
+        State::Ok => AnsiColor::Green,
+        State::Stale | State::Missing => AnsiColor::Yellow,
+        State::Modified | State::Orphaned => AnsiColor::Red,
+    };
+    Style::new().fg_color(Some(c.into())).bold()
+}
+
+fn write_diff(out: &mut impl std::io::Write, s: &Status, color: bool) -> Result<()> {
+    let diff = project::unified_diff(s);
+    for line in diff.lines() {
+        let style = if line.starts_with("+++") || line.starts_with("---") {
+            Style::new().bold()
+        } else if line.starts_with('+') {
+            Style::new().fg_color(Some(AnsiColor::Green.into()))
+        } else if line.starts_with('-') {
+            Style::new().fg_color(Some(AnsiColor::Red.into()))
+        } else if line.starts_with("@@") {
+            Style::new().fg_color(Some(AnsiColor::Cyan.into()))
+        } else {
+            Style::new()
+        };
+        writeln!(out, "{}", paint(color, style, line))?;
+    }
+    Ok(())
+}
+
+fn print_human(out: &mut impl std::io::Write, statuses: &[Status], color: bool) -> Result<()> {
+    for s in statuses {
+        let state = paint(color, state_style(s.state), &format!("{:<9}", s.state.as_str()));
+        if s.detail.is_empty() {
+            writeln!(out, "{state} {}", s.path)?;
+        } else {
+            writeln!(out, "{state} {}  ({})", s.path, s.detail)?;
+        }
+    }
+    for s in statuses.iter().filter(|s| s.state == State::Stale && s.path != crate::lock::LOCK_FILE) {
+        writeln!(out)?;
+        write_diff(out, s, color)?;
+    }
+    let drift: Vec<&Status> = statuses.iter().filter(|s| s.state != State::Ok).collect();
+    writeln!(out)?;
+    if drift.is_empty() {
+        writeln!(out, "check: all {} files up to date", statuses.len())?;
+    } else {
+        let edited = drift.iter().any(|s| s.state == State::Modified);
+        writeln!(
+            out,
+            "check: {} of {} files drifted; run `obsgen generate`{}",
+            drift.len(),
+            statuses.len(),
+            if edited { " (hand edits: move them into the manifest first, then --force)" } else { "" }
+        )?;
+    }
+    Ok(())
+}
+
+fn init(cli: &Cli, defaults: bool, set: &[String], answers: Option<&Path>, force: bool) -> Result<u8> {
+    let dir = cwd(cli)?;
+    let target = match &cli.manifest {
+        Some(p) if p.is_absolute() => p.clone(),
+        Some(p) => dir.join(p),
+        None => dir.join(MANIFEST_FILE),
+    };
+    if !defaults && set.is_empty() && answers.is_none() {
+        bail!(
+            "obsgen init needs answers\nhelp: pass --defaults (all defaults), --set KEY=VALUE (repeatable) or --answers FILE"
+        );
+    }
+    if std::fs::symlink_metadata(&target).is_ok() && !force {
+        bail!("{} already exists\nhelp: pass --force to overwrite it", target.display());
+    }
+    let answers_file = match answers {
+        Some(p) => {
+            let text = std::fs::read_to_string(dir.join(p)).with_context(|| format!("reading {}", p.display()))?;
+            Some((p.display().to_string(), text))
+        }
+        None => None,
+    };
+    let answers = crate::init::gather(answers_file.as_ref().map(|(n, t)| (n.as_str(), t.clone())), set)?;
+    let folder = target.parent().unwrap_or(&dir).to_path_buf();
+    let text = crate::init::render(answers, &folder)?;
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| MANIFEST_FILE.into());
+    // The manifest must be valid before it is written.
+    project::load_valid(text.clone(), &format!("{name} (from your answers)"))?;
+    std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
+    let mut tmp = tempfile::Builder::new().prefix(".obsgen-").tempfile_in(&folder)?;
+    tmp.write_all(text.as_bytes())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
+    }
+    tmp.persist(&target).map_err(|e| anyhow::anyhow!("writing {}: {}", target.display(), e.error))?;
+    println!("wrote {}", target.display());
+    println!("next: edit it, then run `obsgen generate`");
+    Ok(0)
+}

@@ -1,0 +1,23 @@
+//! obsgen: one manifest (`obsgen.toml`) → a verified observability and delivery stack.
+//!
+//! Data flows one way (see DESIGN.md):
+//! [`load`] → [`validate`] → [`resolve`] (with [`settings`] layered from the embedded
+//! profiles) → [`model::Model`] → [`plan`] → [`render`] → [`verify`] →
+//! [`project`] (write, check, diff) with [`lock`].
+
+pub mod assets;
+pub mod cli;
+pub mod diag;
+pub mod init;
+pub mod load;
+pub mod lock;
+pub mod manifest;
+pub mod model;
+pub mod plan;
+pub mod project;
+pub mod render;
+pub mod resolve;
+pub mod settings;
+pub mod units;
+pub mod validate;
+pub mod verify;

@@ -1,0 +1,364 @@
+//! The manifest (`obsgen.toml`) as the user writes it: serde structs with
+//! `deny_unknown_fields`, and the JSON Schema derived from them.
+//!
+//! This module only describes shape. Meaning (names, references, ports,
+//! durations) is checked in [`crate::validate`]; defaults are filled in by
+//! [`crate::resolve`] from the profiles, never here.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::settings::{Alerts, Components, EnvSettings, Errors, Logging, Tracing};
+
+/// An obsgen project manifest: one file for the whole stack.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub project: Project,
+    /// Application services, one `[[service]]` table each.
+    #[serde(default, rename = "service")]
+    pub services: Vec<Service>,
+    /// Databases and caches, one `[[database]]` table each.
+    #[serde(default, rename = "database")]
+    pub databases: Vec<Database>,
+    /// Which monitoring components run; overrides the stack profile.
+    #[serde(default)]
+    pub components: Components,
+    /// Per-environment overrides of the environment overlays (`profiles/<env>.toml`),
+    /// and definitions of custom environments (`extends = "production"`).
+    #[serde(default)]
+    pub environment: BTreeMap<String, EnvSettings>,
+    #[serde(default)]
+    pub logging: Logging,
+    #[serde(default)]
+    pub tracing: Tracing,
+    #[serde(default)]
+    pub errors: Errors,
+    #[serde(default)]
+    pub storage: Storage,
+    #[serde(default)]
+    pub alerts: Alerts,
+    /// Alert receivers, one `[[receiver]]` table each.
+    #[serde(default, rename = "receiver")]
+    pub receivers: Vec<Receiver>,
+    /// Alert routes, one `[[route]]` table each, matched in order.
+    #[serde(default, rename = "route")]
+    pub routes: Vec<Route>,
+    #[serde(default)]
+    pub ci: Option<Ci>,
+    #[serde(default)]
+    pub deploy: Deploy,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    /// Project name: a DNS label (lowercase letters, digits, `-`). Used as the
+    /// Compose project name and in labels.
+    pub name: String,
+    /// Template-set major version this project is pinned to (`obsgen templates list`).
+    #[serde(default = "default_templates")]
+    pub templates: String,
+    /// Stack preset from `profiles/`: `minimal`, `standard` or `full`.
+    #[serde(default = "default_profile")]
+    pub profile: String,
+    /// Environments to generate a Compose overlay and monitoring config for.
+    #[serde(default = "default_environments")]
+    pub environments: Vec<String>,
+}
+
+fn default_templates() -> String {
+    "1".into()
+}
+fn default_profile() -> String {
+    "standard".into()
+}
+fn default_environments() -> Vec<String> {
+    vec!["development".into(), "production".into()]
+}
+
+/// Programming language of a service, used for CI steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Node,
+    Python,
+    Go,
+    Rust,
+    Java,
+    Other,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// Service name: a DNS label, unique among services and databases.
+    pub name: String,
+    /// Image reference with a pinned tag or digest (`ghcr.io/acme/api:1.4.2`).
+    /// Exactly one of `image` and `build`.
+    pub image: Option<String>,
+    /// Build context folder, relative to the manifest (`./backend`).
+    pub build: Option<String>,
+    /// Container port the service listens on (HTTP).
+    pub port: u16,
+    /// Host port to publish on; defaults to `port`. Only used where the service is published.
+    pub host_port: Option<u16>,
+    /// Publish this service to the outside world in production.
+    #[serde(default)]
+    pub public: bool,
+    /// Extra named container ports (`ports = { grpc = 9000 }`).
+    #[serde(default)]
+    pub ports: BTreeMap<String, u16>,
+    /// Prometheus metrics endpoint.
+    pub metrics: Option<Metrics>,
+    /// HTTP health endpoint path (`/health`).
+    pub health: Option<String>,
+    /// Services or databases this one needs before it starts.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    /// Number of replicas; each gets its own Compose service and scrape target.
+    pub replicas: Option<u32>,
+    pub language: Option<Language>,
+    /// Environment variables (non-secret values only).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Command override, as an argument list.
+    pub command: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// Scrape this service (default true when the table is present).
+    pub enabled: Option<bool>,
+    /// Metrics path (default `/metrics`).
+    pub path: Option<String>,
+    /// Metrics port (default: the service `port`).
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseKind {
+    Postgres,
+    Mysql,
+    Mongodb,
+    Redis,
+    Elasticsearch,
+}
+
+impl DatabaseKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatabaseKind::Postgres => "postgres",
+            DatabaseKind::Mysql => "mysql",
+            DatabaseKind::Mongodb => "mongodb",
+            DatabaseKind::Redis => "redis",
+            DatabaseKind::Elasticsearch => "elasticsearch",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    /// Database name: a DNS label, unique among services and databases.
+    pub name: String,
+    pub kind: DatabaseKind,
+    /// Server version (image tag), for example `16` or `7.0`. Defaults to the
+    /// version pinned in the template set.
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogBackend {
+    Loki,
+    Elasticsearch,
+    #[default]
+    None,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceBackend {
+    Tempo,
+    Jaeger,
+    #[default]
+    None,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorBackend {
+    Glitchtip,
+    Sentry,
+    #[default]
+    None,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Storage {
+    pub minio: Option<Minio>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Minio {
+    /// Buckets the init job creates (S3 bucket names).
+    #[serde(default)]
+    pub buckets: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Slo {
+    /// The service this objective is for.
+    pub service: String,
+    /// Availability objective in percent, for example 99.9.
+    pub objective: f64,
+    /// Rolling window (`30d`).
+    #[serde(default = "default_slo_window")]
+    pub window: String,
+}
+
+fn default_slo_window() -> String {
+    "30d".into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    Warning,
+    Info,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomAlert {
+    /// Alert name (`QueueBacklogHigh`): letters, digits and `_`.
+    pub name: String,
+    /// PromQL expression; parsed when the manifest is loaded.
+    pub expr: String,
+    /// How long the expression must hold before the alert fires (`5m`).
+    #[serde(rename = "for", default = "default_for")]
+    pub for_: String,
+    pub severity: Severity,
+    pub summary: String,
+    pub description: Option<String>,
+    /// Extra labels attached to the alert.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+fn default_for() -> String {
+    "5m".into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReceiverKind {
+    Slack,
+    Email,
+    Pagerduty,
+    Webhook,
+    Opsgenie,
+}
+
+/// An alert receiver. Secrets are never values here: each `*_env` field names the
+/// variable (and the file the stack mounts for it) that holds the secret.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Receiver {
+    pub name: String,
+    pub kind: ReceiverKind,
+    /// slack: channel (`#alerts`).
+    pub channel: Option<String>,
+    /// slack: variable holding the incoming-webhook URL.
+    pub webhook_url_env: Option<String>,
+    /// pagerduty: variable holding the Events API v2 routing key.
+    pub routing_key_env: Option<String>,
+    /// opsgenie: variable holding the API key.
+    pub api_key_env: Option<String>,
+    /// webhook: variable holding the URL to POST to.
+    pub url_env: Option<String>,
+    /// email: recipient addresses.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// email: sender address.
+    pub from: Option<String>,
+    /// email: SMTP server `host:port`.
+    pub smarthost: Option<String>,
+    /// email: variable holding the SMTP password.
+    pub auth_password_env: Option<String>,
+    /// Also notify when the alert resolves (default true).
+    pub send_resolved: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// Label equality matchers (`match = { severity = "critical" }`).
+    #[serde(rename = "match", default)]
+    pub matchers: BTreeMap<String, String>,
+    /// Label regex matchers (`match_re = { service = "api|web" }`).
+    #[serde(default)]
+    pub match_re: BTreeMap<String, String>,
+    /// Receivers that get the alerts this route matches.
+    pub receivers: Vec<String>,
+    /// Keep matching later routes after this one (default false).
+    #[serde(rename = "continue", default)]
+    pub continue_: bool,
+    pub group_by: Option<Vec<String>>,
+    pub group_wait: Option<String>,
+    pub group_interval: Option<String>,
+    pub repeat_interval: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CiProvider {
+    #[default]
+    Github,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ci {
+    #[serde(default)]
+    pub provider: CiProvider,
+    /// Container registry images are pushed to (default `ghcr.io`).
+    pub registry: Option<String>,
+    /// Branch that deploys to staging (default `main`).
+    pub branch: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Deploy {
+    pub aws: Option<Aws>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Aws {
+    /// AWS region (`eu-central-1`).
+    pub region: String,
+    /// EC2 instance type; sized from the production resource limits when absent.
+    pub instance_type: Option<String>,
+    /// Public domain name of the stack (`shop.example.com`).
+    pub domain: Option<String>,
+}
+
+/// JSON Schema of the manifest, as printed by `obsgen schema`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Manifest);
+    let mut text = serde_json::to_string_pretty(&schema).expect("schema serializes");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,184 @@
+//! The resolved model: everything the templates lay out, fully decided.
+//!
+//! Every port, image, interval, threshold and name is settled here by
+//! [`crate::resolve`]; templates only iterate and print. Collections are vectors in
+//! manifest order or `BTreeMap`s, so rendering never depends on hash order.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::manifest::{CustomAlert, Receiver, Route};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Model {
+    pub project: String,
+    /// File name of the manifest, as written in headers (`obsgen.toml`).
+    pub manifest_file: String,
+    pub obsgen_version: String,
+    pub templates: String,
+    pub profile: String,
+    pub components: Components,
+    pub services: Vec<Service>,
+    pub databases: Vec<Database>,
+    pub prometheus: Component,
+    pub grafana: Option<Component>,
+    pub environments: Vec<Environment>,
+    /// Every variable the stack reads from `.env`, in a stable order.
+    pub env_vars: Vec<EnvVar>,
+    pub alerts: Alerts,
+    pub receivers: Vec<Receiver>,
+    pub routes: Vec<Route>,
+    pub logging: String,
+    pub tracing: String,
+    pub errors: String,
+    /// Named volumes of the base Compose file.
+    pub volumes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Components {
+    pub alertmanager: bool,
+    pub grafana: bool,
+    pub node_exporter: bool,
+    pub cadvisor: bool,
+    pub blackbox: bool,
+}
+
+/// A monitoring component obsgen runs (Prometheus, Grafana, …).
+#[derive(Debug, Clone, Serialize)]
+pub struct Component {
+    pub name: String,
+    pub image: String,
+    /// Container port.
+    pub port: u16,
+    pub volume: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    pub name: String,
+    pub image: Option<String>,
+    pub build: Option<String>,
+    pub port: u16,
+    /// Every container port the service listens on, ascending.
+    pub expose: Vec<u16>,
+    pub public: bool,
+    pub metrics: Option<Metrics>,
+    pub health: Option<String>,
+    /// Compose service names of the replicas (`backend` or `backend-1`, `backend-2`, …).
+    pub replicas: Vec<String>,
+    /// Whether replicas share the service name as a network alias.
+    pub aliased: bool,
+    pub depends_on: Vec<Dependency>,
+    pub language: Option<String>,
+    pub env: BTreeMap<String, String>,
+    pub command: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Metrics {
+    pub path: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dependency {
+    /// Compose service name.
+    pub name: String,
+    /// `service_started` or `service_healthy`.
+    pub condition: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Database {
+    pub name: String,
+    pub kind: String,
+    pub image: String,
+    pub port: u16,
+    pub volume: String,
+    /// Where the data lives inside the container.
+    pub data_path: String,
+    /// Container environment; secret values are `${VAR:?…}` references to `.env`.
+    pub environment: BTreeMap<String, String>,
+    /// Health check command (`CMD-SHELL` form).
+    pub healthcheck: String,
+    pub command: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Environment {
+    pub name: String,
+    /// The Compose overlay for this environment (`compose.production.yaml`).
+    pub compose_file: String,
+    /// The Prometheus configuration for this environment (`prometheus.production.yml`).
+    pub prometheus_file: String,
+    pub scrape_interval: String,
+    pub scrape_timeout: String,
+    pub evaluation_interval: String,
+    pub retention_time: String,
+    pub retention_size: String,
+    pub restart: String,
+    pub log_max_size: String,
+    pub log_max_file: u32,
+    pub hardening: bool,
+    /// Per Compose service: what this environment adds to the base file.
+    pub services: Vec<EnvService>,
+    pub scrape_jobs: Vec<ScrapeJob>,
+    pub prometheus_args: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvService {
+    pub name: String,
+    /// Published ports, `address:host:container`.
+    pub ports: Vec<String>,
+    /// Resource limits (app services).
+    pub limits: Option<Limits>,
+    pub command: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Limits {
+    pub cpus: String,
+    pub memory: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScrapeJob {
+    pub name: String,
+    pub metrics_path: String,
+    pub targets: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvVar {
+    pub name: String,
+    pub description: String,
+    /// How to make a value (for secrets), or the value itself (for settings).
+    pub how: String,
+    pub secret: bool,
+    /// Non-secret default written into `.env.example`.
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Alerts {
+    pub error_rate: f64,
+    pub latency_p95: String,
+    pub latency_p95_seconds: f64,
+    #[serde(rename = "for")]
+    pub for_: String,
+    pub slo: Vec<Slo>,
+    pub custom: Vec<CustomAlert>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Slo {
+    pub service: String,
+    pub objective: f64,
+    pub window: String,
+    /// 1 - objective/100.
+    pub error_budget: f64,
+}

@@ -1,0 +1,90 @@
+//! Planning: which files a model produces, from which template, with which
+//! context. One function per target family; pure, no I/O.
+
+use crate::model::Model;
+
+/// How a rendered file is checked after rendering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Yaml,
+    Json,
+    /// `KEY=value` lines and comments.
+    Dotenv,
+}
+
+impl Format {
+    pub fn of(path: &str) -> Format {
+        if path.ends_with(".json") {
+            Format::Json
+        } else if path.ends_with(".yml") || path.ends_with(".yaml") {
+            Format::Yaml
+        } else {
+            Format::Dotenv
+        }
+    }
+
+    /// Comment prefix for the generated-file header; JSON has none.
+    pub fn comment(self) -> Option<&'static str> {
+        match self {
+            Format::Json => None,
+            Format::Yaml | Format::Dotenv => Some("#"),
+        }
+    }
+}
+
+/// One file to render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    /// Output path relative to the project root, `/`-separated.
+    pub path: String,
+    /// Template inside the template set.
+    pub template: String,
+    /// Index into `model.environments` for per-environment files.
+    pub environment: Option<usize>,
+}
+
+impl Artifact {
+    fn new(path: impl Into<String>, template: &str) -> Self {
+        Artifact { path: path.into(), template: template.into(), environment: None }
+    }
+
+    fn per_env(path: impl Into<String>, template: &str, env: usize) -> Self {
+        Artifact { path: path.into(), template: template.into(), environment: Some(env) }
+    }
+
+    pub fn format(&self) -> Format {
+        Format::of(&self.path)
+    }
+}
+
+/// Compose: the base file and one overlay per environment.
+fn compose(m: &Model) -> Vec<Artifact> {
+    let mut out = vec![Artifact::new("compose.yaml", "compose/compose.yaml.j2")];
+    for (i, env) in m.environments.iter().enumerate() {
+        out.push(Artifact::per_env(env.compose_file.clone(), "compose/compose.env.yaml.j2", i));
+    }
+    out
+}
+
+/// Prometheus: one configuration per environment (intervals and labels differ).
+fn prometheus(m: &Model) -> Vec<Artifact> {
+    m.environments
+        .iter()
+        .enumerate()
+        .map(|(i, env)| {
+            Artifact::per_env(format!("monitoring/prometheus/{}", env.prometheus_file), "prometheus/prometheus.yml.j2", i)
+        })
+        .collect()
+}
+
+/// `.env.example`: every variable the stack reads.
+fn dotenv(_m: &Model) -> Vec<Artifact> {
+    vec![Artifact::new(".env.example", "env/env.example.j2")]
+}
+
+/// Every artifact of the model, sorted by path.
+pub fn plan(m: &Model) -> Vec<Artifact> {
+    let mut all: Vec<Artifact> = [compose(m), prometheus(m), dotenv(m)].into_iter().flatten().collect();
+    all.sort_by(|a, b| a.path.cmp(&b.path));
+    all
+}

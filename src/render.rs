@@ -1,0 +1,140 @@
+//! Rendering: the planned artifacts through minijinja, with the template set pinned
+//! by the manifest (embedded, optionally overlaid file by file with `--templates DIR`).
+//!
+//! Auto-escaping is off and undefined values are errors. Strings from the manifest
+//! reach YAML through the `q` filter (a JSON string, which is also a valid YAML and
+//! TOML string), so `:`, `#`, quotes, newlines and `{{` survive a parse back.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, Result, anyhow};
+use minijinja::syntax::SyntaxConfig;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+
+use crate::assets;
+use crate::model::Model;
+use crate::plan::Artifact;
+
+/// A rendered file, not yet written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    /// Path relative to the project root, `/`-separated.
+    pub path: String,
+    /// Template it came from, relative to the template set.
+    pub template: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Quotes any value as a JSON scalar: strings become double-quoted with escapes,
+/// numbers and booleans stay as they are.
+fn quote(value: Value) -> Result<String, minijinja::Error> {
+    let json = serde_json::to_value(&value)
+        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()))?;
+    Ok(json.to_string())
+}
+
+/// A template environment with obsgen's rules: no auto-escaping, strict undefined,
+/// block tags that leave no blank lines, and the `q` quoting filter.
+pub fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_syntax(
+        SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+            .expect("valid syntax config"),
+    );
+    env.add_filter("q", quote);
+    env
+}
+
+/// The template environment for one template set.
+pub struct Renderer {
+    env: Environment<'static>,
+    /// Template sources by name, for the content hash of what was actually used.
+    pub sources: BTreeMap<String, String>,
+}
+
+impl Renderer {
+    /// Loads template set `version`, overlaid by files of the same relative path in
+    /// `overlay` (a user's template folder), if given.
+    pub fn new(version: &str, overlay: Option<&std::path::Path>) -> Result<Self> {
+        let mut sources: BTreeMap<String, String> =
+            assets::template_set(version).into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        if sources.is_empty() {
+            return Err(anyhow!("template set v{version} is not embedded in this obsgen"));
+        }
+        if let Some(dir) = overlay {
+            for name in sources.clone().keys() {
+                let path = dir.join(name);
+                if path.is_file() {
+                    let text =
+                        std::fs::read_to_string(&path).with_context(|| format!("reading template {}", path.display()))?;
+                    sources.insert(name.clone(), text);
+                }
+            }
+        }
+        let mut env = environment();
+        for (name, text) in &sources {
+            if name.ends_with(".j2") {
+                env.add_template_owned(name.clone(), text.clone())
+                    .map_err(|e| anyhow!("bug: template {name} does not compile: {e:#}"))?;
+            }
+        }
+        Ok(Renderer { env, sources })
+    }
+
+    /// Renders every artifact against the model.
+    pub fn render(&self, model: &Model, artifacts: &[Artifact]) -> Result<Vec<File>> {
+        let m = Value::from(minijinja::value::Serde(model));
+        let header = model.header();
+        artifacts
+            .iter()
+            .map(|a| {
+                let tmpl = self.env.get_template(&a.template).map_err(|e| anyhow!("bug: {e}"))?;
+                let env = match a.environment {
+                    Some(i) => Value::from(minijinja::value::Serde(&model.environments[i])),
+                    None => Value::from(()),
+                };
+                let ctx = minijinja::context! { m => m.clone(), env => env, header => header.clone() };
+                let text = tmpl.render(ctx).map_err(|e| {
+                    let mut msg = format!("bug in obsgen: template {} failed to render {}: {e}", a.template, a.path);
+                    let mut source = std::error::Error::source(&e);
+                    while let Some(s) = source {
+                        msg.push_str(&format!("\n  caused by: {s}"));
+                        source = s.source();
+                    }
+                    anyhow!(msg)
+                })?;
+                Ok(File { path: a.path.clone(), template: a.template.clone(), bytes: text.into_bytes() })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_filter_escapes_for_yaml() {
+        let mut env = environment();
+        env.add_template("t", "key: {{ v | q }}\nn: {{ n | q }}\n").unwrap();
+        let nasty = "a: b # c \"d\" 'e' {{ f }}\nsecond line\ttab";
+        let out = env.get_template("t").unwrap().render(minijinja::context! { v => nasty, n => 5 }).unwrap();
+        let parsed: serde_json::Value = serde_saphyr::from_str(&out).unwrap();
+        assert_eq!(parsed["key"], serde_json::json!(nasty));
+        assert_eq!(parsed["n"], serde_json::json!(5));
+    }
+
+    #[test]
+    fn undefined_values_are_errors() {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.add_template("t", "{{ nope }}").unwrap();
+        assert!(env.get_template("t").unwrap().render(minijinja::context! {}).is_err());
+    }
+}

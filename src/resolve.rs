@@ -1,0 +1,545 @@
+//! Resolution: manifest + profiles → [`Model`].
+//!
+//! Layers, bottom to top: the stack preset (`profiles/<profile>.toml`), the
+//! environment overlay (`profiles/<env>.toml`, or the one a custom environment
+//! `extends`), then the manifest. Runs only on a manifest that passed
+//! [`crate::validate`], so it does not report errors; a missing default is a bug in
+//! the embedded profiles (their completeness is tested).
+
+use std::collections::BTreeMap;
+
+use crate::assets;
+use crate::manifest::{DatabaseKind, Manifest};
+use crate::model::*;
+use crate::settings::{EnvSettings, Layer, Publish, StackProfile};
+use crate::units::{env_name_of, format_duration, parse_duration};
+
+/// Compose service names obsgen itself may generate; user names must not take them.
+pub const COMPONENT_NAMES: &[&str] = &[
+    "prometheus",
+    "alertmanager",
+    "grafana",
+    "node-exporter",
+    "cadvisor",
+    "blackbox-exporter",
+    "loki",
+    "promtail",
+    "alloy",
+    "tempo",
+    "jaeger",
+    "otel-collector",
+    "kibana",
+    "logstash",
+    "filebeat",
+    "glitchtip",
+    "glitchtip-worker",
+    "glitchtip-postgres",
+    "glitchtip-redis",
+    "minio",
+    "minio-init",
+];
+
+/// Compose service names of a service's replicas.
+pub fn replica_names(name: &str, replicas: u32) -> Vec<String> {
+    if replicas <= 1 { vec![name.to_string()] } else { (1..=replicas).map(|i| format!("{name}-{i}")).collect() }
+}
+
+/// Container port of a database kind.
+pub fn db_port(kind: DatabaseKind) -> u16 {
+    match kind {
+        DatabaseKind::Postgres => 5432,
+        DatabaseKind::Mysql => 3306,
+        DatabaseKind::Mongodb => 27017,
+        DatabaseKind::Redis => 6379,
+        DatabaseKind::Elasticsearch => 9200,
+    }
+}
+
+/// The pinned image tag of a database kind in the current template set.
+pub fn default_db_tag(kind: DatabaseKind) -> String {
+    let images = assets::images("1");
+    images.get(kind.as_str()).and_then(|i| i.rsplit_once(':')).map(|(_, t)| t.to_string()).unwrap_or_default()
+}
+
+/// The stack preset under the manifest's own sections.
+pub fn stack(m: &Manifest) -> StackProfile {
+    let p = assets::stack_profile(&m.project.profile).expect("validated profile");
+    StackProfile {
+        description: p.description,
+        components: m.components.clone().over(p.components),
+        alerts: m.alerts.clone().over(p.alerts),
+        logging: m.logging.clone().over(p.logging),
+        tracing: m.tracing.clone().over(p.tracing),
+        errors: m.errors.clone().over(p.errors),
+        service_defaults: p.service_defaults,
+    }
+}
+
+/// Fully layered settings of one environment.
+pub fn env_settings(m: &Manifest, env: &str) -> EnvSettings {
+    let own = m.environment.get(env).cloned().unwrap_or_default();
+    let base_name = if assets::env_profile_names().iter().any(|n| n == env) {
+        env.to_string()
+    } else {
+        own.extends.clone().unwrap_or_else(|| "production".into())
+    };
+    let base = assets::env_profile(&base_name).map(|p| p.environment).unwrap_or_default();
+    own.over(base)
+}
+
+/// One port published to the host in one environment.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// Who publishes it, for messages (`service `gateway``).
+    pub owner: String,
+    /// Compose service that publishes it.
+    pub compose: String,
+    pub address: String,
+    pub host_port: u16,
+    pub container_port: u16,
+    /// Manifest key to point at when it collides.
+    pub key: String,
+}
+
+/// Every port published in an environment: app services, databases, monitoring UIs.
+pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
+    let s = &env_settings(m, env);
+    let publish = s.publish.expect("profile sets publish");
+    let mut out = Vec::new();
+    for (i, svc) in m.services.iter().enumerate() {
+        let single = svc.replicas.unwrap_or(1) <= 1;
+        let shown = match publish {
+            Publish::All => single,
+            Publish::Public => svc.public && single,
+        };
+        if !shown {
+            continue;
+        }
+        let address = if svc.public && publish == Publish::Public {
+            s.public_address.clone().expect("profile sets public_address")
+        } else {
+            s.bind_address.clone().expect("profile sets bind_address")
+        };
+        let key = if svc.host_port.is_some() { format!("service[{i}].host_port") } else { format!("service[{i}].port") };
+        out.push(Published {
+            owner: format!("service `{}`", svc.name),
+            compose: svc.name.clone(),
+            address,
+            host_port: svc.host_port.unwrap_or(svc.port),
+            container_port: svc.port,
+            key,
+        });
+    }
+    if publish == Publish::All {
+        for (i, db) in m.databases.iter().enumerate() {
+            out.push(Published {
+                owner: format!("database `{}`", db.name),
+                compose: db.name.clone(),
+                address: s.bind_address.clone().expect("profile sets bind_address"),
+                host_port: db_port(db.kind),
+                container_port: db_port(db.kind),
+                key: format!("database[{i}].name"),
+            });
+        }
+    }
+    // Point at the override if the manifest sets the port, else at the environment's name.
+    let env_key = |field: &str| {
+        let overridden = m.environment.get(env).is_some_and(|o| match field {
+            "prometheus_port" => o.prometheus_port.is_some(),
+            _ => o.grafana_port.is_some(),
+        });
+        if overridden {
+            format!("environment.{env}.{field}")
+        } else {
+            let k = m.project.environments.iter().position(|e| e == env).unwrap_or(0);
+            format!("project.environments[{k}]")
+        }
+    };
+    let monitoring = s.monitoring_address.clone().expect("profile sets monitoring_address");
+    out.push(Published {
+        owner: "the Prometheus UI".into(),
+        compose: "prometheus".into(),
+        address: monitoring.clone(),
+        host_port: s.prometheus_port.expect("profile sets prometheus_port"),
+        container_port: 9090,
+        key: env_key("prometheus_port"),
+    });
+    if stack(m).components.grafana.unwrap_or(true) {
+        out.push(Published {
+            owner: "the Grafana UI".into(),
+            compose: "grafana".into(),
+            address: monitoring,
+            host_port: s.grafana_port.expect("profile sets grafana_port"),
+            container_port: 3000,
+            key: env_key("grafana_port"),
+        });
+    }
+    out
+}
+
+/// Builds the model of a validated manifest.
+pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
+    let images = assets::images(&m.project.templates);
+    let image = |name: &str| images.get(name).cloned().unwrap_or_else(|| panic!("bug: no pinned image for {name}"));
+    let stack = stack(m);
+    let comps = &stack.components;
+    let components = Components {
+        alertmanager: comps.alertmanager.expect("preset"),
+        grafana: comps.grafana.expect("preset"),
+        node_exporter: comps.node_exporter.expect("preset"),
+        cadvisor: comps.cadvisor.expect("preset"),
+        blackbox: comps.blackbox.expect("preset"),
+    };
+    let defaults = &stack.service_defaults;
+
+    let replicas_of: BTreeMap<&str, Vec<String>> = m
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), replica_names(&s.name, s.replicas.or(defaults.replicas).unwrap_or(1))))
+        .collect();
+
+    let services: Vec<Service> = m
+        .services
+        .iter()
+        .map(|s| {
+            let mut expose: Vec<u16> = std::iter::once(s.port).chain(s.ports.values().copied()).collect();
+            let metrics = match &s.metrics {
+                Some(mm) if mm.enabled != Some(false) => Some(Metrics {
+                    path: mm.path.clone().or(defaults.metrics_path.clone()).expect("preset"),
+                    port: mm.port.unwrap_or(s.port),
+                }),
+                _ => None,
+            };
+            if let Some(mm) = &metrics {
+                expose.push(mm.port);
+            }
+            expose.sort_unstable();
+            expose.dedup();
+            let depends_on = s
+                .depends_on
+                .iter()
+                .flat_map(|d| match replicas_of.get(d.as_str()) {
+                    Some(names) => names
+                        .iter()
+                        .map(|n| Dependency { name: n.clone(), condition: "service_started".into() })
+                        .collect::<Vec<_>>(),
+                    None => vec![Dependency { name: d.clone(), condition: "service_healthy".into() }],
+                })
+                .collect();
+            let replicas = replicas_of[s.name.as_str()].clone();
+            Service {
+                name: s.name.clone(),
+                image: s.image.clone(),
+                build: s.build.clone(),
+                port: s.port,
+                expose,
+                public: s.public,
+                metrics,
+                health: s.health.clone(),
+                aliased: replicas.len() > 1,
+                replicas,
+                depends_on,
+                language: s.language.map(|l| format!("{l:?}").to_lowercase()),
+                env: s.env.clone(),
+                command: s.command.clone(),
+            }
+        })
+        .collect();
+
+    let mut env_vars = vec![EnvVar {
+        name: "COMPOSE_PROJECT_NAME".into(),
+        description: "Compose project name: prefix of container, network and volume names".into(),
+        how: "keep as generated".into(),
+        secret: false,
+        value: m.project.name.clone(),
+    }];
+    let secret = |name: String, description: String, how: &str| EnvVar {
+        name,
+        description,
+        how: how.into(),
+        secret: true,
+        value: String::new(),
+    };
+    const RANDOM: &str = "secret; make one with: openssl rand -base64 32 | tr -d '/+='";
+    let databases: Vec<Database> = m
+        .databases
+        .iter()
+        .map(|d| {
+            let var = env_name_of(&d.name);
+            let tag = d.version.clone().unwrap_or_else(|| default_db_tag(d.kind));
+            let repo = image(d.kind.as_str()).rsplit_once(':').map(|(r, _)| r.to_string()).expect("pinned");
+            let req = |v: &str| format!("${{{v}:?set {v} in .env}}");
+            let user_var = format!("{var}_USER");
+            let pass_var = format!("{var}_PASSWORD");
+            let mut environment = BTreeMap::new();
+            let mut command = None;
+            let (data_path, healthcheck) = match d.kind {
+                DatabaseKind::Postgres => {
+                    environment.insert("POSTGRES_USER".into(), req(&user_var));
+                    environment.insert("POSTGRES_PASSWORD".into(), req(&pass_var));
+                    environment.insert("POSTGRES_DB".into(), d.name.clone());
+                    ("/var/lib/postgresql/data", "pg_isready -U \"$$POSTGRES_USER\" -d \"$$POSTGRES_DB\"".to_string())
+                }
+                DatabaseKind::Mysql => {
+                    environment.insert("MYSQL_ROOT_PASSWORD".into(), req(&pass_var));
+                    environment.insert("MYSQL_DATABASE".into(), d.name.clone());
+                    ("/var/lib/mysql", "mysqladmin ping -h 127.0.0.1 -uroot -p\"$$MYSQL_ROOT_PASSWORD\" --silent".to_string())
+                }
+                DatabaseKind::Mongodb => {
+                    environment.insert("MONGO_INITDB_ROOT_USERNAME".into(), req(&user_var));
+                    environment.insert("MONGO_INITDB_ROOT_PASSWORD".into(), req(&pass_var));
+                    ("/data/db", "mongosh --quiet --eval 'db.runCommand({ ping: 1 }).ok' | grep -q 1".to_string())
+                }
+                DatabaseKind::Redis => {
+                    environment.insert("REDIS_PASSWORD".into(), req(&pass_var));
+                    command = Some(vec![
+                        "sh".into(),
+                        "-c".into(),
+                        "exec redis-server --appendonly yes --requirepass \"$$REDIS_PASSWORD\"".into(),
+                    ]);
+                    ("/data", "redis-cli --no-auth-warning -a \"$$REDIS_PASSWORD\" ping | grep -q PONG".to_string())
+                }
+                DatabaseKind::Elasticsearch => {
+                    environment.insert("ELASTIC_PASSWORD".into(), req(&pass_var));
+                    environment.insert("discovery.type".into(), "single-node".into());
+                    environment.insert("xpack.security.enabled".into(), "true".into());
+                    environment.insert("ES_JAVA_OPTS".into(), "-Xms512m -Xmx512m".into());
+                    (
+                        "/usr/share/elasticsearch/data",
+                        "curl -fsS -u \"elastic:$$ELASTIC_PASSWORD\" http://localhost:9200/_cluster/health >/dev/null"
+                            .to_string(),
+                    )
+                }
+            };
+            if environment.values().any(|v| v.contains(&user_var)) {
+                env_vars.push(EnvVar {
+                    name: user_var.clone(),
+                    description: format!("{} user name of database `{}`", d.kind.as_str(), d.name),
+                    how: "choose a name other than admin or root".into(),
+                    secret: false,
+                    value: String::new(),
+                });
+            }
+            env_vars.push(secret(pass_var, format!("{} password of database `{}`", d.kind.as_str(), d.name), RANDOM));
+            Database {
+                name: d.name.clone(),
+                kind: d.kind.as_str().into(),
+                image: format!("{repo}:{tag}"),
+                port: db_port(d.kind),
+                volume: format!("{}-data", d.name),
+                data_path: data_path.into(),
+                environment,
+                healthcheck,
+                command,
+            }
+        })
+        .collect();
+
+    let prometheus = Component {
+        name: "prometheus".into(),
+        image: image("prometheus"),
+        port: 9090,
+        volume: "prometheus-data".into(),
+    };
+    let grafana = components.grafana.then(|| Component {
+        name: "grafana".into(),
+        image: image("grafana"),
+        port: 3000,
+        volume: "grafana-data".into(),
+    });
+    if grafana.is_some() {
+        env_vars.push(EnvVar {
+            name: "GRAFANA_ADMIN_USER".into(),
+            description: "Grafana administrator login".into(),
+            how: "choose a name other than admin".into(),
+            secret: false,
+            value: String::new(),
+        });
+        env_vars.push(secret("GRAFANA_ADMIN_PASSWORD".into(), "Grafana administrator password".into(), RANDOM));
+    }
+    for r in &m.receivers {
+        for (var, what) in [
+            (&r.webhook_url_env, "Slack incoming-webhook URL"),
+            (&r.routing_key_env, "PagerDuty Events API v2 routing key"),
+            (&r.api_key_env, "Opsgenie API key"),
+            (&r.url_env, "webhook URL"),
+            (&r.auth_password_env, "SMTP password"),
+        ] {
+            if let Some(v) = var {
+                if !env_vars.iter().any(|e| &e.name == v) {
+                    env_vars.push(secret(v.clone(), format!("{what} of alert receiver `{}`", r.name), "secret; copy it from the provider's console"));
+                }
+            }
+        }
+    }
+    let errors_backend = stack.errors.backend.expect("preset");
+    if errors_backend == crate::manifest::ErrorBackend::Sentry {
+        let v = stack.errors.dsn_env.clone().expect("preset");
+        env_vars.push(secret(v, "DSN of the external Sentry project".into(), "secret; copy it from Sentry: Settings, Client Keys (DSN)"));
+    }
+
+    let environments = m
+        .project
+        .environments
+        .iter()
+        .map(|env| environment(m, env, &services, &databases, &prometheus, grafana.as_ref()))
+        .collect();
+
+    let mut volumes: Vec<String> = databases.iter().map(|d| d.volume.clone()).collect();
+    volumes.push(prometheus.volume.clone());
+    if let Some(g) = &grafana {
+        volumes.push(g.volume.clone());
+    }
+
+    let alerts = &stack.alerts;
+    let latency = alerts.latency_p95.clone().expect("preset");
+    let alerts = Alerts {
+        error_rate: alerts.error_rate.expect("preset"),
+        latency_p95_seconds: parse_duration(&latency).expect("validated") as f64 / 1000.0,
+        latency_p95: latency,
+        for_: alerts.for_.clone().expect("preset"),
+        slo: alerts
+            .slo
+            .iter()
+            .flatten()
+            .map(|s| Slo {
+                service: s.service.clone(),
+                objective: s.objective,
+                window: format_duration(parse_duration(&s.window).expect("validated")),
+                error_budget: ((100.0 - s.objective) / 100.0 * 1e9).round() / 1e9,
+            })
+            .collect(),
+        custom: alerts.custom.clone().unwrap_or_default(),
+    };
+
+    Model {
+        project: m.project.name.clone(),
+        manifest_file: manifest_file.into(),
+        obsgen_version: env!("CARGO_PKG_VERSION").into(),
+        templates: m.project.templates.clone(),
+        profile: m.project.profile.clone(),
+        components,
+        services,
+        databases,
+        prometheus,
+        grafana,
+        environments,
+        env_vars,
+        alerts,
+        receivers: m.receivers.clone(),
+        routes: m.routes.clone(),
+        logging: format!("{:?}", stack.logging.backend.expect("preset")).to_lowercase(),
+        tracing: format!("{:?}", stack.tracing.backend.expect("preset")).to_lowercase(),
+        errors: format!("{errors_backend:?}").to_lowercase(),
+        volumes,
+    }
+}
+
+impl Model {
+    /// The header every generated file with comments starts with.
+    pub fn header(&self) -> String {
+        format!(
+            "Generated by obsgen {} (templates v{}) from {} — do not edit; run obsgen generate",
+            self.obsgen_version, self.templates, self.manifest_file
+        )
+    }
+}
+
+fn environment(
+    m: &Manifest,
+    env: &str,
+    services: &[Service],
+    databases: &[Database],
+    prometheus: &Component,
+    grafana: Option<&Component>,
+) -> Environment {
+    let s = env_settings(m, env);
+    let published = published_ports(m, env);
+    let ports_of = |compose: &str| -> Vec<String> {
+        published
+            .iter()
+            .filter(|p| p.compose == compose)
+            .map(|p| format!("{}:{}:{}", p.address, p.host_port, p.container_port))
+            .collect()
+    };
+    let limits = Limits {
+        cpus: format!("{}", s.cpus.expect("overlay")),
+        memory: s.memory.clone().expect("overlay"),
+    };
+    let prometheus_file = format!("prometheus.{env}.yml");
+    let prometheus_args = vec![
+        format!("--config.file=/etc/prometheus/{prometheus_file}"),
+        "--storage.tsdb.path=/prometheus".into(),
+        format!("--storage.tsdb.retention.time={}", s.retention_time.clone().expect("overlay")),
+        format!("--storage.tsdb.retention.size={}", s.retention_size.clone().expect("overlay")),
+    ];
+    let mut env_services = Vec::new();
+    for svc in services {
+        for r in &svc.replicas {
+            env_services.push(EnvService {
+                name: r.clone(),
+                ports: ports_of(r),
+                limits: Some(limits.clone()),
+                command: None,
+            });
+        }
+    }
+    for d in databases {
+        env_services.push(EnvService { name: d.name.clone(), ports: ports_of(&d.name), limits: None, command: None });
+    }
+    env_services.push(EnvService {
+        name: prometheus.name.clone(),
+        ports: ports_of("prometheus"),
+        limits: None,
+        command: Some(prometheus_args.clone()),
+    });
+    if let Some(g) = grafana {
+        env_services.push(EnvService { name: g.name.clone(), ports: ports_of("grafana"), limits: None, command: None });
+    }
+
+    let labels = |service: &str| {
+        BTreeMap::from([("environment".to_string(), env.to_string()), ("service".to_string(), service.to_string())])
+    };
+    let mut scrape_jobs = vec![ScrapeJob {
+        name: "prometheus".into(),
+        metrics_path: "/metrics".into(),
+        targets: vec![format!("localhost:{}", prometheus.port)],
+        labels: labels("prometheus"),
+    }];
+    if let Some(g) = grafana {
+        scrape_jobs.push(ScrapeJob {
+            name: "grafana".into(),
+            metrics_path: "/metrics".into(),
+            targets: vec![format!("{}:{}", g.name, g.port)],
+            labels: labels("grafana"),
+        });
+    }
+    for svc in services {
+        if let Some(mm) = &svc.metrics {
+            scrape_jobs.push(ScrapeJob {
+                name: svc.name.clone(),
+                metrics_path: mm.path.clone(),
+                targets: svc.replicas.iter().map(|r| format!("{r}:{}", mm.port)).collect(),
+                labels: labels(&svc.name),
+            });
+        }
+    }
+
+    Environment {
+        name: env.to_string(),
+        compose_file: format!("compose.{env}.yaml"),
+        prometheus_file,
+        scrape_interval: s.scrape_interval.clone().expect("overlay"),
+        scrape_timeout: s.scrape_timeout.clone().expect("overlay"),
+        evaluation_interval: s.evaluation_interval.clone().expect("overlay"),
+        retention_time: s.retention_time.clone().expect("overlay"),
+        retention_size: s.retention_size.clone().expect("overlay"),
+        restart: s.restart.expect("overlay").as_str().into(),
+        log_max_size: s.log_max_size.clone().expect("overlay"),
+        log_max_file: s.log_max_file.expect("overlay"),
+        hardening: s.hardening.expect("overlay"),
+        services: env_services,
+        scrape_jobs,
+        prometheus_args,
+    }
+}

@@ -1,0 +1,229 @@
+//! Layered settings: the parts of the manifest that profiles also set.
+//!
+//! Every field is optional; [`Layer::over`] puts one layer over another, field by
+//! field (the upper layer wins). The resolver stacks, from bottom to top: the stack
+//! preset (`profiles/<profile>.toml`), the environment overlay
+//! (`profiles/<environment>.toml`) and the manifest. After resolving, every field of
+//! the bottom layer must be set: `profiles/` is the single place defaults live.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::{CustomAlert, ErrorBackend, LogBackend, Slo, TraceBackend};
+
+/// A settings struct whose fields can be layered.
+pub trait Layer {
+    /// `self` over `base`: each field of `self` that is set wins.
+    fn over(self, base: Self) -> Self;
+}
+
+macro_rules! layered {
+    ($(#[$m:meta])* pub struct $name:ident { $( $(#[$fm:meta])* pub $f:ident : $t:ty ),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name { $( $(#[$fm])* pub $f: Option<$t> ),* }
+        impl Layer for $name {
+            fn over(self, base: Self) -> Self {
+                Self { $( $f: self.$f.or(base.$f) ),* }
+            }
+        }
+        impl $name {
+            /// Names of the fields left unset (for checking that profiles are complete).
+            #[allow(dead_code)]
+            pub fn unset(&self) -> Vec<&'static str> {
+                let mut out = Vec::new();
+                $( if self.$f.is_none() { out.push(stringify!($f)); } )*
+                out
+            }
+        }
+    };
+}
+
+layered! {
+    /// `[components]`: which monitoring components run (Prometheus always does).
+    pub struct Components {
+        /// Alertmanager, for routing alerts to receivers.
+        pub alertmanager: bool,
+        /// Grafana, with provisioned datasources and dashboards.
+        pub grafana: bool,
+        /// node-exporter, for host metrics.
+        pub node_exporter: bool,
+        /// cAdvisor, for container metrics.
+        pub cadvisor: bool,
+        /// blackbox-exporter, probing each service's health endpoint.
+        pub blackbox: bool,
+    }
+}
+
+layered! {
+    /// `[logging]`: log collection.
+    pub struct Logging {
+        /// `loki`, `elasticsearch` or `none`.
+        pub backend: LogBackend,
+        /// How long logs are kept (`14d`).
+        pub retention: String,
+    }
+}
+
+layered! {
+    /// `[tracing]`: distributed tracing through an OpenTelemetry collector.
+    pub struct Tracing {
+        /// `tempo`, `jaeger` or `none`.
+        pub backend: TraceBackend,
+        /// Fraction of traces kept, 0 < ratio <= 1.
+        pub sample_ratio: f64,
+    }
+}
+
+layered! {
+    /// `[errors]`: error tracking.
+    pub struct Errors {
+        /// `glitchtip` (self-hosted, Sentry-compatible), `sentry` (external) or `none`.
+        pub backend: ErrorBackend,
+        /// For `sentry`: the variable holding the DSN of the external service.
+        pub dsn_env: String,
+    }
+}
+
+layered! {
+    /// `[alerts]`: thresholds of the generated alerts, SLOs and custom rules.
+    pub struct Alerts {
+        /// Ratio of 5xx responses above which a service alerts (0 < ratio < 1).
+        pub error_rate: f64,
+        /// 95th-percentile latency above which a service alerts (`500ms`).
+        pub latency_p95: String,
+        /// Default `for` of the generated alerts (`5m`).
+        #[serde(rename = "for")]
+        pub for_: String,
+        /// Service level objectives, one `[[alerts.slo]]` table each.
+        pub slo: Vec<Slo>,
+        /// Custom alert rules, one `[[alerts.custom]]` table each.
+        pub custom: Vec<CustomAlert>,
+    }
+}
+
+layered! {
+    /// `[service_defaults]` in a stack preset: what a `[[service]]` gets when it
+    /// does not say.
+    pub struct ServiceDefaults {
+        pub replicas: u32,
+        pub metrics_path: String,
+    }
+}
+
+/// Which services publish ports to the host in an environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Publish {
+    /// Every single-replica service, on `bind_address` (development convenience).
+    All,
+    /// Only `public = true` services.
+    Public,
+}
+
+/// Compose restart policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Restart {
+    No,
+    Always,
+    OnFailure,
+    UnlessStopped,
+}
+
+impl Restart {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Restart::No => "no",
+            Restart::Always => "always",
+            Restart::OnFailure => "on-failure",
+            Restart::UnlessStopped => "unless-stopped",
+        }
+    }
+}
+
+layered! {
+    /// Environment settings: an overlay in `profiles/<environment>.toml`, or
+    /// `[environment.<name>]` in the manifest.
+    pub struct EnvSettings {
+        /// Manifest only: the overlay a custom environment starts from (`production`).
+        pub extends: String,
+        /// Which services publish ports: `all` (single-replica ones) or `public`.
+        pub publish: Publish,
+        /// Host address published app ports bind to that are not public (`127.0.0.1`).
+        pub bind_address: String,
+        /// Host address public services bind to (`0.0.0.0`).
+        pub public_address: String,
+        /// Host address the monitoring UIs (Prometheus, Grafana, Alertmanager) bind to.
+        pub monitoring_address: String,
+        /// Host port of the Prometheus UI.
+        pub prometheus_port: u16,
+        /// Host port of the Grafana UI.
+        pub grafana_port: u16,
+        /// Host port of the Alertmanager UI.
+        pub alertmanager_port: u16,
+        pub scrape_interval: String,
+        pub scrape_timeout: String,
+        pub evaluation_interval: String,
+        /// Prometheus TSDB retention by time (`15d`).
+        pub retention_time: String,
+        /// Prometheus TSDB retention by size (`10GB`).
+        pub retention_size: String,
+        pub restart: Restart,
+        /// json-file log rotation: size of one file (`10m`).
+        pub log_max_size: String,
+        /// json-file log rotation: files kept.
+        pub log_max_file: u32,
+        /// Production hardening: no-new-privileges, dropped capabilities, read-only roots.
+        pub hardening: bool,
+        /// CPU limit of each app container (`1.0`).
+        pub cpus: f64,
+        /// Memory limit of each app container (`512M`).
+        pub memory: String,
+    }
+}
+
+/// A stack preset, `profiles/{minimal,standard,full}.toml`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StackProfile {
+    /// One line saying what the preset is for.
+    pub description: String,
+    #[serde(default)]
+    pub components: Components,
+    #[serde(default)]
+    pub alerts: Alerts,
+    #[serde(default)]
+    pub logging: Logging,
+    #[serde(default)]
+    pub tracing: Tracing,
+    #[serde(default)]
+    pub errors: Errors,
+    #[serde(default)]
+    pub service_defaults: ServiceDefaults,
+}
+
+/// An environment overlay, `profiles/{development,staging,production}.toml`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvProfile {
+    pub description: String,
+    pub environment: EnvSettings,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upper_layer_wins_field_by_field() {
+        let base = Components { alertmanager: Some(true), grafana: Some(true), ..Default::default() };
+        let top = Components { grafana: Some(false), cadvisor: Some(true), ..Default::default() };
+        let merged = top.over(base);
+        assert_eq!(merged.alertmanager, Some(true));
+        assert_eq!(merged.grafana, Some(false));
+        assert_eq!(merged.cadvisor, Some(true));
+        assert_eq!(merged.unset(), vec!["node_exporter", "blackbox"]);
+    }
+}

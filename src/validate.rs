@@ -1,0 +1,717 @@
+//! Semantic checks serde cannot do, all reported at once: names, duplicates,
+//! references, ports, durations, thresholds, PromQL, versions and profiles.
+//!
+//! Input is the loaded manifest with its spans; output is a list of diagnostics,
+//! each pointing at the key it concerns. An empty list means [`crate::resolve`] may
+//! build the model without further checks.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::assets;
+use crate::diag::{Diagnostic, suggest};
+use crate::load::{Loaded, SpanMap};
+use crate::manifest::{Manifest, ReceiverKind};
+use crate::resolve::{self, COMPONENT_NAMES};
+use crate::units::{is_dns_label, is_env_name, is_label_name, is_prometheus_size, parse_duration, parse_memory};
+
+struct Checker<'a> {
+    spans: &'a SpanMap,
+    out: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn at(&mut self, key: &str, message: impl Into<String>, help: impl Into<String>) {
+        let d = Diagnostic::new(message).key(key).span(self.spans.value(key)).help(help);
+        self.out.push(d);
+    }
+
+    fn at_key(&mut self, key: &str, message: impl Into<String>, help: impl Into<String>) {
+        let d = Diagnostic::new(message).key(key).span(self.spans.key(key)).help(help);
+        self.out.push(d);
+    }
+
+    fn dns_name(&mut self, key: &str, what: &str, name: &str) {
+        if !is_dns_label(name) {
+            let why = if name.is_empty() {
+                "is empty".to_string()
+            } else if name.contains('/') || name.contains("..") {
+                "contains a path separator".to_string()
+            } else if name.chars().any(|c| c.is_ascii_uppercase()) {
+                "has uppercase letters".to_string()
+            } else if name.len() > 63 {
+                "is longer than 63 characters".to_string()
+            } else {
+                "is not a DNS label".to_string()
+            };
+            let fixed: String = name
+                .to_ascii_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect::<String>()
+                .trim_matches('-')
+                .to_string();
+            let hint = if is_dns_label(&fixed) { format!(" (for example `{fixed}`)") } else { String::new() };
+            self.at(
+                key,
+                format!("{what} name `{name}` {why}"),
+                format!("use 1-63 lowercase letters, digits and `-`, not starting or ending with `-`{hint}"),
+            );
+        }
+    }
+
+    fn duration(&mut self, key: &str, text: &str) -> Option<u64> {
+        match parse_duration(text) {
+            Some(0) => {
+                self.at(key, format!("duration `{text}` is zero"), "use a positive duration such as `30s`, `5m` or `1h`");
+                None
+            }
+            Some(ms) => Some(ms),
+            None => {
+                self.at(
+                    key,
+                    format!("`{text}` is not a duration"),
+                    "write a Prometheus duration: a number and a unit (ms, s, m, h, d, w, y), like `500ms`, `5m`, `1h30m`",
+                );
+                None
+            }
+        }
+    }
+
+    fn env_var(&mut self, key: &str, name: &str) {
+        if !is_env_name(name) {
+            self.at(
+                key,
+                format!("`{name}` is not an environment variable name"),
+                "use uppercase letters, digits and `_`, not starting with a digit (for example `SLACK_WEBHOOK_URL`)",
+            );
+        }
+    }
+}
+
+fn known_list(items: &[String]) -> String {
+    items.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// Checks the loaded manifest; returns every problem found.
+pub fn validate(loaded: &Loaded<Manifest>) -> Vec<Diagnostic> {
+    let m = &loaded.value;
+    let mut c = Checker { spans: &loaded.spans, out: Vec::new() };
+
+    // ---- project
+    c.dns_name("project.name", "project", &m.project.name);
+    let versions = assets::template_versions();
+    if !versions.contains(&m.project.templates) {
+        c.at(
+            "project.templates",
+            format!("unknown template version `{}`", m.project.templates),
+            format!("this obsgen knows template versions {}; pin one of them", known_list(&versions)),
+        );
+    }
+    let stacks = assets::stack_profile_names();
+    if !stacks.contains(&m.project.profile) {
+        let hint = suggest(&m.project.profile, stacks.iter().map(String::as_str))
+            .map(|s| format!("did you mean `{s}`? "))
+            .unwrap_or_default();
+        c.at(
+            "project.profile",
+            format!("unknown profile `{}`", m.project.profile),
+            format!("{hint}known profiles: {}", known_list(&stacks)),
+        );
+    }
+    check_environments(&mut c, m);
+
+    // ---- names: services, databases, and the compose services obsgen adds share one namespace
+    let mut owners: HashMap<String, String> = HashMap::new();
+    let mut claim = |c: &mut Checker, name: &str, key: String, what: &str| {
+        if let Some(first) = owners.get(name) {
+            c.at(
+                &key,
+                format!("duplicate name `{name}`: {what} `{name}` clashes with {first}"),
+                "services and databases share one Compose namespace; give each a unique name",
+            );
+        } else if COMPONENT_NAMES.contains(&name) {
+            c.at(
+                &key,
+                format!("{what} name `{name}` is taken by a monitoring component obsgen generates"),
+                format!("reserved names: {}; rename yours", COMPONENT_NAMES.join(", ")),
+            );
+        } else {
+            owners.insert(name.to_string(), format!("{what} `{name}` ({key})"));
+        }
+    };
+    for (i, s) in m.services.iter().enumerate() {
+        let key = format!("service[{i}].name");
+        c.dns_name(&key, "service", &s.name);
+        claim(&mut c, &s.name, key, "service");
+    }
+    for (i, d) in m.databases.iter().enumerate() {
+        let key = format!("database[{i}].name");
+        c.dns_name(&key, "database", &d.name);
+        claim(&mut c, &d.name, key, "database");
+    }
+    // Replicas become `<name>-<n>`: those must not clash with another name either.
+    for (i, s) in m.services.iter().enumerate() {
+        for r in resolve::replica_names(&s.name, s.replicas.unwrap_or(1)) {
+            if r != s.name && owners.contains_key(&r) {
+                c.at(
+                    &format!("service[{i}].replicas"),
+                    format!("replica `{r}` of service `{}` clashes with {}", s.name, owners[&r]),
+                    "replicas are named `<service>-<n>`; rename one of the two",
+                );
+            }
+        }
+    }
+
+    check_services(&mut c, m);
+    check_databases(&mut c, m);
+    check_alerts(&mut c, m);
+    check_receivers_and_routes(&mut c, m);
+    check_other(&mut c, m);
+
+    // ---- published host ports, per environment (needs the resolved environment settings)
+    if c.out.is_empty() {
+        for env in &m.project.environments {
+            let mut seen: BTreeMap<(String, u16), resolve::Published> = BTreeMap::new();
+            for p in resolve::published_ports(m, env) {
+                let addr = if p.address == "0.0.0.0" { "*".to_string() } else { p.address.clone() };
+                let clash = seen.iter().find(|((a, port), _)| {
+                    *port == p.host_port && (a == &addr || a == "*" || addr == "*")
+                });
+                if let Some((_, first)) = clash {
+                    c.at(
+                        &p.key,
+                        format!(
+                            "host port {} is published twice in `{env}`: by {} and by {}",
+                            p.host_port, first.owner, p.owner
+                        ),
+                        "give one of them another `host_port` (or, for monitoring UIs, set \
+                         `[environment.<env>] prometheus_port`/`grafana_port`/`alertmanager_port`)",
+                    );
+                } else {
+                    seen.insert((addr, p.host_port), p);
+                }
+            }
+        }
+    }
+    c.out
+}
+
+fn check_environments(c: &mut Checker, m: &Manifest) {
+    let overlays = assets::env_profile_names();
+    let mut seen = BTreeSet::new();
+    if m.project.environments.is_empty() {
+        c.at("project.environments", "no environments", format!("list at least one, from {}", known_list(&overlays)));
+    }
+    for (i, env) in m.project.environments.iter().enumerate() {
+        let key = format!("project.environments[{i}]");
+        c.dns_name(&key, "environment", env);
+        if !seen.insert(env) {
+            c.at(&key, format!("environment `{env}` is listed twice"), "list each environment once");
+        }
+        let extends = m.environment.get(env).and_then(|e| e.extends.as_ref());
+        if !overlays.contains(env) && extends.is_none() {
+            c.at(
+                &key,
+                format!("environment `{env}` has no overlay"),
+                format!(
+                    "use one of {} or define it: `[environment.{env}]` with `extends = \"production\"`",
+                    known_list(&overlays)
+                ),
+            );
+        }
+    }
+    for (name, settings) in &m.environment {
+        let base = format!("environment.{name}");
+        if !m.project.environments.contains(name) {
+            c.at_key(
+                &base,
+                format!("`[environment.{name}]` is not in project.environments"),
+                format!("add \"{name}\" to project.environments, or remove this table"),
+            );
+        }
+        if let Some(ext) = &settings.extends {
+            if !overlays.contains(ext) {
+                c.at(
+                    &format!("{base}.extends"),
+                    format!("unknown overlay `{ext}`"),
+                    format!("extend one of {}", known_list(&overlays)),
+                );
+            }
+        }
+        for (field, value) in [
+            ("scrape_interval", &settings.scrape_interval),
+            ("scrape_timeout", &settings.scrape_timeout),
+            ("evaluation_interval", &settings.evaluation_interval),
+            ("retention_time", &settings.retention_time),
+        ] {
+            if let Some(v) = value {
+                c.duration(&format!("{base}.{field}"), v);
+            }
+        }
+        if let Some(size) = &settings.retention_size {
+            if !is_prometheus_size(size) {
+                c.at(
+                    &format!("{base}.retention_size"),
+                    format!("`{size}` is not a retention size"),
+                    "write an integer and one of B, KB, MB, GB, TB (for example `20GB`)",
+                );
+            }
+        }
+        if let Some(mem) = &settings.memory {
+            if parse_memory(mem).is_none() {
+                c.at(&format!("{base}.memory"), format!("`{mem}` is not a memory size"), "write a size like `512M` or `2G`");
+            }
+        }
+        if let Some(cpus) = settings.cpus {
+            if !(cpus > 0.0 && cpus <= 256.0) {
+                c.at(&format!("{base}.cpus"), format!("cpus = {cpus} is out of range"), "use a positive number such as 0.5 or 2");
+            }
+        }
+        for (field, addr) in [
+            ("bind_address", &settings.bind_address),
+            ("public_address", &settings.public_address),
+            ("monitoring_address", &settings.monitoring_address),
+        ] {
+            if let Some(a) = addr {
+                if a.parse::<std::net::IpAddr>().is_err() {
+                    c.at(&format!("{base}.{field}"), format!("`{a}` is not an IP address"), "use an address such as 127.0.0.1");
+                }
+            }
+        }
+        if let (Some(t), Some(i)) = (
+            settings.scrape_timeout.as_deref().and_then(parse_duration),
+            settings.scrape_interval.as_deref().and_then(parse_duration),
+        ) {
+            if t > i {
+                c.at(
+                    &format!("{base}.scrape_timeout"),
+                    "scrape_timeout is longer than scrape_interval",
+                    "Prometheus rejects this; make the timeout at most the interval",
+                );
+            }
+        }
+    }
+}
+
+fn check_services(c: &mut Checker, m: &Manifest) {
+    let services: BTreeSet<&str> = m.services.iter().map(|s| s.name.as_str()).collect();
+    let databases: BTreeSet<&str> = m.databases.iter().map(|d| d.name.as_str()).collect();
+    for (i, s) in m.services.iter().enumerate() {
+        let base = format!("service[{i}]");
+        match (&s.image, &s.build) {
+            (None, None) => c.at(
+                &base,
+                format!("service `{}` has neither `image` nor `build`", s.name),
+                "set `image = \"registry/name:tag\"` or `build = \"./folder\"`",
+            ),
+            (Some(_), Some(_)) => c.at(
+                &format!("{base}.build"),
+                format!("service `{}` has both `image` and `build`", s.name),
+                "keep one: `image` for a published image, `build` for a local build context",
+            ),
+            (Some(image), None) => check_image(c, &format!("{base}.image"), image),
+            (None, Some(build)) => {
+                if build.is_empty() || build.starts_with('/') || build.split(['/', '\\']).any(|p| p == "..") {
+                    c.at(
+                        &format!("{base}.build"),
+                        format!("build context `{build}` is outside the project"),
+                        "use a folder inside the project, relative to obsgen.toml (`./backend`)",
+                    );
+                }
+            }
+        }
+        if s.port == 0 {
+            c.at(&format!("{base}.port"), "port 0 is not a port", "use the port the service listens on, 1-65535");
+        }
+        if s.host_port == Some(0) {
+            c.at(&format!("{base}.host_port"), "host_port 0 is not a port", "use 1-65535, or remove it to publish on `port`");
+        }
+        // Two things on one container port of this service.
+        let mut used: BTreeMap<u16, String> = BTreeMap::new();
+        used.insert(s.port, "`port`".into());
+        for (name, port) in &s.ports {
+            let key = format!("{base}.ports.{name}");
+            if !is_dns_label(name) {
+                c.at_key(&key, format!("port name `{name}` is not a DNS label"), "use lowercase letters, digits and `-`");
+            }
+            if *port == 0 {
+                c.at(&key, format!("port `{name}` is 0"), "use 1-65535");
+            } else if let Some(first) = used.get(port) {
+                c.at(
+                    &key,
+                    format!("container port {port} of service `{}` is used twice: by {first} and by `ports.{name}`", s.name),
+                    "every port of one container must be different; change one of them",
+                );
+            } else {
+                used.insert(*port, format!("`ports.{name}`"));
+            }
+        }
+        if let Some(metrics) = &s.metrics {
+            if let Some(path) = &metrics.path {
+                check_http_path(c, &format!("{base}.metrics.path"), path);
+            }
+            if metrics.port == Some(0) {
+                c.at(&format!("{base}.metrics.port"), "metrics port 0 is not a port", "use 1-65535, or remove it to use `port`");
+            }
+        }
+        if let Some(health) = &s.health {
+            check_http_path(c, &format!("{base}.health"), health);
+        }
+        if let Some(r) = s.replicas {
+            if !(1..=100).contains(&r) {
+                c.at(&format!("{base}.replicas"), format!("replicas = {r} is out of range"), "use 1 to 100 replicas");
+            }
+            if r > 1 && s.public {
+                c.at(
+                    &format!("{base}.replicas"),
+                    format!("public service `{}` has {r} replicas, but only one container can bind its host port", s.name),
+                    "publish a single-replica gateway or proxy in front of it (public = true there), or set replicas = 1",
+                );
+            }
+        }
+        for (j, dep) in s.depends_on.iter().enumerate() {
+            let key = format!("{base}.depends_on[{j}]");
+            if dep == &s.name {
+                c.at(&key, format!("service `{}` depends on itself", s.name), "remove it from its own depends_on");
+            } else if !services.contains(dep.as_str()) && !databases.contains(dep.as_str()) {
+                let all = services.iter().chain(databases.iter()).copied();
+                let hint = suggest(dep, all).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
+                c.at(
+                    &key,
+                    format!("service `{}` depends on `{dep}`, which is no service or database", s.name),
+                    format!("{hint}depends_on names a [[service]] or [[database]] of this manifest"),
+                );
+            }
+        }
+        for name in s.env.keys() {
+            if !is_env_name(name) && !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+                c.at_key(
+                    &format!("{base}.env.{name}"),
+                    format!("`{name}` is not an environment variable name"),
+                    "use letters, digits and `_`",
+                );
+            }
+        }
+    }
+    // depends_on cycles
+    let graph: BTreeMap<&str, Vec<&str>> =
+        m.services.iter().map(|s| (s.name.as_str(), s.depends_on.iter().map(String::as_str).collect())).collect();
+    if let Some(cycle) = find_cycle(&graph) {
+        let i = m.services.iter().position(|s| s.name == cycle[0]).unwrap_or(0);
+        c.at(
+            &format!("service[{i}].depends_on"),
+            format!("services depend on each other in a cycle: {}", cycle.join(" → ")),
+            "Compose cannot start a cycle; remove one of these depends_on entries",
+        );
+    }
+}
+
+fn find_cycle<'a>(graph: &BTreeMap<&'a str, Vec<&'a str>>) -> Option<Vec<&'a str>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        Active,
+        Done,
+    }
+    fn visit<'a>(
+        n: &'a str,
+        g: &BTreeMap<&'a str, Vec<&'a str>>,
+        marks: &mut HashMap<&'a str, Mark>,
+        stack: &mut Vec<&'a str>,
+    ) -> Option<Vec<&'a str>> {
+        match marks.get(n) {
+            Some(Mark::Done) => return None,
+            Some(Mark::Active) => {
+                let start = stack.iter().position(|s| *s == n).unwrap_or(0);
+                let mut cycle = stack[start..].to_vec();
+                cycle.push(n);
+                return Some(cycle);
+            }
+            None => {}
+        }
+        marks.insert(n, Mark::Active);
+        stack.push(n);
+        for next in g.get(n).into_iter().flatten() {
+            if g.contains_key(next) {
+                if let Some(c) = visit(next, g, marks, stack) {
+                    return Some(c);
+                }
+            }
+        }
+        stack.pop();
+        marks.insert(n, Mark::Done);
+        None
+    }
+    let mut marks = HashMap::new();
+    for n in graph.keys() {
+        if let Some(c) = visit(n, graph, &mut marks, &mut Vec::new()) {
+            return Some(c);
+        }
+    }
+    None
+}
+
+fn check_http_path(c: &mut Checker, key: &str, path: &str) {
+    if !path.starts_with('/') || path.chars().any(|ch| ch.is_whitespace() || ch.is_control()) {
+        c.at(key, format!("`{path}` is not an HTTP path"), "write an absolute path without spaces, like `/health`");
+    }
+}
+
+fn check_image(c: &mut Checker, key: &str, image: &str) {
+    if image.chars().any(|ch| ch.is_whitespace() || ch.is_control()) || image.is_empty() {
+        c.at(key, format!("`{image}` is not an image reference"), "write `registry/name:tag`, without spaces");
+        return;
+    }
+    if image.contains('@') {
+        return; // pinned by digest
+    }
+    let last = image.rsplit('/').next().unwrap_or(image);
+    match last.split_once(':') {
+        None => c.at(
+            key,
+            format!("image `{image}` has no tag"),
+            "pin a version (`name:1.4.2`) or a digest (`name@sha256:…`): an untagged image means `latest`",
+        ),
+        Some((_, "latest")) => c.at(
+            key,
+            format!("image `{image}` uses the `latest` tag"),
+            "pin a version (`name:1.4.2`) so every deploy runs the same image",
+        ),
+        Some(_) => {}
+    }
+}
+
+fn check_databases(c: &mut Checker, m: &Manifest) {
+    for (i, d) in m.databases.iter().enumerate() {
+        if let Some(v) = &d.version {
+            let ok = !v.is_empty()
+                && v != "latest"
+                && v.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '-' | '_'))
+                && v.starts_with(|ch: char| ch.is_ascii_digit());
+            if !ok {
+                c.at(
+                    &format!("database[{i}].version"),
+                    format!("database version `{v}` is not a version"),
+                    format!("write a version tag such as `{}`", resolve::default_db_tag(d.kind)),
+                );
+            }
+        }
+    }
+}
+
+fn check_alerts(c: &mut Checker, m: &Manifest) {
+    let a = &m.alerts;
+    if let Some(r) = a.error_rate {
+        if !(r > 0.0 && r < 1.0) {
+            c.at(
+                "alerts.error_rate",
+                format!("error_rate = {r} can never be crossed by a 5xx ratio"),
+                "write a ratio strictly between 0 and 1 (0.05 means 5% of requests failing)",
+            );
+        }
+    }
+    if let Some(l) = &a.latency_p95 {
+        c.duration("alerts.latency_p95", l);
+    }
+    if let Some(f) = &a.for_ {
+        c.duration("alerts.for", f);
+    }
+    let services: BTreeSet<&str> = m.services.iter().map(|s| s.name.as_str()).collect();
+    for (i, slo) in a.slo.iter().flatten().enumerate() {
+        let base = format!("alerts.slo[{i}]");
+        if !services.contains(slo.service.as_str()) {
+            c.at(
+                &format!("{base}.service"),
+                format!("SLO for unknown service `{}`", slo.service),
+                "name a [[service]] of this manifest",
+            );
+        }
+        if !(slo.objective > 0.0 && slo.objective < 100.0) {
+            c.at(
+                &format!("{base}.objective"),
+                format!("objective {} is not a percentage below 100", slo.objective),
+                "write the availability target in percent, for example 99.9",
+            );
+        } else if 100.0 - slo.objective < 0.001 {
+            c.at(
+                &format!("{base}.objective"),
+                format!("objective {} leaves an error budget too small to alert on", slo.objective),
+                "use at most 99.999",
+            );
+        }
+        if let Some(ms) = c.duration(&format!("{base}.window"), &slo.window) {
+            if ms < 86_400_000 {
+                c.at(&format!("{base}.window"), "an SLO window shorter than 1d", "use a window like `28d` or `30d`");
+            }
+        }
+    }
+    let mut names = BTreeSet::new();
+    for (i, rule) in a.custom.iter().flatten().enumerate() {
+        let base = format!("alerts.custom[{i}]");
+        if !is_label_name(&rule.name) || !rule.name.starts_with(|ch: char| ch.is_ascii_uppercase()) {
+            c.at(
+                &format!("{base}.name"),
+                format!("alert name `{}` is not a CamelCase identifier", rule.name),
+                "use letters and digits, starting with an uppercase letter (`QueueBacklogHigh`)",
+            );
+        }
+        if !names.insert(rule.name.as_str()) {
+            c.at(&format!("{base}.name"), format!("duplicate custom alert `{}`", rule.name), "give each alert its own name");
+        }
+        if let Err(e) = promql_parser::parser::parse(&rule.expr) {
+            c.at(
+                &format!("{base}.expr"),
+                format!("PromQL does not parse: {}", e.to_string().trim()),
+                "fix the expression; try it in the Prometheus UI first",
+            );
+        }
+        c.duration(&format!("{base}.for"), &rule.for_);
+        for label in rule.labels.keys() {
+            if !is_label_name(label) {
+                c.at_key(&format!("{base}.labels.{label}"), format!("`{label}` is not a label name"), "use [a-zA-Z_][a-zA-Z0-9_]*");
+            }
+        }
+    }
+}
+
+fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
+    let mut seen = BTreeSet::new();
+    for (i, r) in m.receivers.iter().enumerate() {
+        let base = format!("receiver[{i}]");
+        c.dns_name(&format!("{base}.name"), "receiver", &r.name);
+        if !seen.insert(r.name.as_str()) {
+            c.at(&format!("{base}.name"), format!("duplicate receiver name `{}`", r.name), "give each receiver its own name");
+        }
+        let (required, allowed): (&[&str], &[&str]) = match r.kind {
+            ReceiverKind::Slack => (&["webhook_url_env"], &["channel", "webhook_url_env"]),
+            ReceiverKind::Pagerduty => (&["routing_key_env"], &["routing_key_env"]),
+            ReceiverKind::Opsgenie => (&["api_key_env"], &["api_key_env"]),
+            ReceiverKind::Webhook => (&["url_env"], &["url_env"]),
+            ReceiverKind::Email => (&["to", "from", "smarthost"], &["to", "from", "smarthost", "auth_password_env"]),
+        };
+        let set: [(&str, bool); 9] = [
+            ("channel", r.channel.is_some()),
+            ("webhook_url_env", r.webhook_url_env.is_some()),
+            ("routing_key_env", r.routing_key_env.is_some()),
+            ("api_key_env", r.api_key_env.is_some()),
+            ("url_env", r.url_env.is_some()),
+            ("to", !r.to.is_empty()),
+            ("from", r.from.is_some()),
+            ("smarthost", r.smarthost.is_some()),
+            ("auth_password_env", r.auth_password_env.is_some()),
+        ];
+        let kind = format!("{:?}", r.kind).to_lowercase();
+        for (field, present) in set {
+            if present && !allowed.contains(&field) {
+                c.at_key(
+                    &format!("{base}.{field}"),
+                    format!("`{field}` does not apply to a {kind} receiver"),
+                    format!("a {kind} receiver takes: {}", allowed.join(", ")),
+                );
+            }
+            if !present && required.contains(&field) {
+                c.at(
+                    &base,
+                    format!("{kind} receiver `{}` needs `{field}`", r.name),
+                    format!("add `{field}`; secrets are given as the name of the variable that holds them"),
+                );
+            }
+        }
+        for (field, value) in [
+            ("webhook_url_env", &r.webhook_url_env),
+            ("routing_key_env", &r.routing_key_env),
+            ("api_key_env", &r.api_key_env),
+            ("url_env", &r.url_env),
+            ("auth_password_env", &r.auth_password_env),
+        ] {
+            if let Some(v) = value {
+                c.env_var(&format!("{base}.{field}"), v);
+            }
+        }
+        for (j, to) in r.to.iter().enumerate() {
+            if !to.contains('@') || to.chars().any(char::is_whitespace) {
+                c.at(&format!("{base}.to[{j}]"), format!("`{to}` is not an email address"), "write name@example.com");
+            }
+        }
+        if let Some(host) = &r.smarthost {
+            if host.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()).is_none() {
+                c.at(&format!("{base}.smarthost"), format!("smarthost `{host}` has no port"), "write host:port, like smtp.example.com:587");
+            }
+        }
+    }
+    let receivers: Vec<&str> = m.receivers.iter().map(|r| r.name.as_str()).collect();
+    for (i, route) in m.routes.iter().enumerate() {
+        let base = format!("route[{i}]");
+        if route.receivers.is_empty() {
+            c.at(&format!("{base}.receivers"), "a route without receivers", "name at least one [[receiver]]");
+        }
+        for (j, name) in route.receivers.iter().enumerate() {
+            if !receivers.contains(&name.as_str()) {
+                let hint = suggest(name, receivers.iter().copied()).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
+                c.at(
+                    &format!("{base}.receivers[{j}]"),
+                    format!("route names unknown receiver `{name}`"),
+                    format!("{hint}known receivers: {}", if receivers.is_empty() { "none".into() } else { receivers.join(", ") }),
+                );
+            }
+        }
+        for (label, _) in route.matchers.iter().chain(route.match_re.iter()) {
+            if !is_label_name(label) {
+                c.at_key(&format!("{base}.match.{label}"), format!("`{label}` is not a label name"), "use [a-zA-Z_][a-zA-Z0-9_]*");
+            }
+        }
+        for (field, value) in
+            [("group_wait", &route.group_wait), ("group_interval", &route.group_interval), ("repeat_interval", &route.repeat_interval)]
+        {
+            if let Some(v) = value {
+                c.duration(&format!("{base}.{field}"), v);
+            }
+        }
+    }
+}
+
+fn check_other(c: &mut Checker, m: &Manifest) {
+    if let Some(r) = m.tracing.sample_ratio {
+        if !(r > 0.0 && r <= 1.0) {
+            c.at("tracing.sample_ratio", format!("sample_ratio = {r} is out of range"), "use a fraction in (0, 1], like 0.1");
+        }
+    }
+    if let Some(ret) = &m.logging.retention {
+        c.duration("logging.retention", ret);
+    }
+    if let Some(dsn) = &m.errors.dsn_env {
+        c.env_var("errors.dsn_env", dsn);
+    }
+    if let Some(minio) = &m.storage.minio {
+        for (i, b) in minio.buckets.iter().enumerate() {
+            let ok = (3..=63).contains(&b.len())
+                && b.bytes().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == b'-' || ch == b'.')
+                && b.starts_with(|ch: char| ch.is_ascii_alphanumeric())
+                && b.ends_with(|ch: char| ch.is_ascii_alphanumeric());
+            if !ok {
+                c.at(
+                    &format!("storage.minio.buckets[{i}]"),
+                    format!("`{b}` is not an S3 bucket name"),
+                    "use 3-63 lowercase letters, digits, `-` and `.`",
+                );
+            }
+        }
+    }
+    if let Some(aws) = &m.deploy.aws {
+        let parts: Vec<&str> = aws.region.split('-').collect();
+        if parts.len() < 3 || !parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())) {
+            c.at("deploy.aws.region", format!("`{}` is not an AWS region", aws.region), "write a region code such as `eu-central-1`");
+        }
+        if let Some(domain) = &aws.domain {
+            if domain.split('.').count() < 2 || !domain.split('.').all(is_dns_label) {
+                c.at("deploy.aws.domain", format!("`{domain}` is not a domain name"), "write a lowercase domain such as `shop.example.com`");
+            }
+        }
+    }
+    if let Some(ci) = &m.ci {
+        if let Some(reg) = &ci.registry {
+            if reg.is_empty() || reg.contains(char::is_whitespace) || reg.contains("://") {
+                c.at("ci.registry", format!("`{reg}` is not a registry host"), "write a host such as `ghcr.io`, without a scheme");
+            }
+        }
+    }
+}

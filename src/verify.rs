@@ -1,0 +1,110 @@
+//! Verification of rendered files before anything is written: every YAML/JSON file
+//! parses back, carries the header, and cross-file references hold (every scrape
+//! target is a Compose service, every overlay service exists in the base file,
+//! every `depends_on` names a service). A failure here is a bug in obsgen.
+
+use std::collections::BTreeSet;
+
+use anyhow::{Result, anyhow, bail};
+use serde_json::Value as Json;
+
+use crate::model::Model;
+use crate::plan::Format;
+use crate::render::File;
+
+/// Parses a rendered file by its format.
+pub fn parse(file: &File) -> Result<Option<Json>> {
+    let text = std::str::from_utf8(&file.bytes).map_err(|e| anyhow!("{} is not UTF-8: {e}", file.path))?;
+    match Format::of(&file.path) {
+        Format::Yaml => serde_saphyr::from_str::<Json>(text)
+            .map(Some)
+            .map_err(|e| anyhow!("{} does not parse as YAML: {e}", file.path)),
+        Format::Json => {
+            serde_json::from_str::<Json>(text).map(Some).map_err(|e| anyhow!("{} does not parse as JSON: {e}", file.path))
+        }
+        Format::Dotenv => {
+            for (i, line) in text.lines().enumerate() {
+                let l = line.trim();
+                if l.is_empty() || l.starts_with('#') {
+                    continue;
+                }
+                let Some((k, _)) = l.split_once('=') else {
+                    bail!("{}:{}: not a KEY=value line", file.path, i + 1);
+                };
+                if !crate::units::is_env_name(k) {
+                    bail!("{}:{}: `{k}` is not a variable name", file.path, i + 1);
+                }
+            }
+            Ok(None)
+        }
+    }
+}
+
+fn keys(v: &Json, field: &str) -> BTreeSet<String> {
+    v.get(field).and_then(Json::as_object).map(|o| o.keys().cloned().collect()).unwrap_or_default()
+}
+
+/// Checks every rendered file; returns the first problem as a bug report.
+pub fn verify(model: &Model, files: &[File]) -> Result<()> {
+    let header = model.header();
+    let mut base_services = BTreeSet::new();
+    let mut parsed = Vec::new();
+    for f in files {
+        let value = parse(f).map_err(|e| anyhow!("bug in obsgen: generated {e:#}"))?;
+        if let Some(comment) = Format::of(&f.path).comment() {
+            let first = f.bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+            if first != format!("{comment} {header}").as_bytes() {
+                bail!("bug in obsgen: {} does not start with the generated-file header", f.path);
+            }
+        }
+        if f.path == "compose.yaml" {
+            base_services = keys(value.as_ref().unwrap_or(&Json::Null), "services");
+        }
+        parsed.push((f, value));
+    }
+    for (f, value) in &parsed {
+        let Some(value) = value else { continue };
+        if f.path.starts_with("compose") {
+            for name in keys(value, "services") {
+                if !base_services.contains(&name) {
+                    bail!("bug in obsgen: {} configures service `{name}`, which compose.yaml lacks", f.path);
+                }
+                for dep in keys(&value["services"][&name], "depends_on") {
+                    if !base_services.contains(&dep) {
+                        bail!("bug in obsgen: {}: `{name}` depends on unknown service `{dep}`", f.path);
+                    }
+                }
+            }
+        }
+        if f.path.starts_with("monitoring/prometheus/prometheus.") {
+            for job in value.get("scrape_configs").and_then(Json::as_array).into_iter().flatten() {
+                for sc in job.get("static_configs").and_then(Json::as_array).into_iter().flatten() {
+                    for t in sc.get("targets").and_then(Json::as_array).into_iter().flatten() {
+                        let host = t.as_str().and_then(|t| t.rsplit_once(':')).map(|(h, _)| h).unwrap_or("");
+                        if host != "localhost" && !base_services.contains(host) {
+                            bail!("bug in obsgen: {} scrapes `{}`, which is no service in compose.yaml", f.path, t);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, text: &str) -> File {
+        File { path: path.into(), template: "t".into(), bytes: text.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn broken_yaml_and_dotenv_are_caught() {
+        assert!(parse(&file("a.yaml", "a: [1, 2\n")).is_err());
+        assert!(parse(&file("a.json", "{")).is_err());
+        assert!(parse(&file(".env.example", "# c\nA=1\nnot a line\n")).is_err());
+        assert!(parse(&file(".env.example", "# c\nA=1\n\nB=\n")).is_ok());
+    }
+}
