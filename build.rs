@@ -34,7 +34,12 @@ fn table(name: &str, root: &str, code: &mut String) {
             .map(|c| c.as_os_str().to_str().expect("utf-8 file name"))
             .collect::<Vec<_>>()
             .join("/");
-        writeln!(code, "    ({rel:?}, include_str!({:?})),", file.display().to_string()).unwrap();
+        writeln!(
+            code,
+            "    ({rel:?}, include_str!({:?})),",
+            file.display().to_string()
+        )
+        .unwrap();
     }
     writeln!(code, "];").unwrap();
 }

@@ -30,7 +30,10 @@ pub fn template_versions() -> Vec<String> {
 /// The files of one template set, keyed by their path inside it (`compose/compose.yaml.j2`).
 pub fn template_set(version: &str) -> BTreeMap<&'static str, &'static str> {
     let prefix = format!("v{version}/");
-    templates().iter().filter_map(|(p, c)| Some((p.strip_prefix(prefix.as_str())?, *c))).collect()
+    templates()
+        .iter()
+        .filter_map(|(p, c)| Some((p.strip_prefix(prefix.as_str())?, *c)))
+        .collect()
 }
 
 /// sha256 over the paths and contents of a set of files, in path order.
@@ -57,7 +60,10 @@ pub fn profiles_hash() -> String {
 
 fn profile_text(name: &str) -> Option<&'static str> {
     let file = format!("{name}.toml");
-    embedded::PROFILES.iter().find(|(p, _)| *p == file).map(|(_, t)| *t)
+    embedded::PROFILES
+        .iter()
+        .find(|(p, _)| *p == file)
+        .map(|(_, t)| *t)
 }
 
 fn profile_names(stack: bool) -> Vec<String> {
@@ -99,7 +105,10 @@ pub fn env_profile(name: &str) -> Option<EnvProfile> {
 
 /// The pinned image table of a template set (`images.toml`): component → image reference.
 pub fn images(version: &str) -> BTreeMap<String, String> {
-    let text = template_set(version).get("images.toml").copied().unwrap_or("");
+    let text = template_set(version)
+        .get("images.toml")
+        .copied()
+        .unwrap_or("");
     toml::from_str(text).unwrap_or_else(|e| panic!("bug: embedded images.toml of v{version}: {e}"))
 }
 
@@ -123,13 +132,34 @@ mod tests {
         }
         for name in &stacks {
             let p = stack_profile(name).unwrap();
-            assert!(p.components.unset().is_empty(), "{name}: {:?}", p.components.unset());
-            assert!(p.logging.unset().is_empty(), "{name}: {:?}", p.logging.unset());
-            assert!(p.tracing.unset().is_empty(), "{name}: {:?}", p.tracing.unset());
-            assert!(p.errors.unset().is_empty(), "{name}: {:?}", p.errors.unset());
+            assert!(
+                p.components.unset().is_empty(),
+                "{name}: {:?}",
+                p.components.unset()
+            );
+            assert!(
+                p.logging.unset().is_empty(),
+                "{name}: {:?}",
+                p.logging.unset()
+            );
+            assert!(
+                p.tracing.unset().is_empty(),
+                "{name}: {:?}",
+                p.tracing.unset()
+            );
+            assert!(
+                p.errors.unset().is_empty(),
+                "{name}: {:?}",
+                p.errors.unset()
+            );
             assert!(p.service_defaults.unset().is_empty(), "{name}");
             let alerts = p.alerts.clone().over(Default::default());
-            assert!(alerts.error_rate.is_some() && alerts.latency_p95.is_some() && alerts.for_.is_some(), "{name}");
+            assert!(
+                alerts.error_rate.is_some()
+                    && alerts.latency_p95.is_some()
+                    && alerts.for_.is_some(),
+                "{name}"
+            );
         }
         let envs = env_profile_names();
         for required in ["development", "production"] {
@@ -146,7 +176,10 @@ mod tests {
     fn images_are_pinned() {
         for (name, image) in images("1") {
             let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
-            assert!(!tag.is_empty() && tag != "latest" && !tag.contains('/'), "{name} = {image}");
+            assert!(
+                !tag.is_empty() && tag != "latest" && !tag.contains('/'),
+                "{name} = {image}"
+            );
         }
     }
 }

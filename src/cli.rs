@@ -14,7 +14,11 @@ use crate::diag::Diagnostics;
 use crate::project::{self, MANIFEST_FILE, Project, State, Status};
 
 #[derive(Debug, Parser)]
-#[command(name = "obsgen", version, about = "Turn obsgen.toml into a verified observability and delivery stack")]
+#[command(
+    name = "obsgen",
+    version,
+    about = "Turn obsgen.toml into a verified observability and delivery stack"
+)]
 pub struct Cli {
     /// Manifest to use (default: obsgen.toml in the current folder or a parent).
     #[arg(long, global = true, value_name = "PATH")]
@@ -104,12 +108,18 @@ fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        ColorChoice::Auto => {
+            is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
     }
 }
 
 fn paint(color: bool, style: Style, text: &str) -> String {
-    if color { format!("{}{text}{}", style.render(), style.render_reset()) } else { text.to_string() }
+    if color {
+        format!("{}{text}{}", style.render(), style.render_reset())
+    } else {
+        text.to_string()
+    }
 }
 
 /// Runs obsgen with the process arguments; returns the exit code.
@@ -168,10 +178,17 @@ pub fn run(cli: &Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Completions { shell } => {
-            clap_complete::generate(*shell, &mut Cli::command(), "obsgen", &mut std::io::stdout());
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "obsgen",
+                &mut std::io::stdout(),
+            );
             Ok(0)
         }
-        Command::Templates { command: TemplatesCommand::List } => {
+        Command::Templates {
+            command: TemplatesCommand::List,
+        } => {
             for v in crate::assets::template_versions() {
                 println!("v{v}  {}", crate::assets::template_set_hash(&v));
                 for (name, _) in crate::assets::template_set(&v) {
@@ -180,7 +197,12 @@ pub fn run(cli: &Cli) -> Result<u8> {
             }
             Ok(0)
         }
-        Command::Init { defaults, set, answers, force } => init(cli, *defaults, set, answers.as_deref(), *force),
+        Command::Init {
+            defaults,
+            set,
+            answers,
+            force,
+        } => init(cli, *defaults, set, answers.as_deref(), *force),
         Command::Generate { dry_run, force } => {
             let dir = cwd(cli)?;
             let project = Project::locate(&dir, cli.manifest.as_deref())?;
@@ -200,7 +222,11 @@ pub fn run(cli: &Cli) -> Result<u8> {
                 outcome.written.len(),
                 outcome.removed.len(),
                 outcome.unchanged,
-                if *dry_run { " (nothing was written)" } else { "" }
+                if *dry_run {
+                    " (nothing was written)"
+                } else {
+                    ""
+                }
             );
             Ok(0)
         }
@@ -229,7 +255,11 @@ pub fn run(cli: &Cli) -> Result<u8> {
                             s.detail
                         )?;
                     }
-                    writeln!(stdout, "obsgen check: {drift} of {} files drifted", statuses.len())?;
+                    writeln!(
+                        stdout,
+                        "obsgen check: {drift} of {} files drifted",
+                        statuses.len()
+                    )?;
                 }
             }
             Ok(u8::from(drift > 0))
@@ -280,14 +310,21 @@ fn write_diff(out: &mut impl std::io::Write, s: &Status, color: bool) -> Result<
 
 fn print_human(out: &mut impl std::io::Write, statuses: &[Status], color: bool) -> Result<()> {
     for s in statuses {
-        let state = paint(color, state_style(s.state), &format!("{:<9}", s.state.as_str()));
+        let state = paint(
+            color,
+            state_style(s.state),
+            &format!("{:<9}", s.state.as_str()),
+        );
         if s.detail.is_empty() {
             writeln!(out, "{state} {}", s.path)?;
         } else {
             writeln!(out, "{state} {}  ({})", s.path, s.detail)?;
         }
     }
-    for s in statuses.iter().filter(|s| s.state == State::Stale && s.path != crate::lock::LOCK_FILE) {
+    for s in statuses
+        .iter()
+        .filter(|s| s.state == State::Stale && s.path != crate::lock::LOCK_FILE)
+    {
         writeln!(out)?;
         write_diff(out, s, color)?;
     }
@@ -302,13 +339,23 @@ fn print_human(out: &mut impl std::io::Write, statuses: &[Status], color: bool) 
             "check: {} of {} files drifted; run `obsgen generate`{}",
             drift.len(),
             statuses.len(),
-            if edited { " (hand edits: move them into the manifest first, then --force)" } else { "" }
+            if edited {
+                " (hand edits: move them into the manifest first, then --force)"
+            } else {
+                ""
+            }
         )?;
     }
     Ok(())
 }
 
-fn init(cli: &Cli, defaults: bool, set: &[String], answers: Option<&Path>, force: bool) -> Result<u8> {
+fn init(
+    cli: &Cli,
+    defaults: bool,
+    set: &[String],
+    answers: Option<&Path>,
+    force: bool,
+) -> Result<u8> {
     let dir = cwd(cli)?;
     let target = match &cli.manifest {
         Some(p) if p.is_absolute() => p.clone(),
@@ -321,30 +368,43 @@ fn init(cli: &Cli, defaults: bool, set: &[String], answers: Option<&Path>, force
         );
     }
     if std::fs::symlink_metadata(&target).is_ok() && !force {
-        bail!("{} already exists\nhelp: pass --force to overwrite it", target.display());
+        bail!(
+            "{} already exists\nhelp: pass --force to overwrite it",
+            target.display()
+        );
     }
     let answers_file = match answers {
         Some(p) => {
-            let text = std::fs::read_to_string(dir.join(p)).with_context(|| format!("reading {}", p.display()))?;
+            let text = std::fs::read_to_string(dir.join(p))
+                .with_context(|| format!("reading {}", p.display()))?;
             Some((p.display().to_string(), text))
         }
         None => None,
     };
-    let answers = crate::init::gather(answers_file.as_ref().map(|(n, t)| (n.as_str(), t.clone())), set)?;
+    let answers = crate::init::gather(
+        answers_file.as_ref().map(|(n, t)| (n.as_str(), t.clone())),
+        set,
+    )?;
     let folder = target.parent().unwrap_or(&dir).to_path_buf();
     let text = crate::init::render(answers, &folder)?;
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| MANIFEST_FILE.into());
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| MANIFEST_FILE.into());
     // The manifest must be valid before it is written.
     project::load_valid(text.clone(), &format!("{name} (from your answers)"))?;
     std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
-    let mut tmp = tempfile::Builder::new().prefix(".obsgen-").tempfile_in(&folder)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".obsgen-")
+        .tempfile_in(&folder)?;
     tmp.write_all(text.as_bytes())?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
     }
-    tmp.persist(&target).map_err(|e| anyhow::anyhow!("writing {}: {}", target.display(), e.error))?;
+    tmp.persist(&target)
+        .map_err(|e| anyhow::anyhow!("writing {}: {}", target.display(), e.error))?;
     println!("wrote {}", target.display());
     println!("next: edit it, then run `obsgen generate`");
     Ok(0)

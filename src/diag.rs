@@ -23,7 +23,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(message: impl Into<String>) -> Self {
-        Diagnostic { message: message.into(), key: None, span: None, help: None }
+        Diagnostic {
+            message: message.into(),
+            key: None,
+            span: None,
+            help: None,
+        }
     }
 
     pub fn key(mut self, key: impl Into<String>) -> Self {
@@ -51,7 +56,10 @@ pub struct Source {
 
 impl Source {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
-        Source { name: name.into(), text: text.into() }
+        Source {
+            name: name.into(),
+            text: text.into(),
+        }
     }
 
     /// 1-based (line, column) of a byte offset; column counts characters.
@@ -97,27 +105,54 @@ impl Diagnostics {
     /// Renders every diagnostic, rustc-style, and a closing count.
     pub fn render(&self, color: bool) -> String {
         let paint = |style: Style, text: &str| {
-            if color { format!("{}{text}{}", style.render(), style.render_reset()) } else { text.to_string() }
+            if color {
+                format!("{}{text}{}", style.render(), style.render_reset())
+            } else {
+                text.to_string()
+            }
         };
         let err = Style::new().bold().fg_color(Some(AnsiColor::Red.into()));
         let blue = Style::new().bold().fg_color(Some(AnsiColor::Blue.into()));
         let help_style = Style::new().bold().fg_color(Some(AnsiColor::Cyan.into()));
         let mut out = String::new();
         for d in &self.items {
-            writeln!(out, "{}: {}", paint(err, "error"), paint(Style::new().bold(), &d.message)).unwrap();
+            writeln!(
+                out,
+                "{}: {}",
+                paint(err, "error"),
+                paint(Style::new().bold(), &d.message)
+            )
+            .unwrap();
             writeln!(out, "  {} {}", paint(blue, "-->"), self.location(d)).unwrap();
             if let Some(span) = &d.span {
                 let (line, col) = self.source.line_col(span.start);
                 let text = self.source.line_text(line);
                 let width = line.to_string().len();
                 let line_len = text.chars().count();
-                let span_chars = self.source.text[span.clone()].lines().next().unwrap_or("").chars().count();
+                let span_chars = self.source.text[span.clone()]
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .chars()
+                    .count();
                 let carets = span_chars.clamp(1, line_len.saturating_sub(col - 1).max(1));
                 let pad = " ".repeat(width);
                 writeln!(out, "{pad} {}", paint(blue, "|")).unwrap();
-                writeln!(out, "{} {} {text}", paint(blue, &line.to_string()), paint(blue, "|")).unwrap();
-                writeln!(out, "{pad} {} {}{}", paint(blue, "|"), " ".repeat(col - 1), paint(err, &"^".repeat(carets)))
-                    .unwrap();
+                writeln!(
+                    out,
+                    "{} {} {text}",
+                    paint(blue, &line.to_string()),
+                    paint(blue, "|")
+                )
+                .unwrap();
+                writeln!(
+                    out,
+                    "{pad} {} {}{}",
+                    paint(blue, "|"),
+                    " ".repeat(col - 1),
+                    paint(err, &"^".repeat(carets))
+                )
+                .unwrap();
             }
             if let Some(key) = &d.key {
                 writeln!(out, "   = key: {key}").unwrap();
@@ -189,7 +224,10 @@ mod tests {
     #[test]
     fn render_shows_location_key_and_help() {
         let src = Source::new("obsgen.toml", "[project]\nname = \"Foo\"\n");
-        let d = Diagnostic::new("bad name").key("project.name").span(Some(17..22)).help("use lowercase");
+        let d = Diagnostic::new("bad name")
+            .key("project.name")
+            .span(Some(17..22))
+            .help("use lowercase");
         let text = Diagnostics::new(src, vec![d]).render(false);
         assert!(text.contains("--> obsgen.toml:2:8"), "{text}");
         assert!(text.contains("^^^^^"), "{text}");

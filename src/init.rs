@@ -52,7 +52,11 @@ impl StringOrList {
     fn into_list(self) -> Vec<String> {
         match self {
             StringOrList::List(l) => l,
-            StringOrList::Text(t) => t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            StringOrList::Text(t) => t
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
         }
     }
 }
@@ -119,14 +123,24 @@ struct FilledProject {
 
 /// A DNS label made from a folder name (`My Shop` → `my-shop`), or `app`.
 pub fn name_from_folder(dir: &Path) -> String {
-    let raw = dir.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
-    let mut name: String = raw.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let raw = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let mut name: String = raw
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
     while name.contains("--") {
         name = name.replace("--", "-");
     }
     let name: String = name.trim_matches('-').chars().take(63).collect();
     let name = name.trim_end_matches('-').to_string();
-    if crate::units::is_dns_label(&name) { name } else { "app".into() }
+    if crate::units::is_dns_label(&name) {
+        name
+    } else {
+        "app".into()
+    }
 }
 
 /// Turns `--set key=value` pairs into a TOML table (values parse as TOML when they
@@ -134,12 +148,16 @@ pub fn name_from_folder(dir: &Path) -> String {
 pub fn parse_sets(sets: &[String]) -> Result<toml::Table> {
     let mut root = toml::Table::new();
     for set in sets {
-        let (key, value) = set
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--set {set:?} is not key=value\nhelp: write for example --set project.name=shop"))?;
+        let (key, value) = set.split_once('=').ok_or_else(|| {
+            anyhow!(
+                "--set {set:?} is not key=value\nhelp: write for example --set project.name=shop"
+            )
+        })?;
         let path: Vec<&str> = key.trim().split('.').collect();
         if path.iter().any(|p| p.is_empty()) {
-            bail!("--set {set:?}: `{key}` is not a dotted key\nhelp: write for example --set service.port=8080");
+            bail!(
+                "--set {set:?}: `{key}` is not a dotted key\nhelp: write for example --set service.port=8080"
+            );
         }
         let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
             .ok()
@@ -147,10 +165,12 @@ pub fn parse_sets(sets: &[String]) -> Result<toml::Table> {
             .unwrap_or_else(|| toml::Value::String(value.to_string()));
         let mut table = &mut root;
         for part in &path[..path.len() - 1] {
-            let entry = table.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            table = entry
-                .as_table_mut()
-                .ok_or_else(|| anyhow!("--set {set:?}: `{part}` was already set to a value, not a table"))?;
+            let entry = table
+                .entry(part.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            table = entry.as_table_mut().ok_or_else(|| {
+                anyhow!("--set {set:?}: `{part}` was already set to a value, not a table")
+            })?;
         }
         table.insert(path[path.len() - 1].to_string(), parsed);
     }
@@ -179,10 +199,19 @@ fn answers_over(top: Answers, base: Answers) -> Answers {
             metrics_path: opt(top.service.metrics_path, base.service.metrics_path),
             language: opt(top.service.language, base.service.language),
         },
-        logging: Backend { backend: opt(top.logging.backend, base.logging.backend) },
-        tracing: Backend { backend: opt(top.tracing.backend, base.tracing.backend) },
-        errors: Backend { backend: opt(top.errors.backend, base.errors.backend) },
-        ci: CiAnswers { provider: opt(top.ci.provider, base.ci.provider), registry: opt(top.ci.registry, base.ci.registry) },
+        logging: Backend {
+            backend: opt(top.logging.backend, base.logging.backend),
+        },
+        tracing: Backend {
+            backend: opt(top.tracing.backend, base.tracing.backend),
+        },
+        errors: Backend {
+            backend: opt(top.errors.backend, base.errors.backend),
+        },
+        ci: CiAnswers {
+            provider: opt(top.ci.provider, base.ci.provider),
+            registry: opt(top.ci.registry, base.ci.registry),
+        },
         deploy: DeployAnswers {
             aws: AwsAnswers {
                 region: opt(top.deploy.aws.region, base.deploy.aws.region),
@@ -204,7 +233,11 @@ pub fn gather(answers_file: Option<(&str, String)>, sets: &[String]) -> Result<A
         let text = toml::to_string(&table).expect("table serializes");
         let loaded = crate::load::parse::<Answers>(Source::new("--set", text)).map_err(|d| {
             // The synthetic text has no meaningful lines: name the key instead.
-            let items = d.items.into_iter().map(|i| Diagnostic { span: None, ..i }).collect();
+            let items = d
+                .items
+                .into_iter()
+                .map(|i| Diagnostic { span: None, ..i })
+                .collect();
             Diagnostics::new(d.source, items)
         })?;
         answers = answers_over(loaded.value, answers);
@@ -217,28 +250,49 @@ pub fn render(answers: Answers, folder: &Path) -> Result<String> {
     let a = answers;
     let stack = crate::assets::stack_profile(a.project.profile.as_deref().unwrap_or("standard"));
     let preset = stack.map(|s| (s.logging, s.tracing, s.errors));
-    let backend = |mine: Option<String>, preset: Option<String>| Backend { backend: mine.or(preset).or(Some("none".into())) };
+    let backend = |mine: Option<String>, preset: Option<String>| Backend {
+        backend: mine.or(preset).or(Some("none".into())),
+    };
     let (pl, pt, pe) = preset
         .map(|(l, t, e)| {
             let lower = |s: String| s.to_lowercase();
             (
-                l.over(Default::default()).backend.map(|b| lower(format!("{b:?}"))),
-                t.over(Default::default()).backend.map(|b| lower(format!("{b:?}"))),
-                e.over(Default::default()).backend.map(|b| lower(format!("{b:?}"))),
+                l.over(Default::default())
+                    .backend
+                    .map(|b| lower(format!("{b:?}"))),
+                t.over(Default::default())
+                    .backend
+                    .map(|b| lower(format!("{b:?}"))),
+                e.over(Default::default())
+                    .backend
+                    .map(|b| lower(format!("{b:?}"))),
             )
         })
         .unwrap_or((None, None, None));
     let service_name = a.service.name.clone().unwrap_or_else(|| "app".into());
     let build = if a.service.image.is_none() {
-        Some(a.service.build.clone().unwrap_or_else(|| format!("./{service_name}")))
+        Some(
+            a.service
+                .build
+                .clone()
+                .unwrap_or_else(|| format!("./{service_name}")),
+        )
     } else {
         a.service.build.clone()
     };
     let filled = Filled {
         project: FilledProject {
-            name: a.project.name.clone().unwrap_or_else(|| name_from_folder(folder)),
+            name: a
+                .project
+                .name
+                .clone()
+                .unwrap_or_else(|| name_from_folder(folder)),
             templates: a.project.templates.clone().unwrap_or_else(|| "1".into()),
-            profile: a.project.profile.clone().unwrap_or_else(|| "standard".into()),
+            profile: a
+                .project
+                .profile
+                .clone()
+                .unwrap_or_else(|| "standard".into()),
             environments: a
                 .project
                 .environments
@@ -253,7 +307,12 @@ pub fn render(answers: Answers, folder: &Path) -> Result<String> {
             port: Some(a.service.port.unwrap_or(8080)),
             public: Some(a.service.public.unwrap_or(true)),
             health: Some(a.service.health.clone().unwrap_or_else(|| "/health".into())),
-            metrics_path: Some(a.service.metrics_path.clone().unwrap_or_else(|| "/metrics".into())),
+            metrics_path: Some(
+                a.service
+                    .metrics_path
+                    .clone()
+                    .unwrap_or_else(|| "/metrics".into()),
+            ),
             language: a.service.language.clone(),
         },
         logging: backend(a.logging.backend, pl),
@@ -268,10 +327,16 @@ pub fn render(answers: Answers, folder: &Path) -> Result<String> {
     let template = crate::assets::template_set(&filled.project.templates)
         .get("init/obsgen.toml.j2")
         .copied()
-        .or_else(|| crate::assets::template_set("1").get("init/obsgen.toml.j2").copied())
+        .or_else(|| {
+            crate::assets::template_set("1")
+                .get("init/obsgen.toml.j2")
+                .copied()
+        })
         .context("bug: no init template")?;
     let mut env = crate::render::environment();
     env.add_template("init", template)?;
-    let text = env.get_template("init")?.render(minijinja::context! { a => minijinja::Value::from(minijinja::value::Serde(&filled)) })?;
+    let text = env.get_template("init")?.render(
+        minijinja::context! { a => minijinja::Value::from(minijinja::value::Serde(&filled)) },
+    )?;
     Ok(text)
 }

@@ -51,7 +51,9 @@ fn parse_path(path: &str) -> Vec<Seg> {
 
 impl SpanMap {
     fn build(table: &toml::Spanned<DeTable<'_>>) -> Self {
-        SpanMap { root: node_of_table(table.get_ref(), None, Some(table.span())) }
+        SpanMap {
+            root: node_of_table(table.get_ref(), None, Some(table.span())),
+        }
     }
 
     fn walk(&self, path: &str) -> Vec<&Node> {
@@ -77,7 +79,10 @@ impl SpanMap {
 
     /// Span of the key at `path` (for "unknown key"-style problems), else of its value.
     pub fn key(&self, path: &str) -> Option<Range<usize>> {
-        self.walk(path).iter().rev().find_map(|n| n.key.clone().or_else(|| n.value.clone()))
+        self.walk(path)
+            .iter()
+            .rev()
+            .find_map(|n| n.key.clone().or_else(|| n.value.clone()))
     }
 
     /// Whether the exact path is present in the document.
@@ -95,15 +100,27 @@ fn node_of_value(v: &toml::Spanned<DeValue<'_>>, key: Option<Range<usize>>) -> N
             items: items.iter().map(|i| node_of_value(i, None)).collect(),
             ..Node::default()
         },
-        _ => Node { key, value: Some(v.span()), ..Node::default() },
+        _ => Node {
+            key,
+            value: Some(v.span()),
+            ..Node::default()
+        },
     }
 }
 
 fn node_of_table(t: &DeTable<'_>, key: Option<Range<usize>>, span: Option<Range<usize>>) -> Node {
-    let children = t.iter().map(|(k, v)| (k.get_ref().to_string(), node_of_value(v, Some(k.span())))).collect();
+    let children = t
+        .iter()
+        .map(|(k, v)| (k.get_ref().to_string(), node_of_value(v, Some(k.span()))))
+        .collect();
     // A table header (`[[service]]`) spans only the header; use the key span as its value span
     // when the table itself has none.
-    Node { value: span.filter(|s| !s.is_empty()).or(key.clone()), key, children, items: Vec::new() }
+    Node {
+        value: span.filter(|s| !s.is_empty()).or(key.clone()),
+        key,
+        children,
+        items: Vec::new(),
+    }
 }
 
 /// A parsed manifest with the source text and spans it came from.
@@ -116,7 +133,9 @@ pub struct Loaded<T = Manifest> {
 
 /// Parses TOML text into `T`: syntax errors (all of them), then unknown keys (all of
 /// them, checked against `T`'s JSON Schema), then type errors (serde reports the first).
-pub fn parse<T: DeserializeOwned + schemars::JsonSchema>(source: Source) -> Result<Loaded<T>, Diagnostics> {
+pub fn parse<T: DeserializeOwned + schemars::JsonSchema>(
+    source: Source,
+) -> Result<Loaded<T>, Diagnostics> {
     let (doc, errors) = DeTable::parse_recoverable(&source.text);
     if !errors.is_empty() {
         let items = errors
@@ -137,7 +156,11 @@ pub fn parse<T: DeserializeOwned + schemars::JsonSchema>(source: Source) -> Resu
         return Err(Diagnostics::new(source, unknown));
     }
     match toml::from_str::<T>(&source.text) {
-        Ok(value) => Ok(Loaded { value, source, spans }),
+        Ok(value) => Ok(Loaded {
+            value,
+            source,
+            spans,
+        }),
         Err(e) => {
             let msg = e.message().trim_end().to_string();
             let help = if msg.starts_with("missing field") {
@@ -165,8 +188,15 @@ fn resolve<'a>(root: &'a Json, schema: &'a Json) -> &'a Json {
                 None => return s,
             }
         }
-        if let Some(branches) = s.get("anyOf").or_else(|| s.get("oneOf")).and_then(Json::as_array) {
-            if let Some(b) = branches.iter().find(|b| b.get("type").and_then(Json::as_str) != Some("null")) {
+        if let Some(branches) = s
+            .get("anyOf")
+            .or_else(|| s.get("oneOf"))
+            .and_then(Json::as_array)
+        {
+            if let Some(b) = branches
+                .iter()
+                .find(|b| b.get("type").and_then(Json::as_str) != Some("null"))
+            {
                 s = b;
                 continue;
             }
@@ -177,10 +207,21 @@ fn resolve<'a>(root: &'a Json, schema: &'a Json) -> &'a Json {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
-fn check_table(root: &Json, schema: &Json, t: &DeTable<'_>, path: &str, out: &mut Vec<Diagnostic>, spans: &SpanMap) {
+fn check_table(
+    root: &Json,
+    schema: &Json,
+    t: &DeTable<'_>,
+    path: &str,
+    out: &mut Vec<Diagnostic>,
+    spans: &SpanMap,
+) {
     let schema = resolve(root, schema);
     let props = schema.get("properties").and_then(Json::as_object);
     let additional = schema.get("additionalProperties");
@@ -191,8 +232,14 @@ fn check_table(root: &Json, schema: &Json, t: &DeTable<'_>, path: &str, out: &mu
             Some(s) => s,
             None => match additional {
                 Some(Json::Bool(false)) => {
-                    let known: Vec<&str> = props.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
-                    let table = if path.is_empty() { "the top level".to_string() } else { format!("[{path}]") };
+                    let known: Vec<&str> = props
+                        .map(|p| p.keys().map(String::as_str).collect())
+                        .unwrap_or_default();
+                    let table = if path.is_empty() {
+                        "the top level".to_string()
+                    } else {
+                        format!("[{path}]")
+                    };
                     let help = match suggest(key, known.iter().copied()) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!("known keys here: {}", known.join(", ")),
@@ -213,14 +260,28 @@ fn check_table(root: &Json, schema: &Json, t: &DeTable<'_>, path: &str, out: &mu
     }
 }
 
-fn check_value(root: &Json, schema: &Json, v: &DeValue<'_>, path: &str, out: &mut Vec<Diagnostic>, spans: &SpanMap) {
+fn check_value(
+    root: &Json,
+    schema: &Json,
+    v: &DeValue<'_>,
+    path: &str,
+    out: &mut Vec<Diagnostic>,
+    spans: &SpanMap,
+) {
     match v {
         DeValue::Table(t) => check_table(root, schema, t, path, out, spans),
         DeValue::Array(items) => {
             let schema = resolve(root, schema);
             if let Some(item_schema) = schema.get("items") {
                 for (i, item) in items.iter().enumerate() {
-                    check_value(root, item_schema, item.get_ref(), &format!("{path}[{i}]"), out, spans);
+                    check_value(
+                        root,
+                        item_schema,
+                        item.get_ref(),
+                        &format!("{path}[{i}]"),
+                        out,
+                        spans,
+                    );
                 }
             }
         }
@@ -241,7 +302,12 @@ mod tests {
     fn paths_parse_keys_and_indices() {
         assert_eq!(
             parse_path("service[1].metrics.port"),
-            vec![Seg::Key("service".into()), Seg::Index(1), Seg::Key("metrics".into()), Seg::Key("port".into())]
+            vec![
+                Seg::Key("service".into()),
+                Seg::Index(1),
+                Seg::Key("metrics".into()),
+                Seg::Key("port".into())
+            ]
         );
     }
 
@@ -267,19 +333,32 @@ mod tests {
         let err = load_manifest(text.to_string(), "obsgen.toml").unwrap_err();
         let rendered = err.render(false);
         assert_eq!(err.items.len(), 3, "{rendered}");
-        assert!(rendered.contains("unknown key `nam` in [project]"), "{rendered}");
+        assert!(
+            rendered.contains("unknown key `nam` in [project]"),
+            "{rendered}"
+        );
         assert!(rendered.contains("did you mean `name`?"), "{rendered}");
         assert!(rendered.contains("obsgen.toml:8:1"), "{rendered}");
         assert!(rendered.contains("did you mean `replicas`?"), "{rendered}");
-        assert!(rendered.contains("unknown key `colour` in [logging]"), "{rendered}");
+        assert!(
+            rendered.contains("unknown key `colour` in [logging]"),
+            "{rendered}"
+        );
     }
 
     #[test]
     fn syntax_and_type_errors_have_locations() {
         let err = load_manifest("[project\nname = 1\n".into(), "m.toml").unwrap_err();
-        assert!(err.render(false).contains("m.toml:1:"), "{}", err.render(false));
-        let err = load_manifest("[project]\nname = \"x\"\n[[service]]\nname = \"a\"\nport = \"http\"\n".into(), "m.toml")
-            .unwrap_err();
+        assert!(
+            err.render(false).contains("m.toml:1:"),
+            "{}",
+            err.render(false)
+        );
+        let err = load_manifest(
+            "[project]\nname = \"x\"\n[[service]]\nname = \"a\"\nport = \"http\"\n".into(),
+            "m.toml",
+        )
+        .unwrap_err();
         let r = err.render(false);
         assert!(r.contains("m.toml:5:8"), "{r}");
     }

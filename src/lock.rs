@@ -67,7 +67,10 @@ impl Lock {
     pub fn parse(text: &str) -> Result<Lock, String> {
         let lock: Lock = toml::from_str(text).map_err(|e| e.to_string())?;
         if lock.lock_version != FORMAT {
-            return Err(format!("lock format {} is not supported (this obsgen writes {FORMAT})", lock.lock_version));
+            return Err(format!(
+                "lock format {} is not supported (this obsgen writes {FORMAT})",
+                lock.lock_version
+            ));
         }
         Ok(lock)
     }
@@ -80,7 +83,11 @@ mod tests {
     #[test]
     fn round_trips() {
         let mut lock = Lock::new("1", "sha256:00".into(), b"manifest");
-        lock.files.push(LockedFile { path: "compose.yaml".into(), template: "compose/compose.yaml.j2".into(), sha256: sha256(b"x") });
+        lock.files.push(LockedFile {
+            path: "compose.yaml".into(),
+            template: "compose/compose.yaml.j2".into(),
+            sha256: sha256(b"x"),
+        });
         let text = String::from_utf8(lock.to_bytes()).unwrap();
         assert!(text.starts_with("# Written by obsgen"));
         assert_eq!(Lock::parse(&text).unwrap(), lock);

@@ -80,6 +80,10 @@ pub struct Service {
 pub struct Metrics {
     pub path: String,
     pub port: u16,
+    /// File-SD target file, relative to `monitoring/prometheus/` (`targets/backend.yml`).
+    pub targets_file: String,
+    /// Scrape targets, one per replica (`backend-1:3847`).
+    pub targets: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -144,12 +148,17 @@ pub struct Limits {
     pub memory: String,
 }
 
+/// One scrape job. Targets are either listed (`targets`, with `labels`) or read from
+/// a file-SD file next to the configuration (`file`), which Prometheus re-reads when
+/// it changes. The `environment` label is added to every target by relabelling.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScrapeJob {
     pub name: String,
     pub metrics_path: String,
     pub targets: Vec<String>,
     pub labels: BTreeMap<String, String>,
+    /// File-SD file, relative to the Prometheus configuration folder.
+    pub file: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -39,17 +39,34 @@ pub struct Artifact {
     pub path: String,
     /// Template inside the template set.
     pub template: String,
-    /// Index into `model.environments` for per-environment files.
+    /// Index into `model.environments` for per-environment files (`env` in the template).
     pub environment: Option<usize>,
+    /// Index into `model.services` for per-service files (`svc` in the template).
+    pub service: Option<usize>,
 }
 
 impl Artifact {
     fn new(path: impl Into<String>, template: &str) -> Self {
-        Artifact { path: path.into(), template: template.into(), environment: None }
+        Artifact {
+            path: path.into(),
+            template: template.into(),
+            environment: None,
+            service: None,
+        }
     }
 
     fn per_env(path: impl Into<String>, template: &str, env: usize) -> Self {
-        Artifact { path: path.into(), template: template.into(), environment: Some(env) }
+        Artifact {
+            environment: Some(env),
+            ..Artifact::new(path, template)
+        }
+    }
+
+    fn per_service(path: impl Into<String>, template: &str, service: usize) -> Self {
+        Artifact {
+            service: Some(service),
+            ..Artifact::new(path, template)
+        }
     }
 
     pub fn format(&self) -> Format {
@@ -61,20 +78,34 @@ impl Artifact {
 fn compose(m: &Model) -> Vec<Artifact> {
     let mut out = vec![Artifact::new("compose.yaml", "compose/compose.yaml.j2")];
     for (i, env) in m.environments.iter().enumerate() {
-        out.push(Artifact::per_env(env.compose_file.clone(), "compose/compose.env.yaml.j2", i));
+        out.push(Artifact::per_env(
+            env.compose_file.clone(),
+            "compose/compose.env.yaml.j2",
+            i,
+        ));
     }
     out
 }
 
-/// Prometheus: one configuration per environment (intervals and labels differ).
+/// Prometheus: one configuration per environment (intervals and labels differ), and
+/// one file-SD target file per scraped service (shared by the environments).
 fn prometheus(m: &Model) -> Vec<Artifact> {
-    m.environments
-        .iter()
-        .enumerate()
-        .map(|(i, env)| {
-            Artifact::per_env(format!("monitoring/prometheus/{}", env.prometheus_file), "prometheus/prometheus.yml.j2", i)
-        })
-        .collect()
+    let configs = m.environments.iter().enumerate().map(|(i, env)| {
+        Artifact::per_env(
+            format!("monitoring/prometheus/{}", env.prometheus_file),
+            "prometheus/prometheus.yml.j2",
+            i,
+        )
+    });
+    let targets = m.services.iter().enumerate().filter_map(|(i, s)| {
+        let mm = s.metrics.as_ref()?;
+        Some(Artifact::per_service(
+            format!("monitoring/prometheus/{}", mm.targets_file),
+            "prometheus/targets.yml.j2",
+            i,
+        ))
+    });
+    configs.chain(targets).collect()
 }
 
 /// `.env.example`: every variable the stack reads.
@@ -84,7 +115,10 @@ fn dotenv(_m: &Model) -> Vec<Artifact> {
 
 /// Every artifact of the model, sorted by path.
 pub fn plan(m: &Model) -> Vec<Artifact> {
-    let mut all: Vec<Artifact> = [compose(m), prometheus(m), dotenv(m)].into_iter().flatten().collect();
+    let mut all: Vec<Artifact> = [compose(m), prometheus(m), dotenv(m)]
+        .into_iter()
+        .flatten()
+        .collect();
     all.sort_by(|a, b| a.path.cmp(&b.path));
     all
 }

@@ -28,8 +28,9 @@ pub struct File {
 /// Quotes any value as a JSON scalar: strings become double-quoted with escapes,
 /// numbers and booleans stay as they are.
 fn quote(value: Value) -> Result<String, minijinja::Error> {
-    let json = serde_json::to_value(&value)
-        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string()))?;
+    let json = serde_json::to_value(&value).map_err(|e| {
+        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
+    })?;
     Ok(json.to_string())
 }
 
@@ -62,17 +63,21 @@ impl Renderer {
     /// Loads template set `version`, overlaid by files of the same relative path in
     /// `overlay` (a user's template folder), if given.
     pub fn new(version: &str, overlay: Option<&std::path::Path>) -> Result<Self> {
-        let mut sources: BTreeMap<String, String> =
-            assets::template_set(version).into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut sources: BTreeMap<String, String> = assets::template_set(version)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         if sources.is_empty() {
-            return Err(anyhow!("template set v{version} is not embedded in this obsgen"));
+            return Err(anyhow!(
+                "template set v{version} is not embedded in this obsgen"
+            ));
         }
         if let Some(dir) = overlay {
             for name in sources.clone().keys() {
                 let path = dir.join(name);
                 if path.is_file() {
-                    let text =
-                        std::fs::read_to_string(&path).with_context(|| format!("reading template {}", path.display()))?;
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading template {}", path.display()))?;
                     sources.insert(name.clone(), text);
                 }
             }
@@ -99,7 +104,11 @@ impl Renderer {
                     Some(i) => Value::from(minijinja::value::Serde(&model.environments[i])),
                     None => Value::from(()),
                 };
-                let ctx = minijinja::context! { m => m.clone(), env => env, header => header.clone() };
+                let svc = match a.service {
+                    Some(i) => Value::from(minijinja::value::Serde(&model.services[i])),
+                    None => Value::from(()),
+                };
+                let ctx = minijinja::context! { m => m.clone(), env => env, svc => svc, header => header.clone() };
                 let text = tmpl.render(ctx).map_err(|e| {
                     let mut msg = format!("bug in obsgen: template {} failed to render {}: {e}", a.template, a.path);
                     let mut source = std::error::Error::source(&e);
@@ -122,9 +131,14 @@ mod tests {
     #[test]
     fn quote_filter_escapes_for_yaml() {
         let mut env = environment();
-        env.add_template("t", "key: {{ v | q }}\nn: {{ n | q }}\n").unwrap();
+        env.add_template("t", "key: {{ v | q }}\nn: {{ n | q }}\n")
+            .unwrap();
         let nasty = "a: b # c \"d\" 'e' {{ f }}\nsecond line\ttab";
-        let out = env.get_template("t").unwrap().render(minijinja::context! { v => nasty, n => 5 }).unwrap();
+        let out = env
+            .get_template("t")
+            .unwrap()
+            .render(minijinja::context! { v => nasty, n => 5 })
+            .unwrap();
         let parsed: serde_json::Value = serde_saphyr::from_str(&out).unwrap();
         assert_eq!(parsed["key"], serde_json::json!(nasty));
         assert_eq!(parsed["n"], serde_json::json!(5));
@@ -135,6 +149,11 @@ mod tests {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.add_template("t", "{{ nope }}").unwrap();
-        assert!(env.get_template("t").unwrap().render(minijinja::context! {}).is_err());
+        assert!(
+            env.get_template("t")
+                .unwrap()
+                .render(minijinja::context! {})
+                .is_err()
+        );
     }
 }

@@ -41,7 +41,11 @@ pub const COMPONENT_NAMES: &[&str] = &[
 
 /// Compose service names of a service's replicas.
 pub fn replica_names(name: &str, replicas: u32) -> Vec<String> {
-    if replicas <= 1 { vec![name.to_string()] } else { (1..=replicas).map(|i| format!("{name}-{i}")).collect() }
+    if replicas <= 1 {
+        vec![name.to_string()]
+    } else {
+        (1..=replicas).map(|i| format!("{name}-{i}")).collect()
+    }
 }
 
 /// Container port of a database kind.
@@ -58,7 +62,11 @@ pub fn db_port(kind: DatabaseKind) -> u16 {
 /// The pinned image tag of a database kind in the current template set.
 pub fn default_db_tag(kind: DatabaseKind) -> String {
     let images = assets::images("1");
-    images.get(kind.as_str()).and_then(|i| i.rsplit_once(':')).map(|(_, t)| t.to_string()).unwrap_or_default()
+    images
+        .get(kind.as_str())
+        .and_then(|i| i.rsplit_once(':'))
+        .map(|(_, t)| t.to_string())
+        .unwrap_or_default()
 }
 
 /// The stack preset under the manifest's own sections.
@@ -83,7 +91,9 @@ pub fn env_settings(m: &Manifest, env: &str) -> EnvSettings {
     } else {
         own.extends.clone().unwrap_or_else(|| "production".into())
     };
-    let base = assets::env_profile(&base_name).map(|p| p.environment).unwrap_or_default();
+    let base = assets::env_profile(&base_name)
+        .map(|p| p.environment)
+        .unwrap_or_default();
     own.over(base)
 }
 
@@ -116,11 +126,17 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
             continue;
         }
         let address = if svc.public && publish == Publish::Public {
-            s.public_address.clone().expect("profile sets public_address")
+            s.public_address
+                .clone()
+                .expect("profile sets public_address")
         } else {
             s.bind_address.clone().expect("profile sets bind_address")
         };
-        let key = if svc.host_port.is_some() { format!("service[{i}].host_port") } else { format!("service[{i}].port") };
+        let key = if svc.host_port.is_some() {
+            format!("service[{i}].host_port")
+        } else {
+            format!("service[{i}].port")
+        };
         out.push(Published {
             owner: format!("service `{}`", svc.name),
             compose: svc.name.clone(),
@@ -151,11 +167,19 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
         if overridden {
             format!("environment.{env}.{field}")
         } else {
-            let k = m.project.environments.iter().position(|e| e == env).unwrap_or(0);
+            let k = m
+                .project
+                .environments
+                .iter()
+                .position(|e| e == env)
+                .unwrap_or(0);
             format!("project.environments[{k}]")
         }
     };
-    let monitoring = s.monitoring_address.clone().expect("profile sets monitoring_address");
+    let monitoring = s
+        .monitoring_address
+        .clone()
+        .expect("profile sets monitoring_address");
     out.push(Published {
         owner: "the Prometheus UI".into(),
         compose: "prometheus".into(),
@@ -180,7 +204,12 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
 /// Builds the model of a validated manifest.
 pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
     let images = assets::images(&m.project.templates);
-    let image = |name: &str| images.get(name).cloned().unwrap_or_else(|| panic!("bug: no pinned image for {name}"));
+    let image = |name: &str| {
+        images
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| panic!("bug: no pinned image for {name}"))
+    };
     let stack = stack(m);
     let comps = &stack.components;
     let components = Components {
@@ -195,19 +224,38 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
     let replicas_of: BTreeMap<&str, Vec<String>> = m
         .services
         .iter()
-        .map(|s| (s.name.as_str(), replica_names(&s.name, s.replicas.or(defaults.replicas).unwrap_or(1))))
+        .map(|s| {
+            (
+                s.name.as_str(),
+                replica_names(&s.name, s.replicas.or(defaults.replicas).unwrap_or(1)),
+            )
+        })
         .collect();
 
     let services: Vec<Service> = m
         .services
         .iter()
         .map(|s| {
-            let mut expose: Vec<u16> = std::iter::once(s.port).chain(s.ports.values().copied()).collect();
+            let mut expose: Vec<u16> = std::iter::once(s.port)
+                .chain(s.ports.values().copied())
+                .collect();
             let metrics = match &s.metrics {
-                Some(mm) if mm.enabled != Some(false) => Some(Metrics {
-                    path: mm.path.clone().or(defaults.metrics_path.clone()).expect("preset"),
-                    port: mm.port.unwrap_or(s.port),
-                }),
+                Some(mm) if mm.enabled != Some(false) => {
+                    let port = mm.port.unwrap_or(s.port);
+                    Some(Metrics {
+                        path: mm
+                            .path
+                            .clone()
+                            .or(defaults.metrics_path.clone())
+                            .expect("preset"),
+                        port,
+                        targets_file: format!("targets/{}.yml", s.name),
+                        targets: replicas_of[s.name.as_str()]
+                            .iter()
+                            .map(|r| format!("{r}:{port}"))
+                            .collect(),
+                    })
+                }
                 _ => None,
             };
             if let Some(mm) = &metrics {
@@ -221,9 +269,15 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
                 .flat_map(|d| match replicas_of.get(d.as_str()) {
                     Some(names) => names
                         .iter()
-                        .map(|n| Dependency { name: n.clone(), condition: "service_started".into() })
+                        .map(|n| Dependency {
+                            name: n.clone(),
+                            condition: "service_started".into(),
+                        })
                         .collect::<Vec<_>>(),
-                    None => vec![Dependency { name: d.clone(), condition: "service_healthy".into() }],
+                    None => vec![Dependency {
+                        name: d.clone(),
+                        condition: "service_healthy".into(),
+                    }],
                 })
                 .collect();
             let replicas = replicas_of[s.name.as_str()].clone();
@@ -248,7 +302,7 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
 
     let mut env_vars = vec![EnvVar {
         name: "COMPOSE_PROJECT_NAME".into(),
-        description: "Compose project name: prefix of container, network and volume names".into(),
+        description: "Compose project name (prefix of container, network and volume names)".into(),
         how: "keep as generated".into(),
         secret: false,
         value: m.project.name.clone(),
@@ -355,7 +409,11 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
             secret: false,
             value: String::new(),
         });
-        env_vars.push(secret("GRAFANA_ADMIN_PASSWORD".into(), "Grafana administrator password".into(), RANDOM));
+        env_vars.push(secret(
+            "GRAFANA_ADMIN_PASSWORD".into(),
+            "Grafana administrator password".into(),
+            RANDOM,
+        ));
     }
     for r in &m.receivers {
         for (var, what) in [
@@ -367,7 +425,11 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         ] {
             if let Some(v) = var {
                 if !env_vars.iter().any(|e| &e.name == v) {
-                    env_vars.push(secret(v.clone(), format!("{what} of alert receiver `{}`", r.name), "secret; copy it from the provider's console"));
+                    env_vars.push(secret(
+                        v.clone(),
+                        format!("{what} of alert receiver `{}`", r.name),
+                        "secret; copy it from the provider's console",
+                    ));
                 }
             }
         }
@@ -375,7 +437,11 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
     let errors_backend = stack.errors.backend.expect("preset");
     if errors_backend == crate::manifest::ErrorBackend::Sentry {
         let v = stack.errors.dsn_env.clone().expect("preset");
-        env_vars.push(secret(v, "DSN of the external Sentry project".into(), "secret; copy it from Sentry: Settings, Client Keys (DSN)"));
+        env_vars.push(secret(
+            v,
+            "DSN of the external Sentry project".into(),
+            "secret; copy it from Sentry: Settings, Client Keys (DSN)",
+        ));
     }
 
     let environments = m
@@ -470,8 +536,14 @@ fn environment(
     let prometheus_args = vec![
         format!("--config.file=/etc/prometheus/{prometheus_file}"),
         "--storage.tsdb.path=/prometheus".into(),
-        format!("--storage.tsdb.retention.time={}", s.retention_time.clone().expect("overlay")),
-        format!("--storage.tsdb.retention.size={}", s.retention_size.clone().expect("overlay")),
+        format!(
+            "--storage.tsdb.retention.time={}",
+            s.retention_time.clone().expect("overlay")
+        ),
+        format!(
+            "--storage.tsdb.retention.size={}",
+            s.retention_size.clone().expect("overlay")
+        ),
     ];
     let mut env_services = Vec::new();
     for svc in services {
@@ -485,7 +557,12 @@ fn environment(
         }
     }
     for d in databases {
-        env_services.push(EnvService { name: d.name.clone(), ports: ports_of(&d.name), limits: None, command: None });
+        env_services.push(EnvService {
+            name: d.name.clone(),
+            ports: ports_of(&d.name),
+            limits: None,
+            command: None,
+        });
     }
     env_services.push(EnvService {
         name: prometheus.name.clone(),
@@ -494,17 +571,21 @@ fn environment(
         command: Some(prometheus_args.clone()),
     });
     if let Some(g) = grafana {
-        env_services.push(EnvService { name: g.name.clone(), ports: ports_of("grafana"), limits: None, command: None });
+        env_services.push(EnvService {
+            name: g.name.clone(),
+            ports: ports_of("grafana"),
+            limits: None,
+            command: None,
+        });
     }
 
-    let labels = |service: &str| {
-        BTreeMap::from([("environment".to_string(), env.to_string()), ("service".to_string(), service.to_string())])
-    };
+    let labels = |service: &str| BTreeMap::from([("service".to_string(), service.to_string())]);
     let mut scrape_jobs = vec![ScrapeJob {
         name: "prometheus".into(),
         metrics_path: "/metrics".into(),
         targets: vec![format!("localhost:{}", prometheus.port)],
         labels: labels("prometheus"),
+        file: None,
     }];
     if let Some(g) = grafana {
         scrape_jobs.push(ScrapeJob {
@@ -512,6 +593,7 @@ fn environment(
             metrics_path: "/metrics".into(),
             targets: vec![format!("{}:{}", g.name, g.port)],
             labels: labels("grafana"),
+            file: None,
         });
     }
     for svc in services {
@@ -519,8 +601,9 @@ fn environment(
             scrape_jobs.push(ScrapeJob {
                 name: svc.name.clone(),
                 metrics_path: mm.path.clone(),
-                targets: svc.replicas.iter().map(|r| format!("{r}:{}", mm.port)).collect(),
-                labels: labels(&svc.name),
+                targets: Vec::new(),
+                labels: BTreeMap::new(),
+                file: Some(mm.targets_file.clone()),
             });
         }
     }

@@ -218,8 +218,16 @@ mod tests {
 
     #[test]
     fn upper_layer_wins_field_by_field() {
-        let base = Components { alertmanager: Some(true), grafana: Some(true), ..Default::default() };
-        let top = Components { grafana: Some(false), cadvisor: Some(true), ..Default::default() };
+        let base = Components {
+            alertmanager: Some(true),
+            grafana: Some(true),
+            ..Default::default()
+        };
+        let top = Components {
+            grafana: Some(false),
+            cadvisor: Some(true),
+            ..Default::default()
+        };
         let merged = top.over(base);
         assert_eq!(merged.alertmanager, Some(true));
         assert_eq!(merged.grafana, Some(false));

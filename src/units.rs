@@ -20,7 +20,9 @@ pub fn parse_duration(text: &str) -> Option<u64> {
     let mut total: u64 = 0;
     let mut next_unit = 0;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return None;
         }
@@ -47,7 +49,13 @@ pub fn format_duration(mut ms: u64) -> String {
         return "0s".into();
     }
     let mut out = String::new();
-    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
         if ms >= size {
             out.push_str(&format!("{}{unit}", ms / size));
             ms %= size;
@@ -58,15 +66,22 @@ pub fn format_duration(mut ms: u64) -> String {
 
 /// A Prometheus retention size: an integer with one of B, KB, MB, GB, TB, PB, EB.
 pub fn is_prometheus_size(text: &str) -> bool {
-    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     digits > 0 && ["B", "KB", "MB", "GB", "TB", "PB", "EB"].contains(&&text[digits..])
 }
 
 /// A Compose memory size: a number with an optional b, k, m or g unit (`512M`, `1.5g`).
 pub fn parse_memory(text: &str) -> Option<u64> {
     let lower = text.to_ascii_lowercase();
-    let lower = lower.strip_suffix('b').filter(|s| !s.is_empty() && !s.ends_with(|c: char| c.is_ascii_digit())).unwrap_or(&lower);
-    let split = lower.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(lower.len());
+    let lower = lower
+        .strip_suffix('b')
+        .filter(|s| !s.is_empty() && !s.ends_with(|c: char| c.is_ascii_digit()))
+        .unwrap_or(&lower);
+    let split = lower
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(lower.len());
     let n: f64 = lower[..split].parse().ok()?;
     let mult = match &lower[split..] {
         "" | "b" => 1.0,
@@ -82,7 +97,9 @@ pub fn parse_memory(text: &str) -> Option<u64> {
 pub fn is_dns_label(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-')
 }
@@ -111,7 +128,9 @@ pub fn camel_of(name: &str) -> String {
     name.split('-')
         .map(|part| {
             let mut c = part.chars();
-            c.next().map_or(String::new(), |f| f.to_ascii_uppercase().to_string() + c.as_str())
+            c.next().map_or(String::new(), |f| {
+                f.to_ascii_uppercase().to_string() + c.as_str()
+            })
         })
         .collect()
 }

@@ -12,7 +12,9 @@ use crate::diag::{Diagnostic, suggest};
 use crate::load::{Loaded, SpanMap};
 use crate::manifest::{Manifest, ReceiverKind};
 use crate::resolve::{self, COMPONENT_NAMES};
-use crate::units::{is_dns_label, is_env_name, is_label_name, is_prometheus_size, parse_duration, parse_memory};
+use crate::units::{
+    is_dns_label, is_env_name, is_label_name, is_prometheus_size, parse_duration, parse_memory,
+};
 
 struct Checker<'a> {
     spans: &'a SpanMap,
@@ -21,12 +23,18 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn at(&mut self, key: &str, message: impl Into<String>, help: impl Into<String>) {
-        let d = Diagnostic::new(message).key(key).span(self.spans.value(key)).help(help);
+        let d = Diagnostic::new(message)
+            .key(key)
+            .span(self.spans.value(key))
+            .help(help);
         self.out.push(d);
     }
 
     fn at_key(&mut self, key: &str, message: impl Into<String>, help: impl Into<String>) {
-        let d = Diagnostic::new(message).key(key).span(self.spans.key(key)).help(help);
+        let d = Diagnostic::new(message)
+            .key(key)
+            .span(self.spans.key(key))
+            .help(help);
         self.out.push(d);
     }
 
@@ -50,7 +58,11 @@ impl Checker<'_> {
                 .collect::<String>()
                 .trim_matches('-')
                 .to_string();
-            let hint = if is_dns_label(&fixed) { format!(" (for example `{fixed}`)") } else { String::new() };
+            let hint = if is_dns_label(&fixed) {
+                format!(" (for example `{fixed}`)")
+            } else {
+                String::new()
+            };
             self.at(
                 key,
                 format!("{what} name `{name}` {why}"),
@@ -62,7 +74,11 @@ impl Checker<'_> {
     fn duration(&mut self, key: &str, text: &str) -> Option<u64> {
         match parse_duration(text) {
             Some(0) => {
-                self.at(key, format!("duration `{text}` is zero"), "use a positive duration such as `30s`, `5m` or `1h`");
+                self.at(
+                    key,
+                    format!("duration `{text}` is zero"),
+                    "use a positive duration such as `30s`, `5m` or `1h`",
+                );
                 None
             }
             Some(ms) => Some(ms),
@@ -89,13 +105,20 @@ impl Checker<'_> {
 }
 
 fn known_list(items: &[String]) -> String {
-    items.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Checks the loaded manifest; returns every problem found.
 pub fn validate(loaded: &Loaded<Manifest>) -> Vec<Diagnostic> {
     let m = &loaded.value;
-    let mut c = Checker { spans: &loaded.spans, out: Vec::new() };
+    let mut c = Checker {
+        spans: &loaded.spans,
+        out: Vec::new(),
+    };
 
     // ---- project
     c.dns_name("project.name", "project", &m.project.name);
@@ -104,7 +127,10 @@ pub fn validate(loaded: &Loaded<Manifest>) -> Vec<Diagnostic> {
         c.at(
             "project.templates",
             format!("unknown template version `{}`", m.project.templates),
-            format!("this obsgen knows template versions {}; pin one of them", known_list(&versions)),
+            format!(
+                "this obsgen knows template versions {}; pin one of them",
+                known_list(&versions)
+            ),
         );
     }
     let stacks = assets::stack_profile_names();
@@ -133,7 +159,10 @@ pub fn validate(loaded: &Loaded<Manifest>) -> Vec<Diagnostic> {
             c.at(
                 &key,
                 format!("{what} name `{name}` is taken by a monitoring component obsgen generates"),
-                format!("reserved names: {}; rename yours", COMPONENT_NAMES.join(", ")),
+                format!(
+                    "reserved names: {}; rename yours",
+                    COMPONENT_NAMES.join(", ")
+                ),
             );
         } else {
             owners.insert(name.to_string(), format!("{what} `{name}` ({key})"));
@@ -155,7 +184,10 @@ pub fn validate(loaded: &Loaded<Manifest>) -> Vec<Diagnostic> {
             if r != s.name && owners.contains_key(&r) {
                 c.at(
                     &format!("service[{i}].replicas"),
-                    format!("replica `{r}` of service `{}` clashes with {}", s.name, owners[&r]),
+                    format!(
+                        "replica `{r}` of service `{}` clashes with {}",
+                        s.name, owners[&r]
+                    ),
                     "replicas are named `<service>-<n>`; rename one of the two",
                 );
             }
@@ -173,7 +205,11 @@ pub fn validate(loaded: &Loaded<Manifest>) -> Vec<Diagnostic> {
         for env in &m.project.environments {
             let mut seen: BTreeMap<(String, u16), resolve::Published> = BTreeMap::new();
             for p in resolve::published_ports(m, env) {
-                let addr = if p.address == "0.0.0.0" { "*".to_string() } else { p.address.clone() };
+                let addr = if p.address == "0.0.0.0" {
+                    "*".to_string()
+                } else {
+                    p.address.clone()
+                };
                 let clash = seen.iter().find(|((a, port), _)| {
                     *port == p.host_port && (a == &addr || a == "*" || addr == "*")
                 });
@@ -200,13 +236,21 @@ fn check_environments(c: &mut Checker, m: &Manifest) {
     let overlays = assets::env_profile_names();
     let mut seen = BTreeSet::new();
     if m.project.environments.is_empty() {
-        c.at("project.environments", "no environments", format!("list at least one, from {}", known_list(&overlays)));
+        c.at(
+            "project.environments",
+            "no environments",
+            format!("list at least one, from {}", known_list(&overlays)),
+        );
     }
     for (i, env) in m.project.environments.iter().enumerate() {
         let key = format!("project.environments[{i}]");
         c.dns_name(&key, "environment", env);
         if !seen.insert(env) {
-            c.at(&key, format!("environment `{env}` is listed twice"), "list each environment once");
+            c.at(
+                &key,
+                format!("environment `{env}` is listed twice"),
+                "list each environment once",
+            );
         }
         let extends = m.environment.get(env).and_then(|e| e.extends.as_ref());
         if !overlays.contains(env) && extends.is_none() {
@@ -259,12 +303,20 @@ fn check_environments(c: &mut Checker, m: &Manifest) {
         }
         if let Some(mem) = &settings.memory {
             if parse_memory(mem).is_none() {
-                c.at(&format!("{base}.memory"), format!("`{mem}` is not a memory size"), "write a size like `512M` or `2G`");
+                c.at(
+                    &format!("{base}.memory"),
+                    format!("`{mem}` is not a memory size"),
+                    "write a size like `512M` or `2G`",
+                );
             }
         }
         if let Some(cpus) = settings.cpus {
             if !(cpus > 0.0 && cpus <= 256.0) {
-                c.at(&format!("{base}.cpus"), format!("cpus = {cpus} is out of range"), "use a positive number such as 0.5 or 2");
+                c.at(
+                    &format!("{base}.cpus"),
+                    format!("cpus = {cpus} is out of range"),
+                    "use a positive number such as 0.5 or 2",
+                );
             }
         }
         for (field, addr) in [
@@ -274,7 +326,11 @@ fn check_environments(c: &mut Checker, m: &Manifest) {
         ] {
             if let Some(a) = addr {
                 if a.parse::<std::net::IpAddr>().is_err() {
-                    c.at(&format!("{base}.{field}"), format!("`{a}` is not an IP address"), "use an address such as 127.0.0.1");
+                    c.at(
+                        &format!("{base}.{field}"),
+                        format!("`{a}` is not an IP address"),
+                        "use an address such as 127.0.0.1",
+                    );
                 }
             }
         }
@@ -311,7 +367,10 @@ fn check_services(c: &mut Checker, m: &Manifest) {
             ),
             (Some(image), None) => check_image(c, &format!("{base}.image"), image),
             (None, Some(build)) => {
-                if build.is_empty() || build.starts_with('/') || build.split(['/', '\\']).any(|p| p == "..") {
+                if build.is_empty()
+                    || build.starts_with('/')
+                    || build.split(['/', '\\']).any(|p| p == "..")
+                {
                     c.at(
                         &format!("{base}.build"),
                         format!("build context `{build}` is outside the project"),
@@ -321,10 +380,18 @@ fn check_services(c: &mut Checker, m: &Manifest) {
             }
         }
         if s.port == 0 {
-            c.at(&format!("{base}.port"), "port 0 is not a port", "use the port the service listens on, 1-65535");
+            c.at(
+                &format!("{base}.port"),
+                "port 0 is not a port",
+                "use the port the service listens on, 1-65535",
+            );
         }
         if s.host_port == Some(0) {
-            c.at(&format!("{base}.host_port"), "host_port 0 is not a port", "use 1-65535, or remove it to publish on `port`");
+            c.at(
+                &format!("{base}.host_port"),
+                "host_port 0 is not a port",
+                "use 1-65535, or remove it to publish on `port`",
+            );
         }
         // Two things on one container port of this service.
         let mut used: BTreeMap<u16, String> = BTreeMap::new();
@@ -332,7 +399,11 @@ fn check_services(c: &mut Checker, m: &Manifest) {
         for (name, port) in &s.ports {
             let key = format!("{base}.ports.{name}");
             if !is_dns_label(name) {
-                c.at_key(&key, format!("port name `{name}` is not a DNS label"), "use lowercase letters, digits and `-`");
+                c.at_key(
+                    &key,
+                    format!("port name `{name}` is not a DNS label"),
+                    "use lowercase letters, digits and `-`",
+                );
             }
             if *port == 0 {
                 c.at(&key, format!("port `{name}` is 0"), "use 1-65535");
@@ -351,7 +422,11 @@ fn check_services(c: &mut Checker, m: &Manifest) {
                 check_http_path(c, &format!("{base}.metrics.path"), path);
             }
             if metrics.port == Some(0) {
-                c.at(&format!("{base}.metrics.port"), "metrics port 0 is not a port", "use 1-65535, or remove it to use `port`");
+                c.at(
+                    &format!("{base}.metrics.port"),
+                    "metrics port 0 is not a port",
+                    "use 1-65535, or remove it to use `port`",
+                );
             }
         }
         if let Some(health) = &s.health {
@@ -359,7 +434,11 @@ fn check_services(c: &mut Checker, m: &Manifest) {
         }
         if let Some(r) = s.replicas {
             if !(1..=100).contains(&r) {
-                c.at(&format!("{base}.replicas"), format!("replicas = {r} is out of range"), "use 1 to 100 replicas");
+                c.at(
+                    &format!("{base}.replicas"),
+                    format!("replicas = {r} is out of range"),
+                    "use 1 to 100 replicas",
+                );
             }
             if r > 1 && s.public {
                 c.at(
@@ -372,19 +451,34 @@ fn check_services(c: &mut Checker, m: &Manifest) {
         for (j, dep) in s.depends_on.iter().enumerate() {
             let key = format!("{base}.depends_on[{j}]");
             if dep == &s.name {
-                c.at(&key, format!("service `{}` depends on itself", s.name), "remove it from its own depends_on");
-            } else if !services.contains(dep.as_str()) && !databases.contains(dep.as_str()) {
-                let all = services.iter().chain(databases.iter()).copied();
-                let hint = suggest(dep, all).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
                 c.at(
                     &key,
-                    format!("service `{}` depends on `{dep}`, which is no service or database", s.name),
-                    format!("{hint}depends_on names a [[service]] or [[database]] of this manifest"),
+                    format!("service `{}` depends on itself", s.name),
+                    "remove it from its own depends_on",
+                );
+            } else if !services.contains(dep.as_str()) && !databases.contains(dep.as_str()) {
+                let all = services.iter().chain(databases.iter()).copied();
+                let hint = suggest(dep, all)
+                    .map(|s| format!("did you mean `{s}`? "))
+                    .unwrap_or_default();
+                c.at(
+                    &key,
+                    format!(
+                        "service `{}` depends on `{dep}`, which is no service or database",
+                        s.name
+                    ),
+                    format!(
+                        "{hint}depends_on names a [[service]] or [[database]] of this manifest"
+                    ),
                 );
             }
         }
         for name in s.env.keys() {
-            if !is_env_name(name) && !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+            if !is_env_name(name)
+                && !name
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+            {
                 c.at_key(
                     &format!("{base}.env.{name}"),
                     format!("`{name}` is not an environment variable name"),
@@ -394,13 +488,28 @@ fn check_services(c: &mut Checker, m: &Manifest) {
         }
     }
     // depends_on cycles
-    let graph: BTreeMap<&str, Vec<&str>> =
-        m.services.iter().map(|s| (s.name.as_str(), s.depends_on.iter().map(String::as_str).collect())).collect();
+    let graph: BTreeMap<&str, Vec<&str>> = m
+        .services
+        .iter()
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.depends_on.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
     if let Some(cycle) = find_cycle(&graph) {
-        let i = m.services.iter().position(|s| s.name == cycle[0]).unwrap_or(0);
+        let i = m
+            .services
+            .iter()
+            .position(|s| s.name == cycle[0])
+            .unwrap_or(0);
         c.at(
             &format!("service[{i}].depends_on"),
-            format!("services depend on each other in a cycle: {}", cycle.join(" → ")),
+            format!(
+                "services depend on each other in a cycle: {}",
+                cycle.join(" → ")
+            ),
             "Compose cannot start a cycle; remove one of these depends_on entries",
         );
     }
@@ -452,13 +561,25 @@ fn find_cycle<'a>(graph: &BTreeMap<&'a str, Vec<&'a str>>) -> Option<Vec<&'a str
 
 fn check_http_path(c: &mut Checker, key: &str, path: &str) {
     if !path.starts_with('/') || path.chars().any(|ch| ch.is_whitespace() || ch.is_control()) {
-        c.at(key, format!("`{path}` is not an HTTP path"), "write an absolute path without spaces, like `/health`");
+        c.at(
+            key,
+            format!("`{path}` is not an HTTP path"),
+            "write an absolute path without spaces, like `/health`",
+        );
     }
 }
 
 fn check_image(c: &mut Checker, key: &str, image: &str) {
-    if image.chars().any(|ch| ch.is_whitespace() || ch.is_control()) || image.is_empty() {
-        c.at(key, format!("`{image}` is not an image reference"), "write `registry/name:tag`, without spaces");
+    if image
+        .chars()
+        .any(|ch| ch.is_whitespace() || ch.is_control())
+        || image.is_empty()
+    {
+        c.at(
+            key,
+            format!("`{image}` is not an image reference"),
+            "write `registry/name:tag`, without spaces",
+        );
         return;
     }
     if image.contains('@') {
@@ -485,13 +606,17 @@ fn check_databases(c: &mut Checker, m: &Manifest) {
         if let Some(v) = &d.version {
             let ok = !v.is_empty()
                 && v != "latest"
-                && v.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '-' | '_'))
+                && v.chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '-' | '_'))
                 && v.starts_with(|ch: char| ch.is_ascii_digit());
             if !ok {
                 c.at(
                     &format!("database[{i}].version"),
                     format!("database version `{v}` is not a version"),
-                    format!("write a version tag such as `{}`", resolve::default_db_tag(d.kind)),
+                    format!(
+                        "write a version tag such as `{}`",
+                        resolve::default_db_tag(d.kind)
+                    ),
                 );
             }
         }
@@ -534,20 +659,28 @@ fn check_alerts(c: &mut Checker, m: &Manifest) {
         } else if 100.0 - slo.objective < 0.001 {
             c.at(
                 &format!("{base}.objective"),
-                format!("objective {} leaves an error budget too small to alert on", slo.objective),
+                format!(
+                    "objective {} leaves an error budget too small to alert on",
+                    slo.objective
+                ),
                 "use at most 99.999",
             );
         }
         if let Some(ms) = c.duration(&format!("{base}.window"), &slo.window) {
             if ms < 86_400_000 {
-                c.at(&format!("{base}.window"), "an SLO window shorter than 1d", "use a window like `28d` or `30d`");
+                c.at(
+                    &format!("{base}.window"),
+                    "an SLO window shorter than 1d",
+                    "use a window like `28d` or `30d`",
+                );
             }
         }
     }
     let mut names = BTreeSet::new();
     for (i, rule) in a.custom.iter().flatten().enumerate() {
         let base = format!("alerts.custom[{i}]");
-        if !is_label_name(&rule.name) || !rule.name.starts_with(|ch: char| ch.is_ascii_uppercase()) {
+        if !is_label_name(&rule.name) || !rule.name.starts_with(|ch: char| ch.is_ascii_uppercase())
+        {
             c.at(
                 &format!("{base}.name"),
                 format!("alert name `{}` is not a CamelCase identifier", rule.name),
@@ -555,7 +688,11 @@ fn check_alerts(c: &mut Checker, m: &Manifest) {
             );
         }
         if !names.insert(rule.name.as_str()) {
-            c.at(&format!("{base}.name"), format!("duplicate custom alert `{}`", rule.name), "give each alert its own name");
+            c.at(
+                &format!("{base}.name"),
+                format!("duplicate custom alert `{}`", rule.name),
+                "give each alert its own name",
+            );
         }
         if let Err(e) = promql_parser::parser::parse(&rule.expr) {
             c.at(
@@ -567,7 +704,11 @@ fn check_alerts(c: &mut Checker, m: &Manifest) {
         c.duration(&format!("{base}.for"), &rule.for_);
         for label in rule.labels.keys() {
             if !is_label_name(label) {
-                c.at_key(&format!("{base}.labels.{label}"), format!("`{label}` is not a label name"), "use [a-zA-Z_][a-zA-Z0-9_]*");
+                c.at_key(
+                    &format!("{base}.labels.{label}"),
+                    format!("`{label}` is not a label name"),
+                    "use [a-zA-Z_][a-zA-Z0-9_]*",
+                );
             }
         }
     }
@@ -579,14 +720,21 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
         let base = format!("receiver[{i}]");
         c.dns_name(&format!("{base}.name"), "receiver", &r.name);
         if !seen.insert(r.name.as_str()) {
-            c.at(&format!("{base}.name"), format!("duplicate receiver name `{}`", r.name), "give each receiver its own name");
+            c.at(
+                &format!("{base}.name"),
+                format!("duplicate receiver name `{}`", r.name),
+                "give each receiver its own name",
+            );
         }
         let (required, allowed): (&[&str], &[&str]) = match r.kind {
             ReceiverKind::Slack => (&["webhook_url_env"], &["channel", "webhook_url_env"]),
             ReceiverKind::Pagerduty => (&["routing_key_env"], &["routing_key_env"]),
             ReceiverKind::Opsgenie => (&["api_key_env"], &["api_key_env"]),
             ReceiverKind::Webhook => (&["url_env"], &["url_env"]),
-            ReceiverKind::Email => (&["to", "from", "smarthost"], &["to", "from", "smarthost", "auth_password_env"]),
+            ReceiverKind::Email => (
+                &["to", "from", "smarthost"],
+                &["to", "from", "smarthost", "auth_password_env"],
+            ),
         };
         let set: [(&str, bool); 9] = [
             ("channel", r.channel.is_some()),
@@ -629,12 +777,24 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
         }
         for (j, to) in r.to.iter().enumerate() {
             if !to.contains('@') || to.chars().any(char::is_whitespace) {
-                c.at(&format!("{base}.to[{j}]"), format!("`{to}` is not an email address"), "write name@example.com");
+                c.at(
+                    &format!("{base}.to[{j}]"),
+                    format!("`{to}` is not an email address"),
+                    "write name@example.com",
+                );
             }
         }
         if let Some(host) = &r.smarthost {
-            if host.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()).is_none() {
-                c.at(&format!("{base}.smarthost"), format!("smarthost `{host}` has no port"), "write host:port, like smtp.example.com:587");
+            if host
+                .rsplit_once(':')
+                .and_then(|(_, p)| p.parse::<u16>().ok())
+                .is_none()
+            {
+                c.at(
+                    &format!("{base}.smarthost"),
+                    format!("smarthost `{host}` has no port"),
+                    "write host:port, like smtp.example.com:587",
+                );
             }
         }
     }
@@ -642,26 +802,45 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
     for (i, route) in m.routes.iter().enumerate() {
         let base = format!("route[{i}]");
         if route.receivers.is_empty() {
-            c.at(&format!("{base}.receivers"), "a route without receivers", "name at least one [[receiver]]");
+            c.at(
+                &format!("{base}.receivers"),
+                "a route without receivers",
+                "name at least one [[receiver]]",
+            );
         }
         for (j, name) in route.receivers.iter().enumerate() {
             if !receivers.contains(&name.as_str()) {
-                let hint = suggest(name, receivers.iter().copied()).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
+                let hint = suggest(name, receivers.iter().copied())
+                    .map(|s| format!("did you mean `{s}`? "))
+                    .unwrap_or_default();
                 c.at(
                     &format!("{base}.receivers[{j}]"),
                     format!("route names unknown receiver `{name}`"),
-                    format!("{hint}known receivers: {}", if receivers.is_empty() { "none".into() } else { receivers.join(", ") }),
+                    format!(
+                        "{hint}known receivers: {}",
+                        if receivers.is_empty() {
+                            "none".into()
+                        } else {
+                            receivers.join(", ")
+                        }
+                    ),
                 );
             }
         }
         for (label, _) in route.matchers.iter().chain(route.match_re.iter()) {
             if !is_label_name(label) {
-                c.at_key(&format!("{base}.match.{label}"), format!("`{label}` is not a label name"), "use [a-zA-Z_][a-zA-Z0-9_]*");
+                c.at_key(
+                    &format!("{base}.match.{label}"),
+                    format!("`{label}` is not a label name"),
+                    "use [a-zA-Z_][a-zA-Z0-9_]*",
+                );
             }
         }
-        for (field, value) in
-            [("group_wait", &route.group_wait), ("group_interval", &route.group_interval), ("repeat_interval", &route.repeat_interval)]
-        {
+        for (field, value) in [
+            ("group_wait", &route.group_wait),
+            ("group_interval", &route.group_interval),
+            ("repeat_interval", &route.repeat_interval),
+        ] {
             if let Some(v) = value {
                 c.duration(&format!("{base}.{field}"), v);
             }
@@ -672,7 +851,11 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
 fn check_other(c: &mut Checker, m: &Manifest) {
     if let Some(r) = m.tracing.sample_ratio {
         if !(r > 0.0 && r <= 1.0) {
-            c.at("tracing.sample_ratio", format!("sample_ratio = {r} is out of range"), "use a fraction in (0, 1], like 0.1");
+            c.at(
+                "tracing.sample_ratio",
+                format!("sample_ratio = {r} is out of range"),
+                "use a fraction in (0, 1], like 0.1",
+            );
         }
     }
     if let Some(ret) = &m.logging.retention {
@@ -684,7 +867,9 @@ fn check_other(c: &mut Checker, m: &Manifest) {
     if let Some(minio) = &m.storage.minio {
         for (i, b) in minio.buckets.iter().enumerate() {
             let ok = (3..=63).contains(&b.len())
-                && b.bytes().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == b'-' || ch == b'.')
+                && b.bytes().all(|ch| {
+                    ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == b'-' || ch == b'.'
+                })
                 && b.starts_with(|ch: char| ch.is_ascii_alphanumeric())
                 && b.ends_with(|ch: char| ch.is_ascii_alphanumeric());
             if !ok {
@@ -698,19 +883,37 @@ fn check_other(c: &mut Checker, m: &Manifest) {
     }
     if let Some(aws) = &m.deploy.aws {
         let parts: Vec<&str> = aws.region.split('-').collect();
-        if parts.len() < 3 || !parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())) {
-            c.at("deploy.aws.region", format!("`{}` is not an AWS region", aws.region), "write a region code such as `eu-central-1`");
+        if parts.len() < 3
+            || !parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            })
+        {
+            c.at(
+                "deploy.aws.region",
+                format!("`{}` is not an AWS region", aws.region),
+                "write a region code such as `eu-central-1`",
+            );
         }
         if let Some(domain) = &aws.domain {
             if domain.split('.').count() < 2 || !domain.split('.').all(is_dns_label) {
-                c.at("deploy.aws.domain", format!("`{domain}` is not a domain name"), "write a lowercase domain such as `shop.example.com`");
+                c.at(
+                    "deploy.aws.domain",
+                    format!("`{domain}` is not a domain name"),
+                    "write a lowercase domain such as `shop.example.com`",
+                );
             }
         }
     }
     if let Some(ci) = &m.ci {
         if let Some(reg) = &ci.registry {
             if reg.is_empty() || reg.contains(char::is_whitespace) || reg.contains("://") {
-                c.at("ci.registry", format!("`{reg}` is not a registry host"), "write a host such as `ghcr.io`, without a scheme");
+                c.at(
+                    "ci.registry",
+                    format!("`{reg}` is not a registry host"),
+                    "write a host such as `ghcr.io`, without a scheme",
+                );
             }
         }
     }

@@ -14,14 +14,15 @@ use crate::render::File;
 
 /// Parses a rendered file by its format.
 pub fn parse(file: &File) -> Result<Option<Json>> {
-    let text = std::str::from_utf8(&file.bytes).map_err(|e| anyhow!("{} is not UTF-8: {e}", file.path))?;
+    let text =
+        std::str::from_utf8(&file.bytes).map_err(|e| anyhow!("{} is not UTF-8: {e}", file.path))?;
     match Format::of(&file.path) {
         Format::Yaml => serde_saphyr::from_str::<Json>(text)
             .map(Some)
             .map_err(|e| anyhow!("{} does not parse as YAML: {e}", file.path)),
-        Format::Json => {
-            serde_json::from_str::<Json>(text).map(Some).map_err(|e| anyhow!("{} does not parse as JSON: {e}", file.path))
-        }
+        Format::Json => serde_json::from_str::<Json>(text)
+            .map(Some)
+            .map_err(|e| anyhow!("{} does not parse as JSON: {e}", file.path)),
         Format::Dotenv => {
             for (i, line) in text.lines().enumerate() {
                 let l = line.trim();
@@ -41,7 +42,10 @@ pub fn parse(file: &File) -> Result<Option<Json>> {
 }
 
 fn keys(v: &Json, field: &str) -> BTreeSet<String> {
-    v.get(field).and_then(Json::as_object).map(|o| o.keys().cloned().collect()).unwrap_or_default()
+    v.get(field)
+        .and_then(Json::as_object)
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 /// Checks every rendered file; returns the first problem as a bug report.
@@ -54,7 +58,10 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
         if let Some(comment) = Format::of(&f.path).comment() {
             let first = f.bytes.split(|b| *b == b'\n').next().unwrap_or_default();
             if first != format!("{comment} {header}").as_bytes() {
-                bail!("bug in obsgen: {} does not start with the generated-file header", f.path);
+                bail!(
+                    "bug in obsgen: {} does not start with the generated-file header",
+                    f.path
+                );
             }
         }
         if f.path == "compose.yaml" {
@@ -67,24 +74,84 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
         if f.path.starts_with("compose") {
             for name in keys(value, "services") {
                 if !base_services.contains(&name) {
-                    bail!("bug in obsgen: {} configures service `{name}`, which compose.yaml lacks", f.path);
+                    bail!(
+                        "bug in obsgen: {} configures service `{name}`, which compose.yaml lacks",
+                        f.path
+                    );
                 }
                 for dep in keys(&value["services"][&name], "depends_on") {
                     if !base_services.contains(&dep) {
-                        bail!("bug in obsgen: {}: `{name}` depends on unknown service `{dep}`", f.path);
+                        bail!(
+                            "bug in obsgen: {}: `{name}` depends on unknown service `{dep}`",
+                            f.path
+                        );
                     }
                 }
             }
         }
-        if f.path.starts_with("monitoring/prometheus/prometheus.") {
-            for job in value.get("scrape_configs").and_then(Json::as_array).into_iter().flatten() {
-                for sc in job.get("static_configs").and_then(Json::as_array).into_iter().flatten() {
-                    for t in sc.get("targets").and_then(Json::as_array).into_iter().flatten() {
-                        let host = t.as_str().and_then(|t| t.rsplit_once(':')).map(|(h, _)| h).unwrap_or("");
-                        if host != "localhost" && !base_services.contains(host) {
-                            bail!("bug in obsgen: {} scrapes `{}`, which is no service in compose.yaml", f.path, t);
+        let groups: Vec<&Json> = if f.path.starts_with("monitoring/prometheus/prometheus.") {
+            let jobs = value
+                .get("scrape_configs")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten();
+            let mut groups = Vec::new();
+            for job in jobs {
+                groups.extend(
+                    job.get("static_configs")
+                        .and_then(Json::as_array)
+                        .into_iter()
+                        .flatten(),
+                );
+                for sd in job
+                    .get("file_sd_configs")
+                    .and_then(Json::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    for file in sd
+                        .get("files")
+                        .and_then(Json::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
+                        let path = format!("monitoring/prometheus/{}", file.as_str().unwrap_or(""));
+                        if !files.iter().any(|g| g.path == path) {
+                            bail!(
+                                "bug in obsgen: {} reads targets from {path}, which is not generated",
+                                f.path
+                            );
                         }
                     }
+                }
+            }
+            groups
+        } else if f.path.starts_with("monitoring/prometheus/targets/") {
+            value
+                .as_array()
+                .map(|a| a.iter().collect())
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        for group in groups {
+            for t in group
+                .get("targets")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let host = t
+                    .as_str()
+                    .and_then(|t| t.rsplit_once(':'))
+                    .map(|(h, _)| h)
+                    .unwrap_or("");
+                if host != "localhost" && !base_services.contains(host) {
+                    bail!(
+                        "bug in obsgen: {} scrapes `{}`, which is no service in compose.yaml",
+                        f.path,
+                        t
+                    );
                 }
             }
         }
@@ -97,7 +164,11 @@ mod tests {
     use super::*;
 
     fn file(path: &str, text: &str) -> File {
-        File { path: path.into(), template: "t".into(), bytes: text.as_bytes().to_vec() }
+        File {
+            path: path.into(),
+            template: "t".into(),
+            bytes: text.as_bytes().to_vec(),
+        }
     }
 
     #[test]

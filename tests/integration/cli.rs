@@ -1,0 +1,147 @@
+//! Command-line behaviour: manifest discovery, -C, --manifest, exit codes, schema
+//! drift, completions, colours, template listing.
+
+use crate::support::{Project, repo};
+
+#[test]
+fn manifest_is_found_walking_up_and_with_flags() {
+    let p = Project::example("minimal");
+    std::fs::create_dir_all(p.path().join("deep/er")).unwrap();
+    let out = p.run_in(&p.path().join("deep/er"), &["generate"]).expect(0);
+    assert!(out.stdout.contains("wrote compose.yaml"));
+    assert!(
+        p.exists("compose.yaml") && !p.exists("deep/er/compose.yaml"),
+        "output goes next to the manifest"
+    );
+
+    let other = Project::new();
+    let out = other
+        .run(&["-C", p.path().to_str().unwrap(), "check"])
+        .expect(0);
+    assert!(out.stdout.contains("up to date"));
+    let manifest = p.path().join("obsgen.toml");
+    other
+        .run(&["--manifest", manifest.to_str().unwrap(), "check"])
+        .expect(0);
+
+    let none = Project::new();
+    let out = none.run(&["check"]).expect(2);
+    assert!(
+        out.stderr.contains("error: no obsgen.toml")
+            && out.stderr.contains("help: run `obsgen init`"),
+        "{}",
+        out.stderr
+    );
+    let out = none.run(&["--manifest", "nope.toml", "generate"]).expect(2);
+    assert!(out.stderr.contains("does not exist"), "{}", out.stderr);
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_exits_0() {
+    let p = Project::new();
+    p.run(&["frobnicate"]).expect(2);
+    p.run(&["check", "--format", "xml"]).expect(2);
+    p.run(&["--help"]).expect(0);
+    let v = p.run(&["--version"]).expect(0);
+    assert!(v.stdout.contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn committed_schema_matches_the_manifest_types() {
+    let p = Project::new();
+    let printed = p.run(&["schema"]).expect(0).stdout;
+    let committed = std::fs::read_to_string(repo().join("obsgen.schema.json")).unwrap();
+    assert!(
+        printed == committed,
+        "obsgen.schema.json is out of date: run `cargo run -- schema > obsgen.schema.json` and commit it"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    assert_eq!(
+        schema["additionalProperties"], false,
+        "unknown top-level keys must be rejected"
+    );
+    for key in [
+        "project", "service", "database", "logging", "tracing", "errors", "storage", "alerts",
+        "receiver", "route", "ci", "deploy",
+    ] {
+        assert!(
+            schema["properties"].get(key).is_some(),
+            "schema lacks `{key}`"
+        );
+    }
+}
+
+#[test]
+fn every_example_validates_against_the_schema_keys() {
+    // The examples use only keys the schema knows (guards the examples, not the code).
+    for name in crate::support::examples() {
+        let p = Project::example(&name);
+        p.run(&["generate", "--dry-run"]).expect(0);
+    }
+}
+
+#[test]
+fn completions_for_common_shells() {
+    let p = Project::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = p.run(&["completions", shell]).expect(0);
+        assert!(
+            out.stdout.contains("generate") && out.stdout.contains("check"),
+            "{shell}"
+        );
+    }
+}
+
+#[test]
+fn colour_is_off_with_no_color_and_on_when_forced() {
+    let p = Project::with_manifest("[project]\nname = \"Bad\"\n");
+    let plain = p.run(&["generate"]).expect(2);
+    assert!(
+        !plain.stderr.contains('\u{1b}'),
+        "NO_COLOR must disable colour"
+    );
+    let coloured = p.run(&["--color", "always", "generate"]).expect(2);
+    assert!(
+        coloured.stderr.contains("\u{1b}["),
+        "--color always must colour"
+    );
+}
+
+#[test]
+fn templates_list_shows_versions_and_hashes() {
+    let out = Project::new().run(&["templates", "list"]).expect(0);
+    assert!(out.stdout.starts_with("v1  sha256:"), "{}", out.stdout);
+    assert!(out.stdout.contains("compose/compose.yaml.j2"));
+}
+
+#[test]
+fn template_overlay_changes_output_and_the_lock_hash() {
+    let p = Project::example("minimal");
+    p.generate();
+    let hash = |p: &Project| {
+        p.read("obsgen.lock")
+            .lines()
+            .find(|l| l.starts_with("templates_hash"))
+            .unwrap()
+            .to_string()
+    };
+    let before = hash(&p);
+    let overlay = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string(repo().join("templates/v1/env/env.example.j2")).unwrap();
+    std::fs::create_dir_all(overlay.path().join("env")).unwrap();
+    std::fs::write(
+        overlay.path().join("env/env.example.j2"),
+        original.replace("never commit", "NEVER commit"),
+    )
+    .unwrap();
+    let dir = overlay.path().to_str().unwrap();
+    let check = p.run(&["--templates", dir, "check"]).expect(1);
+    assert!(
+        check.stdout.contains("stale     .env.example"),
+        "{}",
+        check.stdout
+    );
+    p.run(&["--templates", dir, "generate"]).expect(0);
+    assert!(p.read(".env.example").contains("NEVER commit"));
+    assert_ne!(hash(&p), before);
+}

@@ -1,0 +1,13 @@
+//! Integration tests: obsgen as a user runs it, through the binary.
+//! One test binary; each module covers one area.
+
+mod support;
+
+mod bad_input;
+mod cli;
+mod drift;
+mod examples;
+mod init;
+mod quoting;
+mod safety;
+mod validators;
