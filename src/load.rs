@@ -85,6 +85,42 @@ impl SpanMap {
             .find_map(|n| n.key.clone().or_else(|| n.value.clone()))
     }
 
+    /// Key path of the deepest key or value that contains byte `offset`
+    /// (`service[1].port`), for errors that come with a span but no key.
+    pub fn path_at(&self, offset: usize) -> Option<String> {
+        fn inside(r: &Option<Range<usize>>, offset: usize) -> bool {
+            r.as_ref()
+                .is_some_and(|r| r.start <= offset && offset < r.end.max(r.start + 1))
+        }
+        fn walk(node: &Node, offset: usize, path: String) -> Option<String> {
+            for (k, child) in &node.children {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                // `[[service]]` tables: items have their own spans (checked first, since
+                // every item's header repeats the key).
+                for (i, item) in child.items.iter().enumerate() {
+                    let hit = inside(&item.value, offset)
+                        || item
+                            .children
+                            .values()
+                            .any(|c| inside(&c.key, offset) || inside(&c.value, offset));
+                    if hit {
+                        let ip = format!("{p}[{i}]");
+                        return walk(item, offset, ip.clone()).or(Some(ip));
+                    }
+                }
+                if inside(&child.key, offset) || inside(&child.value, offset) {
+                    return walk(child, offset, p.clone()).or(Some(p));
+                }
+            }
+            None
+        }
+        walk(&self.root, offset, String::new())
+    }
+
     /// Whether the exact path is present in the document.
     pub fn has(&self, path: &str) -> bool {
         self.walk(path).len() == parse_path(path).len() + 1
@@ -168,10 +204,32 @@ pub fn parse<T: DeserializeOwned + schemars::JsonSchema>(
             } else {
                 "`obsgen schema` prints every key and the type it expects"
             };
-            let d = Diagnostic::new(msg).span(e.span()).help(help);
+            let key = e.span().and_then(|sp| spans.path_at(sp.start));
+            let msg = friendlier(&msg);
+            let msg = match (&key, msg.starts_with("missing field")) {
+                (Some(k), true) => format!("{msg} in [{k}]"),
+                _ => msg,
+            };
+            let mut d = Diagnostic::new(msg).span(e.span()).help(help);
+            d.key = key;
             Err(Diagnostics::new(source, vec![d]))
         }
     }
+}
+
+/// serde's wording, in the manifest's terms (`u16` → "a port number 0-65535").
+fn friendlier(msg: &str) -> String {
+    msg.replace(
+        "expected u16",
+        "expected a whole number from 0 to 65535 (a port)",
+    )
+    .replace("expected u32", "expected a whole number")
+    .replace("expected f64", "expected a number")
+    .replace("expected a boolean", "expected true or false")
+    .replace("invalid type: ", "wrong type: ")
+    .replace("invalid value: ", "bad value: ")
+    .replace("a sequence", "a list")
+    .replace("expected a string", "expected a string in quotes")
 }
 
 /// Follows `$ref` and picks the object branch of `anyOf`/`oneOf` (for `Option<T>`).
@@ -361,5 +419,14 @@ mod tests {
         .unwrap_err();
         let r = err.render(false);
         assert!(r.contains("m.toml:5:8"), "{r}");
+        assert!(r.contains("= key: service[0].port"), "{r}");
+        assert!(r.contains("expected a whole number from 0 to 65535"), "{r}");
+        let err = load_manifest(
+            "[project]\nname = \"x\"\n[[service]]\nname = \"a\"\n".into(),
+            "m.toml",
+        )
+        .unwrap_err();
+        let r = err.render(false);
+        assert!(r.contains("missing field `port` in [service[0]]"), "{r}");
     }
 }

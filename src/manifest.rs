@@ -172,6 +172,9 @@ pub struct Database {
     /// Server version (image tag), for example `16` or `7.0`. Defaults to the
     /// version pinned in the template set.
     pub version: Option<String>,
+    /// Host port where the database is published (development only; default: its
+    /// standard port, 5432 for postgres …).
+    pub host_port: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -109,6 +109,8 @@ pub struct Published {
     pub container_port: u16,
     /// Manifest key to point at when it collides.
     pub key: String,
+    /// A monitoring UI (listed first, so a clash blames the other owner).
+    pub monitoring: bool,
 }
 
 /// Every port published in an environment: app services, databases, monitoring UIs.
@@ -116,48 +118,6 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
     let s = &env_settings(m, env);
     let publish = s.publish.expect("profile sets publish");
     let mut out = Vec::new();
-    for (i, svc) in m.services.iter().enumerate() {
-        let single = svc.replicas.unwrap_or(1) <= 1;
-        let shown = match publish {
-            Publish::All => single,
-            Publish::Public => svc.public && single,
-        };
-        if !shown {
-            continue;
-        }
-        let address = if svc.public && publish == Publish::Public {
-            s.public_address
-                .clone()
-                .expect("profile sets public_address")
-        } else {
-            s.bind_address.clone().expect("profile sets bind_address")
-        };
-        let key = if svc.host_port.is_some() {
-            format!("service[{i}].host_port")
-        } else {
-            format!("service[{i}].port")
-        };
-        out.push(Published {
-            owner: format!("service `{}`", svc.name),
-            compose: svc.name.clone(),
-            address,
-            host_port: svc.host_port.unwrap_or(svc.port),
-            container_port: svc.port,
-            key,
-        });
-    }
-    if publish == Publish::All {
-        for (i, db) in m.databases.iter().enumerate() {
-            out.push(Published {
-                owner: format!("database `{}`", db.name),
-                compose: db.name.clone(),
-                address: s.bind_address.clone().expect("profile sets bind_address"),
-                host_port: db_port(db.kind),
-                container_port: db_port(db.kind),
-                key: format!("database[{i}].name"),
-            });
-        }
-    }
     // Point at the override if the manifest sets the port, else at the environment's name.
     let env_key = |field: &str| {
         let overridden = m.environment.get(env).is_some_and(|o| match field {
@@ -187,6 +147,7 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
         host_port: s.prometheus_port.expect("profile sets prometheus_port"),
         container_port: 9090,
         key: env_key("prometheus_port"),
+        monitoring: true,
     });
     if stack(m).components.grafana.unwrap_or(true) {
         out.push(Published {
@@ -196,7 +157,56 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
             host_port: s.grafana_port.expect("profile sets grafana_port"),
             container_port: 3000,
             key: env_key("grafana_port"),
+            monitoring: true,
         });
+    }
+    for (i, svc) in m.services.iter().enumerate() {
+        let single = svc.replicas.unwrap_or(1) <= 1;
+        let shown = match publish {
+            Publish::All => single,
+            Publish::Public => svc.public && single,
+        };
+        if !shown {
+            continue;
+        }
+        let address = if svc.public && publish == Publish::Public {
+            s.public_address
+                .clone()
+                .expect("profile sets public_address")
+        } else {
+            s.bind_address.clone().expect("profile sets bind_address")
+        };
+        let key = if svc.host_port.is_some() {
+            format!("service[{i}].host_port")
+        } else {
+            format!("service[{i}].port")
+        };
+        out.push(Published {
+            owner: format!("service `{}`", svc.name),
+            compose: svc.name.clone(),
+            address,
+            host_port: svc.host_port.unwrap_or(svc.port),
+            container_port: svc.port,
+            key,
+            monitoring: false,
+        });
+    }
+    if publish == Publish::All {
+        for (i, db) in m.databases.iter().enumerate() {
+            out.push(Published {
+                owner: format!("database `{}`", db.name),
+                compose: db.name.clone(),
+                address: s.bind_address.clone().expect("profile sets bind_address"),
+                host_port: db.host_port.unwrap_or(db_port(db.kind)),
+                container_port: db_port(db.kind),
+                key: if db.host_port.is_some() {
+                    format!("database[{i}].host_port")
+                } else {
+                    format!("database[{i}].name")
+                },
+                monitoring: false,
+            });
+        }
     }
     out
 }

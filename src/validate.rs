@@ -40,9 +40,15 @@ impl Checker<'_> {
 
     fn dns_name(&mut self, key: &str, what: &str, name: &str) {
         if !is_dns_label(name) {
-            let why = if name.is_empty() {
-                "is empty".to_string()
-            } else if name.contains('/') || name.contains("..") {
+            if name.is_empty() {
+                self.at(
+                    key,
+                    format!("{what} name is empty"),
+                    "use 1-63 lowercase letters, digits and `-`",
+                );
+                return;
+            }
+            let why = if name.contains('/') || name.contains("..") {
                 "contains a path separator".to_string()
             } else if name.chars().any(|c| c.is_ascii_uppercase()) {
                 "has uppercase letters".to_string()
@@ -201,35 +207,64 @@ pub fn validate(loaded: &Loaded<Manifest>) -> Vec<Diagnostic> {
     check_other(&mut c, m);
 
     // ---- published host ports, per environment (needs the resolved environment settings)
-    if c.out.is_empty() {
-        for env in &m.project.environments {
-            let mut seen: BTreeMap<(String, u16), resolve::Published> = BTreeMap::new();
-            for p in resolve::published_ports(m, env) {
-                let addr = if p.address == "0.0.0.0" {
-                    "*".to_string()
-                } else {
-                    p.address.clone()
-                };
-                let clash = seen.iter().find(|((a, port), _)| {
-                    *port == p.host_port && (a == &addr || a == "*" || addr == "*")
-                });
-                if let Some((_, first)) = clash {
-                    c.at(
-                        &p.key,
-                        format!(
-                            "host port {} is published twice in `{env}`: by {} and by {}",
-                            p.host_port, first.owner, p.owner
-                        ),
-                        "give one of them another `host_port` (or, for monitoring UIs, set \
-                         `[environment.<env>] prometheus_port`/`grafana_port`/`alertmanager_port`)",
+    // Needs every environment and the profile to resolve; other problems don't matter.
+    let resolvable = |d: &Diagnostic| {
+        d.key.as_deref().is_some_and(|k| {
+            k.starts_with("project.profile")
+                || k.starts_with("project.environments")
+                || k.starts_with("environment.")
+        })
+    };
+    if !c.out.iter().any(resolvable) {
+        check_host_ports(&mut c, m);
+    }
+    c.out
+}
+
+/// Two owners of one host port (on overlapping addresses), per environment; a clash
+/// found in several environments is reported once, naming them all.
+fn check_host_ports(c: &mut Checker, m: &Manifest) {
+    // (key, message) → environments
+    let mut clashes: BTreeMap<(String, String, bool), Vec<String>> = BTreeMap::new();
+    for env in &m.project.environments {
+        let mut seen: Vec<(String, resolve::Published)> = Vec::new();
+        for p in resolve::published_ports(m, env) {
+            let addr = if p.address == "0.0.0.0" || p.address == "::" {
+                "*".to_string()
+            } else {
+                p.address.clone()
+            };
+            let clash = seen.iter().find(|(a, q)| {
+                q.host_port == p.host_port && (*a == addr || a == "*" || addr == "*")
+            });
+            match clash {
+                Some((_, first)) => {
+                    let msg = format!(
+                        "host port {} is published twice: by {} and by {}",
+                        p.host_port, first.owner, p.owner
                     );
-                } else {
-                    seen.insert((addr, p.host_port), p);
+                    clashes
+                        .entry((p.key.clone(), msg, first.monitoring))
+                        .or_default()
+                        .push(env.clone());
                 }
+                None => seen.push((addr, p)),
             }
         }
     }
-    c.out
+    for ((key, msg, monitoring), envs) in clashes {
+        let envs = envs
+            .iter()
+            .map(|e| format!("`{e}`"))
+            .collect::<Vec<_>>()
+            .join(" and ");
+        let help = if monitoring {
+            "give the service another `host_port`, or move the UI: `[environment.<env>] prometheus_port` / `grafana_port`"
+        } else {
+            "give one of them another `host_port`"
+        };
+        c.at(&key, format!("{msg} (in {envs})"), help);
+    }
 }
 
 fn check_environments(c: &mut Checker, m: &Manifest) {
@@ -252,16 +287,20 @@ fn check_environments(c: &mut Checker, m: &Manifest) {
                 "list each environment once",
             );
         }
-        let extends = m.environment.get(env).and_then(|e| e.extends.as_ref());
-        if !overlays.contains(env) && extends.is_none() {
-            c.at(
-                &key,
-                format!("environment `{env}` has no overlay"),
+        let table = m.environment.get(env);
+        if !overlays.contains(env) && table.and_then(|e| e.extends.as_ref()).is_none() {
+            let help = if table.is_some() {
+                format!(
+                    "add `extends = \"production\"` (or another of {}) to `[environment.{env}]`",
+                    known_list(&overlays)
+                )
+            } else {
                 format!(
                     "use one of {} or define it: `[environment.{env}]` with `extends = \"production\"`",
                     known_list(&overlays)
-                ),
-            );
+                )
+            };
+            c.at(&key, format!("environment `{env}` has no overlay"), help);
         }
     }
     for (name, settings) in &m.environment {
@@ -450,7 +489,13 @@ fn check_services(c: &mut Checker, m: &Manifest) {
         }
         for (j, dep) in s.depends_on.iter().enumerate() {
             let key = format!("{base}.depends_on[{j}]");
-            if dep == &s.name {
+            if s.depends_on[..j].contains(dep) {
+                c.at(
+                    &key,
+                    format!("service `{}` lists `{dep}` twice in depends_on", s.name),
+                    "list each dependency once",
+                );
+            } else if dep == &s.name {
                 c.at(
                     &key,
                     format!("service `{}` depends on itself", s.name),
@@ -603,6 +648,13 @@ fn check_image(c: &mut Checker, key: &str, image: &str) {
 
 fn check_databases(c: &mut Checker, m: &Manifest) {
     for (i, d) in m.databases.iter().enumerate() {
+        if d.host_port == Some(0) {
+            c.at(
+                &format!("database[{i}].host_port"),
+                "host_port 0 is not a port",
+                "use 1-65535",
+            );
+        }
         if let Some(v) = &d.version {
             let ok = !v.is_empty()
                 && v != "latest"
@@ -748,19 +800,28 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
             ("auth_password_env", r.auth_password_env.is_some()),
         ];
         let kind = format!("{:?}", r.kind).to_lowercase();
+        let a_kind = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            format!("an {kind}")
+        } else {
+            format!("a {kind}")
+        };
         for (field, present) in set {
             if present && !allowed.contains(&field) {
                 c.at_key(
                     &format!("{base}.{field}"),
-                    format!("`{field}` does not apply to a {kind} receiver"),
-                    format!("a {kind} receiver takes: {}", allowed.join(", ")),
+                    format!("`{field}` does not apply to {a_kind} receiver"),
+                    format!("{a_kind} receiver takes: {}", allowed.join(", ")),
                 );
             }
             if !present && required.contains(&field) {
                 c.at(
                     &base,
                     format!("{kind} receiver `{}` needs `{field}`", r.name),
-                    format!("add `{field}`; secrets are given as the name of the variable that holds them"),
+                    if field.ends_with("_env") {
+                        format!("add `{field}`: the name of the variable that holds the secret, never the secret itself")
+                    } else {
+                        format!("add `{field}`")
+                    },
                 );
             }
         }
@@ -776,6 +837,13 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
             }
         }
         for (j, to) in r.to.iter().enumerate() {
+            if r.to[..j].contains(to) {
+                c.at(
+                    &format!("{base}.to[{j}]"),
+                    format!("`{to}` is listed twice"),
+                    "list each address once",
+                );
+            }
             if !to.contains('@') || to.chars().any(char::is_whitespace) {
                 c.at(
                     &format!("{base}.to[{j}]"),
@@ -809,7 +877,13 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
             );
         }
         for (j, name) in route.receivers.iter().enumerate() {
-            if !receivers.contains(&name.as_str()) {
+            if route.receivers[..j].contains(name) {
+                c.at(
+                    &format!("{base}.receivers[{j}]"),
+                    format!("receiver `{name}` is listed twice"),
+                    "list each receiver once",
+                );
+            } else if !receivers.contains(&name.as_str()) {
                 let hint = suggest(name, receivers.iter().copied())
                     .map(|s| format!("did you mean `{s}`? "))
                     .unwrap_or_default();
