@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-fn collect(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
         .map(|e| e.expect("dir entry").path())
@@ -12,7 +12,7 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            collect(root, &path, out);
+            collect(&path, out);
         } else {
             out.push(path);
         }
@@ -24,7 +24,7 @@ fn table(name: &str, root: &str, code: &mut String) {
     let root_path = manifest_dir.join(root);
     println!("cargo:rerun-if-changed={root}");
     let mut files = Vec::new();
-    collect(&root_path, &root_path, &mut files);
+    collect(&root_path, &mut files);
     writeln!(code, "pub static {name}: &[(&str, &str)] = &[").unwrap();
     for file in files {
         println!("cargo:rerun-if-changed={}", file.display());

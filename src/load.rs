@@ -187,7 +187,7 @@ pub fn parse<T: DeserializeOwned + schemars::JsonSchema>(
     let spans = SpanMap::build(&doc);
     let schema = serde_json::to_value(schemars::schema_for!(T)).expect("schema serializes");
     let mut unknown = Vec::new();
-    check_table(&schema, &schema, doc.get_ref(), "", &mut unknown, &spans);
+    check_table(&schema, &schema, doc.get_ref(), "", &mut unknown);
     if !unknown.is_empty() {
         return Err(Diagnostics::new(source, unknown));
     }
@@ -250,14 +250,12 @@ fn resolve<'a>(root: &'a Json, schema: &'a Json) -> &'a Json {
             .get("anyOf")
             .or_else(|| s.get("oneOf"))
             .and_then(Json::as_array)
-        {
-            if let Some(b) = branches
+            && let Some(b) = branches
                 .iter()
                 .find(|b| b.get("type").and_then(Json::as_str) != Some("null"))
-            {
-                s = b;
-                continue;
-            }
+        {
+            s = b;
+            continue;
         }
         return s;
     }
@@ -272,14 +270,7 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
-fn check_table(
-    root: &Json,
-    schema: &Json,
-    t: &DeTable<'_>,
-    path: &str,
-    out: &mut Vec<Diagnostic>,
-    spans: &SpanMap,
-) {
+fn check_table(root: &Json, schema: &Json, t: &DeTable<'_>, path: &str, out: &mut Vec<Diagnostic>) {
     let schema = resolve(root, schema);
     let props = schema.get("properties").and_then(Json::as_object);
     let additional = schema.get("additionalProperties");
@@ -314,20 +305,13 @@ fn check_table(
                 _ => continue,
             },
         };
-        check_value(root, child_schema, v.get_ref(), &child_path, out, spans);
+        check_value(root, child_schema, v.get_ref(), &child_path, out);
     }
 }
 
-fn check_value(
-    root: &Json,
-    schema: &Json,
-    v: &DeValue<'_>,
-    path: &str,
-    out: &mut Vec<Diagnostic>,
-    spans: &SpanMap,
-) {
+fn check_value(root: &Json, schema: &Json, v: &DeValue<'_>, path: &str, out: &mut Vec<Diagnostic>) {
     match v {
-        DeValue::Table(t) => check_table(root, schema, t, path, out, spans),
+        DeValue::Table(t) => check_table(root, schema, t, path, out),
         DeValue::Array(items) => {
             let schema = resolve(root, schema);
             if let Some(item_schema) = schema.get("items") {
@@ -338,7 +322,6 @@ fn check_value(
                         item.get_ref(),
                         &format!("{path}[{i}]"),
                         out,
-                        spans,
                     );
                 }
             }

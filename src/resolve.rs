@@ -433,14 +433,14 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
             (&r.url_env, "webhook URL"),
             (&r.auth_password_env, "SMTP password"),
         ] {
-            if let Some(v) = var {
-                if !env_vars.iter().any(|e| &e.name == v) {
-                    env_vars.push(secret(
-                        v.clone(),
-                        format!("{what} of alert receiver `{}`", r.name),
-                        "secret; copy it from the provider's console",
-                    ));
-                }
+            if let Some(v) = var
+                && !env_vars.iter().any(|e| &e.name == v)
+            {
+                env_vars.push(secret(
+                    v.clone(),
+                    format!("{what} of alert receiver `{}`", r.name),
+                    "secret; copy it from the provider's console",
+                ));
             }
         }
     }

@@ -90,7 +90,7 @@ pub fn parse_memory(text: &str) -> Option<u64> {
         "g" => 1024.0 * 1024.0 * 1024.0,
         _ => return None,
     };
-    (n > 0.0).then(|| (n * mult) as u64)
+    (n > 0.0).then_some((n * mult) as u64)
 }
 
 /// An RFC 1123 DNS label: 1–63 of `a-z 0-9 -`, not starting or ending with `-`.

@@ -312,14 +312,14 @@ fn check_environments(c: &mut Checker, m: &Manifest) {
                 format!("add \"{name}\" to project.environments, or remove this table"),
             );
         }
-        if let Some(ext) = &settings.extends {
-            if !overlays.contains(ext) {
-                c.at(
-                    &format!("{base}.extends"),
-                    format!("unknown overlay `{ext}`"),
-                    format!("extend one of {}", known_list(&overlays)),
-                );
-            }
+        if let Some(ext) = &settings.extends
+            && !overlays.contains(ext)
+        {
+            c.at(
+                &format!("{base}.extends"),
+                format!("unknown overlay `{ext}`"),
+                format!("extend one of {}", known_list(&overlays)),
+            );
         }
         for (field, value) in [
             ("scrape_interval", &settings.scrape_interval),
@@ -331,59 +331,58 @@ fn check_environments(c: &mut Checker, m: &Manifest) {
                 c.duration(&format!("{base}.{field}"), v);
             }
         }
-        if let Some(size) = &settings.retention_size {
-            if !is_prometheus_size(size) {
-                c.at(
-                    &format!("{base}.retention_size"),
-                    format!("`{size}` is not a retention size"),
-                    "write an integer and one of B, KB, MB, GB, TB (for example `20GB`)",
-                );
-            }
+        if let Some(size) = &settings.retention_size
+            && !is_prometheus_size(size)
+        {
+            c.at(
+                &format!("{base}.retention_size"),
+                format!("`{size}` is not a retention size"),
+                "write an integer and one of B, KB, MB, GB, TB (for example `20GB`)",
+            );
         }
-        if let Some(mem) = &settings.memory {
-            if parse_memory(mem).is_none() {
-                c.at(
-                    &format!("{base}.memory"),
-                    format!("`{mem}` is not a memory size"),
-                    "write a size like `512M` or `2G`",
-                );
-            }
+        if let Some(mem) = &settings.memory
+            && parse_memory(mem).is_none()
+        {
+            c.at(
+                &format!("{base}.memory"),
+                format!("`{mem}` is not a memory size"),
+                "write a size like `512M` or `2G`",
+            );
         }
-        if let Some(cpus) = settings.cpus {
-            if !(cpus > 0.0 && cpus <= 256.0) {
-                c.at(
-                    &format!("{base}.cpus"),
-                    format!("cpus = {cpus} is out of range"),
-                    "use a positive number such as 0.5 or 2",
-                );
-            }
+        if let Some(cpus) = settings.cpus
+            && !(cpus > 0.0 && cpus <= 256.0)
+        {
+            c.at(
+                &format!("{base}.cpus"),
+                format!("cpus = {cpus} is out of range"),
+                "use a positive number such as 0.5 or 2",
+            );
         }
         for (field, addr) in [
             ("bind_address", &settings.bind_address),
             ("public_address", &settings.public_address),
             ("monitoring_address", &settings.monitoring_address),
         ] {
-            if let Some(a) = addr {
-                if a.parse::<std::net::IpAddr>().is_err() {
-                    c.at(
-                        &format!("{base}.{field}"),
-                        format!("`{a}` is not an IP address"),
-                        "use an address such as 127.0.0.1",
-                    );
-                }
+            if let Some(a) = addr
+                && a.parse::<std::net::IpAddr>().is_err()
+            {
+                c.at(
+                    &format!("{base}.{field}"),
+                    format!("`{a}` is not an IP address"),
+                    "use an address such as 127.0.0.1",
+                );
             }
         }
         if let (Some(t), Some(i)) = (
             settings.scrape_timeout.as_deref().and_then(parse_duration),
             settings.scrape_interval.as_deref().and_then(parse_duration),
-        ) {
-            if t > i {
-                c.at(
-                    &format!("{base}.scrape_timeout"),
-                    "scrape_timeout is longer than scrape_interval",
-                    "Prometheus rejects this; make the timeout at most the interval",
-                );
-            }
+        ) && t > i
+        {
+            c.at(
+                &format!("{base}.scrape_timeout"),
+                "scrape_timeout is longer than scrape_interval",
+                "Prometheus rejects this; make the timeout at most the interval",
+            );
         }
     }
 }
@@ -585,10 +584,10 @@ fn find_cycle<'a>(graph: &BTreeMap<&'a str, Vec<&'a str>>) -> Option<Vec<&'a str
         marks.insert(n, Mark::Active);
         stack.push(n);
         for next in g.get(n).into_iter().flatten() {
-            if g.contains_key(next) {
-                if let Some(c) = visit(next, g, marks, stack) {
-                    return Some(c);
-                }
+            if g.contains_key(next)
+                && let Some(c) = visit(next, g, marks, stack)
+            {
+                return Some(c);
             }
         }
         stack.pop();
@@ -677,14 +676,14 @@ fn check_databases(c: &mut Checker, m: &Manifest) {
 
 fn check_alerts(c: &mut Checker, m: &Manifest) {
     let a = &m.alerts;
-    if let Some(r) = a.error_rate {
-        if !(r > 0.0 && r < 1.0) {
-            c.at(
-                "alerts.error_rate",
-                format!("error_rate = {r} can never be crossed by a 5xx ratio"),
-                "write a ratio strictly between 0 and 1 (0.05 means 5% of requests failing)",
-            );
-        }
+    if let Some(r) = a.error_rate
+        && !(r > 0.0 && r < 1.0)
+    {
+        c.at(
+            "alerts.error_rate",
+            format!("error_rate = {r} can never be crossed by a 5xx ratio"),
+            "write a ratio strictly between 0 and 1 (0.05 means 5% of requests failing)",
+        );
     }
     if let Some(l) = &a.latency_p95 {
         c.duration("alerts.latency_p95", l);
@@ -718,14 +717,14 @@ fn check_alerts(c: &mut Checker, m: &Manifest) {
                 "use at most 99.999",
             );
         }
-        if let Some(ms) = c.duration(&format!("{base}.window"), &slo.window) {
-            if ms < 86_400_000 {
-                c.at(
-                    &format!("{base}.window"),
-                    "an SLO window shorter than 1d",
-                    "use a window like `28d` or `30d`",
-                );
-            }
+        if let Some(ms) = c.duration(&format!("{base}.window"), &slo.window)
+            && ms < 86_400_000
+        {
+            c.at(
+                &format!("{base}.window"),
+                "an SLO window shorter than 1d",
+                "use a window like `28d` or `30d`",
+            );
         }
     }
     let mut names = BTreeSet::new();
@@ -852,18 +851,17 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
                 );
             }
         }
-        if let Some(host) = &r.smarthost {
-            if host
+        if let Some(host) = &r.smarthost
+            && host
                 .rsplit_once(':')
                 .and_then(|(_, p)| p.parse::<u16>().ok())
                 .is_none()
-            {
-                c.at(
-                    &format!("{base}.smarthost"),
-                    format!("smarthost `{host}` has no port"),
-                    "write host:port, like smtp.example.com:587",
-                );
-            }
+        {
+            c.at(
+                &format!("{base}.smarthost"),
+                format!("smarthost `{host}` has no port"),
+                "write host:port, like smtp.example.com:587",
+            );
         }
     }
     let receivers: Vec<&str> = m.receivers.iter().map(|r| r.name.as_str()).collect();
@@ -923,14 +921,14 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
 }
 
 fn check_other(c: &mut Checker, m: &Manifest) {
-    if let Some(r) = m.tracing.sample_ratio {
-        if !(r > 0.0 && r <= 1.0) {
-            c.at(
-                "tracing.sample_ratio",
-                format!("sample_ratio = {r} is out of range"),
-                "use a fraction in (0, 1], like 0.1",
-            );
-        }
+    if let Some(r) = m.tracing.sample_ratio
+        && !(r > 0.0 && r <= 1.0)
+    {
+        c.at(
+            "tracing.sample_ratio",
+            format!("sample_ratio = {r} is out of range"),
+            "use a fraction in (0, 1], like 0.1",
+        );
     }
     if let Some(ret) = &m.logging.retention {
         c.duration("logging.retention", ret);
@@ -970,25 +968,24 @@ fn check_other(c: &mut Checker, m: &Manifest) {
                 "write a region code such as `eu-central-1`",
             );
         }
-        if let Some(domain) = &aws.domain {
-            if domain.split('.').count() < 2 || !domain.split('.').all(is_dns_label) {
-                c.at(
-                    "deploy.aws.domain",
-                    format!("`{domain}` is not a domain name"),
-                    "write a lowercase domain such as `shop.example.com`",
-                );
-            }
+        if let Some(domain) = &aws.domain
+            && (domain.split('.').count() < 2 || !domain.split('.').all(is_dns_label))
+        {
+            c.at(
+                "deploy.aws.domain",
+                format!("`{domain}` is not a domain name"),
+                "write a lowercase domain such as `shop.example.com`",
+            );
         }
     }
-    if let Some(ci) = &m.ci {
-        if let Some(reg) = &ci.registry {
-            if reg.is_empty() || reg.contains(char::is_whitespace) || reg.contains("://") {
-                c.at(
-                    "ci.registry",
-                    format!("`{reg}` is not a registry host"),
-                    "write a host such as `ghcr.io`, without a scheme",
-                );
-            }
-        }
+    if let Some(ci) = &m.ci
+        && let Some(reg) = &ci.registry
+        && (reg.is_empty() || reg.contains(char::is_whitespace) || reg.contains("://"))
+    {
+        c.at(
+            "ci.registry",
+            format!("`{reg}` is not a registry host"),
+            "write a host such as `ghcr.io`, without a scheme",
+        );
     }
 }
