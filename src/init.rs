@@ -340,3 +340,39 @@ pub fn render(answers: Answers, folder: &Path) -> Result<String> {
     )?;
     Ok(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_names_become_dns_labels() {
+        assert_eq!(name_from_folder(Path::new("/x/My Shop")), "my-shop");
+        assert_eq!(name_from_folder(Path::new("/x/__")), "app");
+        assert_eq!(name_from_folder(Path::new("/x/api_v2")), "api-v2");
+    }
+
+    #[test]
+    fn set_values_parse_as_toml_or_strings() {
+        let t = parse_sets(&[
+            "service.port=8080".into(),
+            "service.public=true".into(),
+            "project.name=shop".into(),
+        ])
+        .unwrap();
+        assert_eq!(t["service"]["port"].as_integer(), Some(8080));
+        assert_eq!(t["service"]["public"].as_bool(), Some(true));
+        assert_eq!(t["project"]["name"].as_str(), Some("shop"));
+        assert!(parse_sets(&["nokey".into()]).is_err());
+        assert!(parse_sets(&["a..b=1".into()]).is_err());
+        assert!(parse_sets(&["a=1".into(), "a.b=2".into()]).is_err());
+    }
+
+    #[test]
+    fn rendered_manifest_is_valid_for_the_defaults() {
+        let text = render(Answers::default(), Path::new("/tmp/demo")).unwrap();
+        crate::project::load_valid(text.clone(), "obsgen.toml")
+            .unwrap_or_else(|d| panic!("{d}\n{text}"));
+        assert!(text.contains("name = \"demo\""));
+    }
+}

@@ -11,7 +11,7 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde::Serialize;
 
-use crate::diag::{Diagnostics, Source};
+use crate::diag::Diagnostics;
 use crate::lock::{LOCK_FILE, Lock, LockedFile, sha256};
 use crate::model::Model;
 use crate::render::{File, Renderer};
@@ -434,9 +434,52 @@ pub fn unified_diff(s: &Status) -> String {
         .to_string()
 }
 
-/// For `Source` users outside this module.
-pub fn manifest_source(project: &Project) -> Result<Source> {
-    let text = std::fs::read_to_string(&project.manifest)
-        .with_context(|| format!("reading {}", project.manifest.display()))?;
-    Ok(Source::new(project.manifest_name.clone(), text))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_relative_paths_are_accepted() {
+        for ok in [
+            "compose.yaml",
+            "monitoring/prometheus/targets/a.yml",
+            ".env.example",
+        ] {
+            assert!(checked_rel(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "/etc/passwd", "../x", "a/../../x", "./a", "a\\..\\b"] {
+            assert!(checked_rel(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn states_follow_the_design_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let manifest = "[project]\nname = \"t\"\nprofile = \"minimal\"\n[[service]]\nname = \"a\"\nimage = \"x/a:1\"\nport = 80\nmetrics = {}\n";
+        let generated = generate_from(manifest, "obsgen.toml", None).unwrap();
+        let states = |root: &Path| -> Vec<(String, State)> {
+            status(root, &generated)
+                .unwrap()
+                .into_iter()
+                .map(|s| (s.path, s.state))
+                .collect()
+        };
+        assert!(states(root).iter().all(|(_, s)| *s == State::Missing));
+        emit(root, &generated, false, false).unwrap();
+        assert!(states(root).iter().all(|(_, s)| *s == State::Ok));
+        std::fs::write(root.join("compose.yaml"), "# mine\n").unwrap();
+        let st = states(root);
+        assert!(
+            st.contains(&("compose.yaml".into(), State::Modified)),
+            "{st:?}"
+        );
+        assert!(emit(root, &generated, false, false).is_err());
+        assert_eq!(
+            std::fs::read_to_string(root.join("compose.yaml")).unwrap(),
+            "# mine\n"
+        );
+        emit(root, &generated, true, false).unwrap();
+        assert!(states(root).iter().all(|(_, s)| *s == State::Ok));
+    }
 }

@@ -636,3 +636,144 @@ fn environment(
         prometheus_args,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(text: &str) -> Manifest {
+        toml::from_str(text).unwrap()
+    }
+
+    const SHOP: &str = r#"
+[project]
+name = "shop"
+environments = ["development", "production"]
+[[service]]
+name = "gateway"
+image = "ghcr.io/acme/gw:1.0.0"
+port = 5921
+public = true
+metrics = {}
+depends_on = ["backend", "db"]
+[[service]]
+name = "backend"
+image = "ghcr.io/acme/be:1.0.0"
+port = 3847
+replicas = 3
+metrics = { port = 9464 }
+[[database]]
+name = "db"
+kind = "postgres"
+[environment.production]
+retention_time = "90d"
+"#;
+
+    #[test]
+    fn replicas_are_named_services_and_dependencies_expand() {
+        assert_eq!(replica_names("api", 1), vec!["api"]);
+        assert_eq!(replica_names("api", 2), vec!["api-1", "api-2"]);
+        let m = resolve(&manifest(SHOP), "obsgen.toml");
+        let gw = &m.services[0];
+        let deps: Vec<(&str, &str)> = gw
+            .depends_on
+            .iter()
+            .map(|d| (d.name.as_str(), d.condition.as_str()))
+            .collect();
+        assert_eq!(
+            deps,
+            vec![
+                ("backend-1", "service_started"),
+                ("backend-2", "service_started"),
+                ("backend-3", "service_started"),
+                ("db", "service_healthy")
+            ]
+        );
+        let be = &m.services[1];
+        let metrics = be.metrics.as_ref().unwrap();
+        assert_eq!(
+            metrics.targets,
+            vec!["backend-1:9464", "backend-2:9464", "backend-3:9464"]
+        );
+        assert_eq!(
+            metrics.path, "/metrics",
+            "from the preset's service_defaults"
+        );
+        assert_eq!(be.expose, vec![3847, 9464]);
+    }
+
+    #[test]
+    fn environments_layer_manifest_over_overlay() {
+        let m = resolve(&manifest(SHOP), "obsgen.toml");
+        let prod = &m.environments[1];
+        assert_eq!(prod.retention_time, "90d", "manifest override");
+        assert_eq!(prod.retention_size, "20GB", "from profiles/production.toml");
+        assert!(prod.hardening);
+        assert!(
+            prod.prometheus_args
+                .contains(&"--storage.tsdb.retention.time=90d".to_string())
+        );
+        let dev = &m.environments[0];
+        assert_eq!(dev.retention_time, "2d");
+        assert!(!dev.hardening);
+    }
+
+    #[test]
+    fn published_ports_follow_the_environment() {
+        let m = manifest(SHOP);
+        let dev: Vec<String> = published_ports(&m, "development")
+            .iter()
+            .map(|p| format!("{}={}:{}", p.compose, p.address, p.host_port))
+            .collect();
+        // monitoring UIs first; replicated backend is not published; the database is
+        assert_eq!(
+            dev,
+            vec![
+                "prometheus=127.0.0.1:9090",
+                "grafana=127.0.0.1:3000",
+                "gateway=127.0.0.1:5921",
+                "db=127.0.0.1:5432"
+            ]
+        );
+        let prod: Vec<String> = published_ports(&m, "production")
+            .iter()
+            .map(|p| format!("{}={}:{}", p.compose, p.address, p.host_port))
+            .collect();
+        assert_eq!(
+            prod,
+            vec![
+                "prometheus=127.0.0.1:9090",
+                "grafana=127.0.0.1:3000",
+                "gateway=0.0.0.0:5921"
+            ]
+        );
+    }
+
+    #[test]
+    fn secrets_are_env_references_never_values() {
+        let m = resolve(&manifest(SHOP), "obsgen.toml");
+        let db = &m.databases[0];
+        assert_eq!(
+            db.environment["POSTGRES_PASSWORD"],
+            "${DB_PASSWORD:?set DB_PASSWORD in .env}"
+        );
+        assert_eq!(db.image, "postgres:17.6");
+        let names: Vec<&str> = m.env_vars.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "COMPOSE_PROJECT_NAME",
+                "DB_USER",
+                "DB_PASSWORD",
+                "GRAFANA_ADMIN_USER",
+                "GRAFANA_ADMIN_PASSWORD"
+            ]
+        );
+        assert!(
+            m.env_vars
+                .iter()
+                .filter(|v| v.secret)
+                .all(|v| v.value.is_empty())
+        );
+    }
+}

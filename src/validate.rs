@@ -989,3 +989,32 @@ fn check_other(c: &mut Checker, m: &Manifest) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cycles_are_found_and_named() {
+        let g: BTreeMap<&str, Vec<&str>> = BTreeMap::from([
+            ("a", vec!["b"]),
+            ("b", vec!["c"]),
+            ("c", vec!["a"]),
+            ("d", vec!["a"]),
+        ]);
+        assert_eq!(find_cycle(&g), Some(vec!["a", "b", "c", "a"]));
+        let g: BTreeMap<&str, Vec<&str>> = BTreeMap::from([("a", vec!["b", "db"]), ("b", vec![])]);
+        assert_eq!(find_cycle(&g), None);
+    }
+
+    #[test]
+    fn valid_examples_have_no_problems() {
+        for name in ["minimal", "shop", "microservices"] {
+            let path = format!("{}/examples/{name}/obsgen.toml", env!("CARGO_MANIFEST_DIR"));
+            let loaded =
+                crate::load::load_manifest(std::fs::read_to_string(path).unwrap(), "obsgen.toml")
+                    .unwrap();
+            assert_eq!(validate(&loaded), vec![], "{name}");
+        }
+    }
+}
