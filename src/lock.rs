@@ -53,10 +53,6 @@ impl Lock {
         }
     }
 
-    pub fn get(&self, path: &str) -> Option<&LockedFile> {
-        self.files.iter().find(|f| f.path == path)
-    }
-
     /// The lock file's bytes: a comment line, then TOML.
     pub fn to_bytes(&self) -> Vec<u8> {
         let body = toml::to_string(self).expect("lock serializes");

@@ -228,10 +228,17 @@ pub fn read_lock(root: &Path) -> Result<Option<Lock>> {
 /// The lock itself is reported as `obsgen.lock` (missing or stale).
 pub fn status(root: &Path, generated: &Generated) -> Result<Vec<Status>> {
     let lock = read_lock(root)?;
+    let locked_by_path: std::collections::HashMap<&str, &LockedFile> = lock
+        .iter()
+        .flat_map(|l| l.files.iter())
+        .map(|f| (f.path.as_str(), f))
+        .collect();
+    let fresh_paths: std::collections::HashSet<&str> =
+        generated.files.iter().map(|f| f.path.as_str()).collect();
     let mut out = Vec::new();
     for f in &generated.files {
         let disk = safe_read(root, &f.path)?;
-        let locked = lock.as_ref().and_then(|l| l.get(&f.path));
+        let locked = locked_by_path.get(f.path.as_str()).copied();
         let (state, detail) = match (&disk, locked) {
             (None, _) => (State::Missing, "not on disk".to_string()),
             (Some(d), _) if *d == f.bytes => (State::Ok, String::new()),
@@ -259,7 +266,7 @@ pub fn status(root: &Path, generated: &Generated) -> Result<Vec<Status>> {
     }
     if let Some(lock) = &lock {
         for l in &lock.files {
-            if generated.files.iter().any(|f| f.path == l.path) {
+            if fresh_paths.contains(l.path.as_str()) {
                 continue;
             }
             if let Some(disk) = safe_read(root, &l.path)? {

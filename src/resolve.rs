@@ -530,14 +530,15 @@ fn environment(
     grafana: Option<&Component>,
 ) -> Environment {
     let s = env_settings(m, env);
-    let published = published_ports(m, env);
-    let ports_of = |compose: &str| -> Vec<String> {
-        published
-            .iter()
-            .filter(|p| p.compose == compose)
-            .map(|p| format!("{}:{}:{}", p.address, p.host_port, p.container_port))
-            .collect()
-    };
+    let mut published: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in published_ports(m, env) {
+        published.entry(p.compose).or_default().push(format!(
+            "{}:{}:{}",
+            p.address, p.host_port, p.container_port
+        ));
+    }
+    let ports_of =
+        |compose: &str| -> Vec<String> { published.get(compose).cloned().unwrap_or_default() };
     let limits = Limits {
         cpus: format!("{}", s.cpus.expect("overlay")),
         memory: s.memory.clone().expect("overlay"),

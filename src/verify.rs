@@ -51,6 +51,7 @@ fn keys(v: &Json, field: &str) -> BTreeSet<String> {
 /// Checks every rendered file; returns the first problem as a bug report.
 pub fn verify(model: &Model, files: &[File]) -> Result<()> {
     let header = model.header();
+    let paths: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
     let mut base_services = BTreeSet::new();
     let mut parsed = Vec::new();
     for f in files {
@@ -116,7 +117,7 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
                         .flatten()
                     {
                         let path = format!("monitoring/prometheus/{}", file.as_str().unwrap_or(""));
-                        if !files.iter().any(|g| g.path == path) {
+                        if !paths.contains(path.as_str()) {
                             bail!(
                                 "bug in obsgen: {} reads targets from {path}, which is not generated",
                                 f.path
