@@ -18,6 +18,7 @@ pub mod project;
 pub mod render;
 pub mod resolve;
 pub mod settings;
+pub mod stack;
 pub mod units;
 pub mod validate;
 pub mod verify;

@@ -34,6 +34,107 @@ pub struct Model {
     pub errors: String,
     /// Named volumes of the base Compose file.
     pub volumes: Vec<String>,
+    /// Every service of the base Compose file, in file order.
+    pub compose: Vec<ComposeService>,
+    /// Networks of the base Compose file.
+    pub networks: Vec<Network>,
+    /// Scrape jobs (the same in every environment; intervals and the `environment`
+    /// label come from the environment).
+    pub scrape_jobs: Vec<ScrapeJob>,
+    /// File-SD target files under `monitoring/prometheus/`: every address Prometheus
+    /// talks to is in one of these (so a test can map them to loopback, nothing else).
+    pub target_files: Vec<TargetFile>,
+}
+
+/// What a Compose service is, for per-environment treatment (limits, hardening).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    App,
+    Database,
+    Monitoring,
+    Exporter,
+}
+
+/// One service of the base Compose file, fully decided.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComposeService {
+    pub name: String,
+    pub role: Role,
+    pub image: Option<String>,
+    pub build: Option<String>,
+    pub command: Option<Vec<String>>,
+    pub user: Option<String>,
+    pub expose: Vec<u16>,
+    pub environment: BTreeMap<String, String>,
+    pub volumes: Vec<String>,
+    pub secrets: Vec<String>,
+    pub depends_on: Vec<Dependency>,
+    pub healthcheck: Option<Healthcheck>,
+    pub networks: Vec<NetworkAttachment>,
+    pub privileged: bool,
+    pub devices: Vec<String>,
+    pub pid: Option<String>,
+}
+
+impl ComposeService {
+    pub fn new(name: impl Into<String>, role: Role) -> Self {
+        ComposeService {
+            name: name.into(),
+            role,
+            image: None,
+            build: None,
+            command: None,
+            user: None,
+            expose: Vec::new(),
+            environment: BTreeMap::new(),
+            volumes: Vec::new(),
+            secrets: Vec::new(),
+            depends_on: Vec::new(),
+            healthcheck: None,
+            networks: Vec::new(),
+            privileged: false,
+            devices: Vec::new(),
+            pid: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Healthcheck {
+    /// `CMD-SHELL` command.
+    pub shell: String,
+    pub interval: String,
+    pub timeout: String,
+    pub retries: u32,
+    pub start_period: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NetworkAttachment {
+    pub name: String,
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Network {
+    pub name: String,
+    pub internal: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetFile {
+    /// Relative to `monitoring/prometheus/` (`targets/backend.yml`).
+    pub path: String,
+    /// What the targets are, for the file's comment.
+    pub about: String,
+    pub groups: Vec<TargetGroup>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetGroup {
+    pub targets: Vec<String>,
+    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -80,8 +181,6 @@ pub struct Service {
 pub struct Metrics {
     pub path: String,
     pub port: u16,
-    /// File-SD target file, relative to `monitoring/prometheus/` (`targets/backend.yml`).
-    pub targets_file: String,
     /// Scrape targets, one per replica (`backend-1:3847`).
     pub targets: Vec<String>,
 }
@@ -128,7 +227,6 @@ pub struct Environment {
     pub hardening: bool,
     /// Per Compose service: what this environment adds to the base file.
     pub services: Vec<EnvService>,
-    pub scrape_jobs: Vec<ScrapeJob>,
     pub prometheus_args: Vec<String>,
 }
 
@@ -148,17 +246,26 @@ pub struct Limits {
     pub memory: String,
 }
 
-/// One scrape job. Targets are either listed (`targets`, with `labels`) or read from
-/// a file-SD file next to the configuration (`file`), which Prometheus re-reads when
-/// it changes. The `environment` label is added to every target by relabelling.
+/// One scrape job. Its targets are read from a file-SD file next to the
+/// configuration (`file`), which Prometheus re-reads when it changes. The
+/// `environment` label is added to every target by relabelling.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScrapeJob {
     pub name: String,
     pub metrics_path: String,
-    pub targets: Vec<String>,
-    pub labels: BTreeMap<String, String>,
     /// File-SD file, relative to the Prometheus configuration folder.
-    pub file: Option<String>,
+    pub file: String,
+    /// Extra relabelling (blackbox probes), as (source label, target label, replacement).
+    pub params: BTreeMap<String, Vec<String>>,
+    pub relabel: Vec<Relabel>,
+}
+
+/// One `relabel_configs` entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Relabel {
+    pub source_labels: Vec<String>,
+    pub target_label: String,
+    pub replacement: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

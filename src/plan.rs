@@ -41,30 +41,32 @@ pub struct Artifact {
     pub template: String,
     /// Index into `model.environments` for per-environment files (`env` in the template).
     pub environment: Option<usize>,
-    /// Index into `model.services` for per-service files (`svc` in the template).
-    pub service: Option<usize>,
+    /// Extra context for per-item files (`item` in the template).
+    pub item: Option<serde_json::Value>,
 }
 
 impl Artifact {
-    fn new(path: impl Into<String>, template: &str) -> Self {
+    pub fn new(path: impl Into<String>, template: &str) -> Self {
         Artifact {
             path: path.into(),
             template: template.into(),
             environment: None,
-            service: None,
+            item: None,
         }
     }
 
-    fn per_env(path: impl Into<String>, template: &str, env: usize) -> Self {
+    pub fn per_env(path: impl Into<String>, template: &str, env: usize) -> Self {
         Artifact {
             environment: Some(env),
             ..Artifact::new(path, template)
         }
     }
 
-    fn per_service(path: impl Into<String>, template: &str, service: usize) -> Self {
+    /// A file rendered for one item of the model (`item` in the template).
+    pub fn per_item(path: impl Into<String>, template: &str, item: &impl serde::Serialize) -> Self {
+        let item = serde_json::to_value(item).expect("model serializes");
         Artifact {
-            service: Some(service),
+            item: Some(item),
             ..Artifact::new(path, template)
         }
     }
@@ -97,13 +99,12 @@ fn prometheus(m: &Model) -> Vec<Artifact> {
             i,
         )
     });
-    let targets = m.services.iter().enumerate().filter_map(|(i, s)| {
-        let mm = s.metrics.as_ref()?;
-        Some(Artifact::per_service(
-            format!("monitoring/prometheus/{}", mm.targets_file),
+    let targets = m.target_files.iter().map(|t| {
+        Artifact::per_item(
+            format!("monitoring/prometheus/{}", t.path),
             "prometheus/targets.yml.j2",
-            i,
-        ))
+            t,
+        )
     });
     configs.chain(targets).collect()
 }

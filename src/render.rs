@@ -104,11 +104,11 @@ impl Renderer {
                     Some(i) => Value::from(minijinja::value::Serde(&model.environments[i])),
                     None => Value::from(()),
                 };
-                let svc = match a.service {
-                    Some(i) => Value::from(minijinja::value::Serde(&model.services[i])),
+                let item = match &a.item {
+                    Some(v) => Value::from(minijinja::value::Serde(v)),
                     None => Value::from(()),
                 };
-                let ctx = minijinja::context! { m => m.clone(), env => env, svc => svc, header => header.clone() };
+                let ctx = minijinja::context! { m => m.clone(), env => env, item => item, header => header.clone() };
                 let text = tmpl.render(ctx).map_err(|e| {
                     let mut msg = format!("bug in obsgen: template {} failed to render {}: {e}", a.template, a.path);
                     let mut source = std::error::Error::source(&e);

@@ -259,7 +259,6 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
                             .or(defaults.metrics_path.clone())
                             .expect("preset"),
                         port,
-                        targets_file: format!("targets/{}.yml", s.name),
                         targets: replicas_of[s.name.as_str()]
                             .iter()
                             .map(|r| format!("{r}:{port}"))
@@ -454,19 +453,6 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         ));
     }
 
-    let environments = m
-        .project
-        .environments
-        .iter()
-        .map(|env| environment(m, env, &services, &databases, &prometheus, grafana.as_ref()))
-        .collect();
-
-    let mut volumes: Vec<String> = databases.iter().map(|d| d.volume.clone()).collect();
-    volumes.push(prometheus.volume.clone());
-    if let Some(g) = &grafana {
-        volumes.push(g.volume.clone());
-    }
-
     let alerts = &stack.alerts;
     let latency = alerts.latency_p95.clone().expect("preset");
     let alerts = Alerts {
@@ -488,7 +474,7 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         custom: alerts.custom.clone().unwrap_or_default(),
     };
 
-    Model {
+    let mut model = Model {
         project: m.project.name.clone(),
         manifest_file: manifest_file.into(),
         obsgen_version: env!("CARGO_PKG_VERSION").into(),
@@ -499,7 +485,7 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         databases,
         prometheus,
         grafana,
-        environments,
+        environments: Vec::new(),
         env_vars,
         alerts,
         receivers: m.receivers.clone(),
@@ -507,8 +493,20 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         logging: format!("{:?}", stack.logging.backend.expect("preset")).to_lowercase(),
         tracing: format!("{:?}", stack.tracing.backend.expect("preset")).to_lowercase(),
         errors: format!("{errors_backend:?}").to_lowercase(),
-        volumes,
-    }
+        volumes: Vec::new(),
+        compose: Vec::new(),
+        networks: Vec::new(),
+        scrape_jobs: Vec::new(),
+        target_files: Vec::new(),
+    };
+    crate::stack::assemble(&mut model);
+    model.environments = m
+        .project
+        .environments
+        .iter()
+        .map(|env| environment(m, env, &model))
+        .collect();
+    model
 }
 
 impl Model {
@@ -521,14 +519,8 @@ impl Model {
     }
 }
 
-fn environment(
-    m: &Manifest,
-    env: &str,
-    services: &[Service],
-    databases: &[Database],
-    prometheus: &Component,
-    grafana: Option<&Component>,
-) -> Environment {
+/// What one environment adds to the base stack.
+fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
     let s = env_settings(m, env);
     let mut published: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for p in published_ports(m, env) {
@@ -537,8 +529,6 @@ fn environment(
             p.address, p.host_port, p.container_port
         ));
     }
-    let ports_of =
-        |compose: &str| -> Vec<String> { published.get(compose).cloned().unwrap_or_default() };
     let limits = Limits {
         cpus: format!("{}", s.cpus.expect("overlay")),
         memory: s.memory.clone().expect("overlay"),
@@ -556,69 +546,20 @@ fn environment(
             s.retention_size.clone().expect("overlay")
         ),
     ];
-    let mut env_services = Vec::new();
-    for svc in services {
-        for r in &svc.replicas {
-            env_services.push(EnvService {
-                name: r.clone(),
-                ports: ports_of(r),
-                limits: Some(limits.clone()),
-                command: None,
-            });
-        }
-    }
-    for d in databases {
-        env_services.push(EnvService {
-            name: d.name.clone(),
-            ports: ports_of(&d.name),
-            limits: None,
-            command: None,
-        });
-    }
-    env_services.push(EnvService {
-        name: prometheus.name.clone(),
-        ports: ports_of("prometheus"),
-        limits: None,
-        command: Some(prometheus_args.clone()),
-    });
-    if let Some(g) = grafana {
-        env_services.push(EnvService {
-            name: g.name.clone(),
-            ports: ports_of("grafana"),
-            limits: None,
-            command: None,
-        });
-    }
-
-    let labels = |service: &str| BTreeMap::from([("service".to_string(), service.to_string())]);
-    let mut scrape_jobs = vec![ScrapeJob {
-        name: "prometheus".into(),
-        metrics_path: "/metrics".into(),
-        targets: vec![format!("localhost:{}", prometheus.port)],
-        labels: labels("prometheus"),
-        file: None,
-    }];
-    if let Some(g) = grafana {
-        scrape_jobs.push(ScrapeJob {
-            name: "grafana".into(),
-            metrics_path: "/metrics".into(),
-            targets: vec![format!("{}:{}", g.name, g.port)],
-            labels: labels("grafana"),
-            file: None,
-        });
-    }
-    for svc in services {
-        if let Some(mm) = &svc.metrics {
-            scrape_jobs.push(ScrapeJob {
-                name: svc.name.clone(),
-                metrics_path: mm.path.clone(),
-                targets: Vec::new(),
-                labels: BTreeMap::new(),
-                file: Some(mm.targets_file.clone()),
-            });
-        }
-    }
-
+    let services = model
+        .compose
+        .iter()
+        .map(|c| EnvService {
+            name: c.name.clone(),
+            ports: published.remove(&c.name).unwrap_or_default(),
+            limits: (c.role == Role::App).then(|| limits.clone()),
+            command: (c.name == model.prometheus.name).then(|| prometheus_args.clone()),
+        })
+        .collect();
+    debug_assert!(
+        published.is_empty(),
+        "published ports of unknown services: {published:?}"
+    );
     Environment {
         name: env.to_string(),
         compose_file: format!("compose.{env}.yaml"),
@@ -632,8 +573,7 @@ fn environment(
         log_max_size: s.log_max_size.clone().expect("overlay"),
         log_max_file: s.log_max_file.expect("overlay"),
         hardening: s.hardening.expect("overlay"),
-        services: env_services,
-        scrape_jobs,
+        services,
         prometheus_args,
     }
 }
