@@ -17,6 +17,7 @@ pub mod plan;
 pub mod project;
 pub mod render;
 pub mod resolve;
+pub mod rules;
 pub mod settings;
 pub mod stack;
 pub mod units;

@@ -115,6 +115,9 @@ pub struct Service {
     pub metrics: Option<Metrics>,
     /// HTTP health endpoint path (`/health`).
     pub health: Option<String>,
+    /// The metric names this service exposes, when they differ from the convention
+    /// (`http_requests_total{status=…}`, `http_request_duration_seconds`).
+    pub http: Option<HttpMetrics>,
     /// Services or databases this one needs before it starts.
     #[serde(default)]
     pub depends_on: Vec<String>,
@@ -126,6 +129,18 @@ pub struct Service {
     pub env: BTreeMap<String, String>,
     /// Command override, as an argument list.
     pub command: Option<Vec<String>>,
+}
+
+/// App-side metric names of one service.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpMetrics {
+    /// Counter of requests (`http_requests_total`).
+    pub requests: Option<String>,
+    /// Histogram of request durations in seconds, without `_bucket` (`http_request_duration_seconds`).
+    pub duration: Option<String>,
+    /// Label of the requests counter holding the status code (`status`, `code`).
+    pub status_label: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]

@@ -44,6 +44,8 @@ pub struct Model {
     /// File-SD target files under `monitoring/prometheus/`: every address Prometheus
     /// talks to is in one of these (so a test can map them to loopback, nothing else).
     pub target_files: Vec<TargetFile>,
+    /// Alert and recording rules with their promtool tests, one file each.
+    pub rules: Vec<crate::rules::RuleFile>,
 }
 
 /// What a Compose service is, for per-environment treatment (limits, hardening).
@@ -183,6 +185,12 @@ pub struct Metrics {
     pub port: u16,
     /// Scrape targets, one per replica (`backend-1:3847`).
     pub targets: Vec<String>,
+    /// Request counter the app exposes (`http_requests_total`).
+    pub requests: String,
+    /// Request-duration histogram, without `_bucket`.
+    pub duration: String,
+    /// Status-code label of the request counter.
+    pub status_label: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

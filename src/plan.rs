@@ -106,7 +106,22 @@ fn prometheus(m: &Model) -> Vec<Artifact> {
             t,
         )
     });
-    configs.chain(targets).collect()
+    let rules = m.rules.iter().flat_map(|r| {
+        let mut files = vec![Artifact::per_item(
+            format!("monitoring/prometheus/rules/{}.yml", r.name),
+            "prometheus/rules.yml.j2",
+            r,
+        )];
+        if !r.tests.is_empty() {
+            files.push(Artifact::per_item(
+                format!("monitoring/prometheus/tests/{}.test.yml", r.name),
+                "prometheus/rules.test.yml.j2",
+                r,
+            ));
+        }
+        files
+    });
+    configs.chain(targets).chain(rules).collect()
 }
 
 /// `.env.example`: every variable the stack reads.

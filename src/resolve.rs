@@ -252,6 +252,7 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
             let metrics = match &s.metrics {
                 Some(mm) if mm.enabled != Some(false) => {
                     let port = mm.port.unwrap_or(s.port);
+                    let http = s.http.clone().unwrap_or_default();
                     Some(Metrics {
                         path: mm
                             .path
@@ -259,6 +260,21 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
                             .or(defaults.metrics_path.clone())
                             .expect("preset"),
                         port,
+                        requests: http
+                            .requests
+                            .clone()
+                            .or(defaults.http_requests.clone())
+                            .expect("preset"),
+                        duration: http
+                            .duration
+                            .clone()
+                            .or(defaults.http_duration.clone())
+                            .expect("preset"),
+                        status_label: http
+                            .status_label
+                            .clone()
+                            .or(defaults.http_status_label.clone())
+                            .expect("preset"),
                         targets: replicas_of[s.name.as_str()]
                             .iter()
                             .map(|r| format!("{r}:{port}"))
@@ -498,8 +514,10 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         networks: Vec::new(),
         scrape_jobs: Vec::new(),
         target_files: Vec::new(),
+        rules: Vec::new(),
     };
     crate::stack::assemble(&mut model);
+    model.rules = crate::rules::build(&model);
     model.environments = m
         .project
         .environments

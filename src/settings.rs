@@ -109,6 +109,12 @@ layered! {
     pub struct ServiceDefaults {
         pub replicas: u32,
         pub metrics_path: String,
+        /// Counter of HTTP requests the app exposes (`http_requests_total`).
+        pub http_requests: String,
+        /// Histogram of request durations in seconds (`http_request_duration_seconds`).
+        pub http_duration: String,
+        /// Label holding the HTTP status code (`status`).
+        pub http_status_label: String,
     }
 }
 

@@ -467,6 +467,34 @@ fn check_services(c: &mut Checker, m: &Manifest) {
                 );
             }
         }
+        if let Some(http) = &s.http {
+            for (field, value) in [
+                ("requests", &http.requests),
+                ("duration", &http.duration),
+                ("status_label", &http.status_label),
+            ] {
+                if let Some(v) = value
+                    && !is_label_name(v)
+                {
+                    c.at(
+                        &format!("{base}.http.{field}"),
+                        format!("`{v}` is not a Prometheus metric or label name"),
+                        "use letters, digits and `_` (for example `http_requests_total`)",
+                    );
+                }
+            }
+            if http
+                .duration
+                .as_deref()
+                .is_some_and(|d| d.ends_with("_bucket"))
+            {
+                c.at(
+                    &format!("{base}.http.duration"),
+                    "write the histogram name without `_bucket`",
+                    "obsgen adds `_bucket`, `_sum` and `_count` itself",
+                );
+            }
+        }
         if let Some(health) = &s.health {
             check_http_path(c, &format!("{base}.health"), health);
         }

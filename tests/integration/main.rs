@@ -9,5 +9,6 @@ mod drift;
 mod examples;
 mod init;
 mod quoting;
+mod rules;
 mod safety;
 mod validators;

@@ -1,0 +1,206 @@
+//! Alert and recording rules: accepted by `promtool check rules` (through `check
+//! config`), every generated alert has severity, summary, description and `for`, and
+//! a promtool unit test that shows it firing and staying quiet — and those tests pass
+//! under `promtool test rules`.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::{Project, examples, require_tool};
+
+fn yaml(p: &Project, rel: &str) -> Value {
+    serde_saphyr::from_str(&p.read(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+#[test]
+fn every_alert_is_complete_and_has_firing_and_quiet_tests() {
+    for name in examples() {
+        let p = Project::example(&name);
+        p.generate();
+        let mut alerts = 0;
+        for rel in p
+            .files_ending(".yml")
+            .into_iter()
+            .filter(|f| f.starts_with("monitoring/prometheus/rules/"))
+        {
+            let rules = yaml(&p, &rel);
+            let stem = rel
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .trim_end_matches(".yml")
+                .to_string();
+            let mut names = BTreeSet::new();
+            for group in rules["groups"].as_array().unwrap() {
+                for rule in group["rules"].as_array().unwrap() {
+                    let Some(alert) = rule["alert"].as_str() else {
+                        continue;
+                    };
+                    alerts += 1;
+                    names.insert(alert.to_string());
+                    assert!(rule["for"].is_string(), "{name} {rel} {alert}: no `for`");
+                    assert!(
+                        rule["labels"]["severity"].is_string(),
+                        "{name} {rel} {alert}: no severity"
+                    );
+                    assert!(
+                        rule["annotations"]["summary"].is_string(),
+                        "{name} {rel} {alert}: no summary"
+                    );
+                    assert!(
+                        rule["annotations"]["description"].is_string(),
+                        "{name} {rel} {alert}: no description"
+                    );
+                }
+            }
+            if stem == "custom" {
+                continue; // the manifest's own alerts: their input is the user's
+            }
+            let tests = yaml(&p, &format!("monitoring/prometheus/tests/{stem}.test.yml"));
+            for alert in &names {
+                let cases: Vec<&Value> = tests["tests"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .flat_map(|t| t["alert_rule_test"].as_array().unwrap())
+                    .filter(|a| a["alertname"] == alert.as_str())
+                    .collect();
+                assert!(
+                    cases
+                        .iter()
+                        .any(|c| c["exp_alerts"].as_array().is_some_and(|a| !a.is_empty())),
+                    "{name}: {alert} has no test where it fires"
+                );
+                if alert != "Watchdog" {
+                    assert!(
+                        cases
+                            .iter()
+                            .any(|c| c["exp_alerts"].as_array().is_some_and(|a| a.is_empty())),
+                        "{name}: {alert} has no test where it stays quiet"
+                    );
+                }
+            }
+        }
+        assert!(alerts >= 10, "{name}: only {alerts} alerts");
+    }
+}
+
+#[test]
+fn promtool_checks_and_runs_every_rule_test() {
+    let Some(promtool) = require_tool("promtool") else {
+        return;
+    };
+    for name in examples() {
+        let p = Project::example(&name);
+        p.generate();
+        let rules: Vec<String> = p
+            .files_ending(".yml")
+            .into_iter()
+            .filter(|f| f.starts_with("monitoring/prometheus/rules/"))
+            .collect();
+        assert!(!rules.is_empty(), "{name}: no rule files");
+        let out = Command::new(&promtool)
+            .args(["check", "rules"])
+            .args(rules.iter().map(|f| p.path().join(f)))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: promtool check rules:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let tests: Vec<String> = p
+            .files_ending(".test.yml")
+            .into_iter()
+            .filter(|f| f.starts_with("monitoring/prometheus/tests/"))
+            .collect();
+        assert!(
+            tests.len() + 1 >= rules.len(),
+            "{name}: {} tests for {} rule files",
+            tests.len(),
+            rules.len()
+        );
+        let out = Command::new(&promtool)
+            .args(["test", "rules"])
+            .args(&tests)
+            .current_dir(p.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: promtool test rules:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_wrong_expectation_makes_promtool_fail() {
+    // The generated tests check exact annotations: a changed expectation must fail.
+    let Some(promtool) = require_tool("promtool") else {
+        return;
+    };
+    let p = Project::example("shop");
+    p.generate();
+    let rel = "monitoring/prometheus/tests/service-backend.test.yml";
+    let text = p.read(rel);
+    assert!(text.contains("fail with 5xx (threshold 5%)"), "{text}");
+    p.write(
+        rel,
+        &text.replace(
+            "fail with 5xx (threshold 5%)",
+            "fail with 5xx (threshold 6%)",
+        ),
+    );
+    let out = Command::new(&promtool)
+        .args(["test", "rules", rel])
+        .current_dir(p.path())
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "promtool accepted a wrong expectation"
+    );
+}
+
+#[test]
+fn thresholds_come_from_the_manifest() {
+    let p = Project::example("microservices");
+    p.generate();
+    let rules = p.read("monitoring/prometheus/rules/service-users.yml");
+    assert!(
+        rules.contains("service:http_error_ratio:rate5m{service=\\\"users\\\"} > 0.02\""),
+        "{rules}"
+    );
+    assert!(
+        rules.contains(
+            "service:http_request_duration_seconds:p95_5m{service=\\\"users\\\"} > 0.3\""
+        ),
+        "{rules}"
+    );
+    assert!(
+        rules.contains(
+            "service:http_request_duration_seconds:p95_5m{service=\\\"users\\\"} > 0.6\""
+        ),
+        "{rules}"
+    );
+    let slo = Project::example("shop");
+    slo.generate();
+    let text = slo.read("monitoring/prometheus/rules/slo-gateway.yml");
+    for needle in [
+        "record: slo:sli_error:ratio_rate5m",
+        "record: slo:sli_error:ratio_rate3d",
+        "record: slo:sli_error:ratio_rate30d",
+        "record: slo:period_error_budget_remaining:ratio",
+        "record: sloth_slo_info",
+        "> (14.4 * 0.001)",
+        "> (6 * 0.001)",
+        "> (3 * 0.001)",
+        "> (1 * 0.001)",
+    ] {
+        assert!(text.contains(needle), "slo rules lack {needle}:\n{text}");
+    }
+}
