@@ -43,9 +43,14 @@ pub struct Model {
     pub scrape_jobs: Vec<ScrapeJob>,
     /// File-SD target files under `monitoring/prometheus/`: every address Prometheus
     /// talks to is in one of these (so a test can map them to loopback, nothing else).
+    /// Rendered one file each (`item`), so not part of `m` in templates.
+    #[serde(skip)]
     pub target_files: Vec<TargetFile>,
-    /// Alert and recording rules with their promtool tests, one file each.
+    /// Alert and recording rules with their promtool tests, one file each (`item`).
+    #[serde(skip)]
     pub rules: Vec<crate::rules::RuleFile>,
+    /// Whether any rules file exists (for `rule_files:`).
+    pub has_rules: bool,
 }
 
 /// What a Compose service is, for per-environment treatment (limits, hardening).

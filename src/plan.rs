@@ -33,7 +33,7 @@ impl Format {
 }
 
 /// One file to render.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Artifact {
     /// Output path relative to the project root, `/`-separated.
     pub path: String,
@@ -42,7 +42,7 @@ pub struct Artifact {
     /// Index into `model.environments` for per-environment files (`env` in the template).
     pub environment: Option<usize>,
     /// Extra context for per-item files (`item` in the template).
-    pub item: Option<serde_json::Value>,
+    pub item: Option<minijinja::Value>,
 }
 
 impl Artifact {
@@ -64,7 +64,7 @@ impl Artifact {
 
     /// A file rendered for one item of the model (`item` in the template).
     pub fn per_item(path: impl Into<String>, template: &str, item: &impl serde::Serialize) -> Self {
-        let item = serde_json::to_value(item).expect("model serializes");
+        let item = minijinja::Value::from(minijinja::value::Serde(item));
         Artifact {
             item: Some(item),
             ..Artifact::new(path, template)
@@ -106,7 +106,8 @@ fn prometheus(m: &Model) -> Vec<Artifact> {
             t,
         )
     });
-    let rules = m.rules.iter().flat_map(|r| {
+    // Rule files are the bulk of a large project: convert them on all cores.
+    let rules: Vec<Artifact> = crate::render::parallel_map(&m.rules, |r| {
         let mut files = vec![Artifact::per_item(
             format!("monitoring/prometheus/rules/{}.yml", r.name),
             "prometheus/rules.yml.j2",
@@ -120,7 +121,10 @@ fn prometheus(m: &Model) -> Vec<Artifact> {
             ));
         }
         files
-    });
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     configs.chain(targets).chain(rules).collect()
 }
 

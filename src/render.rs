@@ -28,6 +28,9 @@ pub struct File {
 /// Quotes any value as a JSON scalar: strings become double-quoted with escapes,
 /// numbers and booleans stay as they are.
 fn quote(value: Value) -> Result<String, minijinja::Error> {
+    if let Some(s) = value.as_str() {
+        return Ok(serde_json::to_string(s).expect("strings serialize"));
+    }
     let json = serde_json::to_value(&value).map_err(|e| {
         minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
     })?;
@@ -95,33 +98,64 @@ impl Renderer {
     /// Renders every artifact against the model.
     pub fn render(&self, model: &Model, artifacts: &[Artifact]) -> Result<Vec<File>> {
         let m = Value::from(minijinja::value::Serde(model));
-        let header = model.header();
-        artifacts
+        let envs: Vec<Value> = model
+            .environments
             .iter()
-            .map(|a| {
-                let tmpl = self.env.get_template(&a.template).map_err(|e| anyhow!("bug: {e}"))?;
-                let env = match a.environment {
-                    Some(i) => Value::from(minijinja::value::Serde(&model.environments[i])),
-                    None => Value::from(()),
-                };
-                let item = match &a.item {
-                    Some(v) => Value::from(minijinja::value::Serde(v)),
-                    None => Value::from(()),
-                };
-                let ctx = minijinja::context! { m => m.clone(), env => env, item => item, header => header.clone() };
-                let text = tmpl.render(ctx).map_err(|e| {
-                    let mut msg = format!("bug in obsgen: template {} failed to render {}: {e}", a.template, a.path);
-                    let mut source = std::error::Error::source(&e);
-                    while let Some(s) = source {
-                        msg.push_str(&format!("\n  caused by: {s}"));
-                        source = s.source();
-                    }
-                    anyhow!(msg)
-                })?;
-                Ok(File { path: a.path.clone(), template: a.template.clone(), bytes: text.into_bytes() })
+            .map(|e| Value::from(minijinja::value::Serde(e)))
+            .collect();
+        let header = Value::from(model.header());
+        let render_one = |a: &Artifact| -> Result<File> {
+            let tmpl = self
+                .env
+                .get_template(&a.template)
+                .map_err(|e| anyhow!("bug: {e}"))?;
+            let env = a
+                .environment
+                .map(|i| envs[i].clone())
+                .unwrap_or_else(|| Value::from(()));
+            let item = a.item.clone().unwrap_or_else(|| Value::from(()));
+            let ctx = minijinja::context! { m => m.clone(), env => env, item => item, header => header.clone() };
+            let text = tmpl.render(ctx).map_err(|e| {
+                let mut msg = format!(
+                    "bug in obsgen: template {} failed to render {}: {e}",
+                    a.template, a.path
+                );
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    msg.push_str(&format!("\n  caused by: {s}"));
+                    source = s.source();
+                }
+                anyhow!(msg)
+            })?;
+            Ok(File {
+                path: a.path.clone(),
+                template: a.template.clone(),
+                bytes: text.into_bytes(),
             })
-            .collect()
+        };
+        parallel_map(artifacts, render_one).into_iter().collect()
     }
+}
+
+/// Maps `f` over `items` on a few threads, keeping the order of `items`.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    if threads < 2 || items.len() < 64 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| scope.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker thread panicked"))
+            .collect()
+    })
 }
 
 #[cfg(test)]

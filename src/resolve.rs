@@ -515,9 +515,11 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         scrape_jobs: Vec::new(),
         target_files: Vec::new(),
         rules: Vec::new(),
+        has_rules: false,
     };
     crate::stack::assemble(&mut model);
     model.rules = crate::rules::build(&model);
+    model.has_rules = !model.rules.is_empty();
     model.environments = m
         .project
         .environments

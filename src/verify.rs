@@ -12,6 +12,25 @@ use crate::model::Model;
 use crate::plan::Format;
 use crate::render::File;
 
+/// Whether verification reads a file's values (cross-file checks), or only its syntax.
+fn needs_value(path: &str) -> bool {
+    path.starts_with("compose")
+        || path.starts_with("monitoring/prometheus/prometheus.")
+        || path.starts_with("monitoring/prometheus/targets/")
+}
+
+/// Checks a file's syntax only (cheaper than building its value).
+fn check_syntax(file: &File) -> Result<()> {
+    let text =
+        std::str::from_utf8(&file.bytes).map_err(|e| anyhow!("{} is not UTF-8: {e}", file.path))?;
+    match Format::of(&file.path) {
+        Format::Yaml => serde_saphyr::from_str::<serde::de::IgnoredAny>(text)
+            .map(|_| ())
+            .map_err(|e| anyhow!("{} does not parse as YAML: {e}", file.path)),
+        _ => parse(file).map(|_| ()),
+    }
+}
+
 /// Parses a rendered file by its format.
 pub fn parse(file: &File) -> Result<Option<Json>> {
     let text =
@@ -54,8 +73,15 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
     let paths: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
     let mut base_services = BTreeSet::new();
     let mut parsed = Vec::new();
-    for f in files {
-        let value = parse(f).map_err(|e| anyhow!("bug in obsgen: generated {e:#}"))?;
+    let values = crate::render::parallel_map(files, |f| {
+        if needs_value(&f.path) {
+            parse(f)
+        } else {
+            check_syntax(f).map(|_| None)
+        }
+    });
+    for (f, value) in files.iter().zip(values) {
+        let value = value.map_err(|e| anyhow!("bug in obsgen: generated {e:#}"))?;
         if let Some(comment) = Format::of(&f.path).comment() {
             let first = f.bytes.split(|b| *b == b'\n').next().unwrap_or_default();
             if first != format!("{comment} {header}").as_bytes() {
