@@ -44,6 +44,24 @@ pub struct Model {
     /// File-SD target files under `monitoring/prometheus/`: every address Prometheus
     /// talks to is in one of these (so a test can map them to loopback, nothing else).
     pub target_files: Vec<TargetFile>,
+    /// Docker secrets of the base Compose file (top-level `secrets:`), read from files
+    /// next to the manifest; listed in `.env.example`.
+    pub secrets: Vec<Secret>,
+    /// Alertmanager (routing, receivers, inhibitions), when the component runs.
+    pub alertmanager: Option<crate::alertmanager::Alertmanager>,
+}
+
+/// A Docker secret: a file next to the manifest, mounted at `/run/secrets/<name>`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Secret {
+    pub name: String,
+    /// Relative to the project root (`./secrets/slack_webhook_url`).
+    pub file: String,
+    /// Where containers read it (`/run/secrets/slack_webhook_url`).
+    pub path: String,
+    pub description: String,
+    /// How to make the file.
+    pub how: String,
 }
 
 /// What a Compose service is, for per-environment treatment (limits, hardening).
@@ -75,6 +93,9 @@ pub struct ComposeService {
     pub privileged: bool,
     pub devices: Vec<String>,
     pub pid: Option<String>,
+    /// Command set per environment by the overlay; `{env}` stands for the
+    /// environment's name (`--config.file=/etc/x/x.{env}.yml`).
+    pub env_command: Option<Vec<String>>,
 }
 
 impl ComposeService {
@@ -96,6 +117,7 @@ impl ComposeService {
             privileged: false,
             devices: Vec::new(),
             pid: None,
+            env_command: None,
         }
     }
 }
@@ -228,6 +250,8 @@ pub struct Environment {
     /// Per Compose service: what this environment adds to the base file.
     pub services: Vec<EnvService>,
     pub prometheus_args: Vec<String>,
+    /// The Alertmanager configuration of this environment, when Alertmanager runs.
+    pub alertmanager: Option<crate::alertmanager::AmEnvironment>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -23,6 +23,7 @@ pub fn parse(file: &File) -> Result<Option<Json>> {
         Format::Json => serde_json::from_str::<Json>(text)
             .map(Some)
             .map_err(|e| anyhow!("{} does not parse as JSON: {e}", file.path)),
+        Format::Shell => Ok(None),
         Format::Dotenv => {
             for (i, line) in text.lines().enumerate() {
                 let l = line.trim();
