@@ -542,6 +542,59 @@ pub fn artifacts(m: &Model) -> Vec<Artifact> {
     out
 }
 
+/// Cross-file checks of a rendered file (see [`crate::verify`]): every route of an
+/// Alertmanager configuration names a receiver it defines, and every file Prometheus'
+/// `alerting` section reads is generated. An error is a bug in obsgen.
+pub fn verify(
+    path: &str,
+    value: &serde_json::Value,
+    paths: &std::collections::BTreeSet<&str>,
+) -> anyhow::Result<()> {
+    use serde_json::Value as Json;
+    let list = |v: &Json, k: &str| {
+        v.get(k)
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    if path.starts_with("monitoring/alertmanager/alertmanager.") {
+        let defined: Vec<String> = list(value, "receivers")
+            .iter()
+            .filter_map(|r| r.get("name")?.as_str().map(str::to_string))
+            .collect();
+        let mut stack = vec![value.get("route").cloned().unwrap_or(Json::Null)];
+        if stack[0].get("receiver").is_none() {
+            anyhow::bail!("bug in obsgen: {path}: the root route has no receiver");
+        }
+        while let Some(route) = stack.pop() {
+            if let Some(r) = route.get("receiver").and_then(Json::as_str)
+                && !defined.iter().any(|d| d == r)
+            {
+                anyhow::bail!(
+                    "bug in obsgen: {path}: a route names receiver `{r}`, which is not defined"
+                );
+            }
+            stack.extend(list(&route, "routes"));
+        }
+    }
+    if path.starts_with("monitoring/prometheus/prometheus.") {
+        let alerting = value.get("alerting").cloned().unwrap_or(Json::Null);
+        for am in list(&alerting, "alertmanagers") {
+            for sd in list(&am, "file_sd_configs") {
+                for file in list(&sd, "files") {
+                    let target = format!("monitoring/prometheus/{}", file.as_str().unwrap_or(""));
+                    if !paths.contains(target.as_str()) {
+                        anyhow::bail!(
+                            "bug in obsgen: {path} sends alerts to the Alertmanagers in {target}, which is not generated"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -595,6 +648,25 @@ mod tests {
         assert_eq!(shell_quote("it's"), r#"'it'\''s'"#);
         assert_eq!(sample("api|web"), Some("api".into()));
         assert_eq!(sample("ap.*"), None);
+    }
+
+    #[test]
+    fn verify_catches_undefined_receivers_and_missing_target_files() {
+        let paths =
+            std::collections::BTreeSet::from(["monitoring/prometheus/targets/alertmanager.yml"]);
+        let am = |recv: &str| {
+            serde_json::json!({
+                "route": {"receiver": "unrouted", "routes": [{"routes": [{"receiver": recv}]}]},
+                "receivers": [{"name": "unrouted"}, {"name": "a"}]
+            })
+        };
+        let f = "monitoring/alertmanager/alertmanager.production.yml";
+        assert!(verify(f, &am("a"), &paths).is_ok());
+        assert!(verify(f, &am("b"), &paths).is_err());
+        let prom = |file: &str| serde_json::json!({"alerting": {"alertmanagers": [{"file_sd_configs": [{"files": [file]}]}]}});
+        let f = "monitoring/prometheus/prometheus.production.yml";
+        assert!(verify(f, &prom("targets/alertmanager.yml"), &paths).is_ok());
+        assert!(verify(f, &prom("targets/nope.yml"), &paths).is_err());
     }
 
     #[test]

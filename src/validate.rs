@@ -945,6 +945,12 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
                     format!("receiver `{name}` is listed twice"),
                     "list each receiver once",
                 );
+            } else if name == crate::alertmanager::WATCHDOG && receivers.contains(&name.as_str()) {
+                c.at(
+                    &format!("{base}.receivers[{j}]"),
+                    "receiver `watchdog` is the dead-man's switch: it gets only the always-firing Watchdog alert",
+                    "route alerts to another receiver; `watchdog` is wired to the Watchdog alert automatically",
+                );
             } else if !receivers.contains(&name.as_str()) {
                 let hint = suggest(name, receivers.iter().copied())
                     .map(|s| format!("did you mean `{s}`? "))

@@ -1,7 +1,8 @@
 //! Verification of rendered files before anything is written: every YAML/JSON file
 //! parses back, carries the header, and cross-file references hold (every scrape
 //! target is a Compose service, every overlay service exists in the base file,
-//! every `depends_on` names a service). A failure here is a bug in obsgen.
+//! every `depends_on` names a service, every Alertmanager route names a defined
+//! receiver, every `alerting` target file is generated). A failure here is a bug in obsgen.
 
 use std::collections::BTreeSet;
 
@@ -73,6 +74,7 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
     }
     for (f, value) in &parsed {
         let Some(value) = value else { continue };
+        crate::alertmanager::verify(&f.path, value, &paths)?;
         if f.path.starts_with("compose") {
             for name in keys(value, "services") {
                 if !base_services.contains(&name) {
