@@ -5,6 +5,7 @@
 //! profiles) → [`model::Model`] → [`plan`] → [`render`] → [`verify`] →
 //! [`project`] (write, check, diff) with [`lock`].
 
+pub mod alertmanager;
 pub mod assets;
 pub mod cli;
 pub mod diag;

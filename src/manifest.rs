@@ -290,7 +290,11 @@ pub enum ReceiverKind {
 }
 
 /// An alert receiver. Secrets are never values here: each `*_env` field names the
-/// variable (and the file the stack mounts for it) that holds the secret.
+/// secret (`SLACK_WEBHOOK_URL`); its value lives in the file `secrets/<name in
+/// lowercase>` next to the manifest, which Compose mounts into the Alertmanager
+/// container as `/run/secrets/<name in lowercase>` (Alertmanager reads `*_file` fields;
+/// it does not expand variables). A receiver named `watchdog` receives only the
+/// always-firing Watchdog alert (point it at a dead-man's switch).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Receiver {
@@ -298,13 +302,18 @@ pub struct Receiver {
     pub kind: ReceiverKind,
     /// slack: channel (`#alerts`).
     pub channel: Option<String>,
-    /// slack: variable holding the incoming-webhook URL.
+    /// slack: secret holding the incoming-webhook URL.
     pub webhook_url_env: Option<String>,
-    /// pagerduty: variable holding the Events API v2 routing key.
+    /// pagerduty: secret holding the Events API v2 routing key.
     pub routing_key_env: Option<String>,
-    /// opsgenie: variable holding the API key.
+    /// opsgenie: secret holding the API key.
     pub api_key_env: Option<String>,
-    /// webhook: variable holding the URL to POST to.
+    /// webhook: the URL to POST to (not a secret: it is written into the configuration).
+    pub url: Option<String>,
+    /// webhook: secret holding a bearer token sent as `Authorization: Bearer …`.
+    pub bearer_token_env: Option<String>,
+    /// Not supported: Alertmanager 0.25 cannot read a webhook URL from a file. Use `url`
+    /// (and `bearer_token_env` for the secret part).
     pub url_env: Option<String>,
     /// email: recipient addresses.
     #[serde(default)]
@@ -313,7 +322,9 @@ pub struct Receiver {
     pub from: Option<String>,
     /// email: SMTP server `host:port`.
     pub smarthost: Option<String>,
-    /// email: variable holding the SMTP password.
+    /// email: SMTP login (needed with `auth_password_env`).
+    pub auth_username: Option<String>,
+    /// email: secret holding the SMTP password.
     pub auth_password_env: Option<String>,
     /// Also notify when the alert resolves (default true).
     pub send_resolved: Option<bool>,

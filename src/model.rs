@@ -51,6 +51,24 @@ pub struct Model {
     pub rules: Vec<crate::rules::RuleFile>,
     /// Whether any rules file exists (for `rule_files:`).
     pub has_rules: bool,
+    /// Docker secrets of the base Compose file (top-level `secrets:`), read from files
+    /// next to the manifest; listed in `.env.example`.
+    pub secrets: Vec<Secret>,
+    /// Alertmanager (routing, receivers, inhibitions), when the component runs.
+    pub alertmanager: Option<crate::alertmanager::Alertmanager>,
+}
+
+/// A Docker secret: a file next to the manifest, mounted at `/run/secrets/<name>`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Secret {
+    pub name: String,
+    /// Relative to the project root (`./secrets/slack_webhook_url`).
+    pub file: String,
+    /// Where containers read it (`/run/secrets/slack_webhook_url`).
+    pub path: String,
+    pub description: String,
+    /// How to make the file.
+    pub how: String,
 }
 
 /// What a Compose service is, for per-environment treatment (limits, hardening).
@@ -82,6 +100,9 @@ pub struct ComposeService {
     pub privileged: bool,
     pub devices: Vec<String>,
     pub pid: Option<String>,
+    /// Command set per environment by the overlay; `{env}` stands for the
+    /// environment's name (`--config.file=/etc/x/x.{env}.yml`).
+    pub env_command: Option<Vec<String>>,
 }
 
 impl ComposeService {
@@ -103,6 +124,7 @@ impl ComposeService {
             privileged: false,
             devices: Vec::new(),
             pid: None,
+            env_command: None,
         }
     }
 }
@@ -241,6 +263,8 @@ pub struct Environment {
     /// Per Compose service: what this environment adds to the base file.
     pub services: Vec<EnvService>,
     pub prometheus_args: Vec<String>,
+    /// The Alertmanager configuration of this environment, when Alertmanager runs.
+    pub alertmanager: Option<crate::alertmanager::AmEnvironment>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -10,6 +10,8 @@ pub enum Format {
     Json,
     /// `KEY=value` lines and comments.
     Dotenv,
+    /// POSIX sh script (`.sh`), not parsed back.
+    Shell,
 }
 
 impl Format {
@@ -18,6 +20,8 @@ impl Format {
             Format::Json
         } else if path.ends_with(".yml") || path.ends_with(".yaml") {
             Format::Yaml
+        } else if path.ends_with(".sh") {
+            Format::Shell
         } else {
             Format::Dotenv
         }
@@ -27,7 +31,7 @@ impl Format {
     pub fn comment(self) -> Option<&'static str> {
         match self {
             Format::Json => None,
-            Format::Yaml | Format::Dotenv => Some("#"),
+            Format::Yaml | Format::Dotenv | Format::Shell => Some("#"),
         }
     }
 }
@@ -135,10 +139,15 @@ fn dotenv(_m: &Model) -> Vec<Artifact> {
 
 /// Every artifact of the model, sorted by path.
 pub fn plan(m: &Model) -> Vec<Artifact> {
-    let mut all: Vec<Artifact> = [compose(m), prometheus(m), dotenv(m)]
-        .into_iter()
-        .flatten()
-        .collect();
+    let mut all: Vec<Artifact> = [
+        compose(m),
+        prometheus(m),
+        dotenv(m),
+        crate::alertmanager::artifacts(m),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     all.sort_by(|a, b| a.path.cmp(&b.path));
     all
 }

@@ -122,6 +122,7 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
     let env_key = |field: &str| {
         let overridden = m.environment.get(env).is_some_and(|o| match field {
             "prometheus_port" => o.prometheus_port.is_some(),
+            "alertmanager_port" => o.alertmanager_port.is_some(),
             _ => o.grafana_port.is_some(),
         });
         if overridden {
@@ -153,10 +154,21 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
         out.push(Published {
             owner: "the Grafana UI".into(),
             compose: "grafana".into(),
-            address: monitoring,
+            address: monitoring.clone(),
             host_port: s.grafana_port.expect("profile sets grafana_port"),
             container_port: 3000,
             key: env_key("grafana_port"),
+            monitoring: true,
+        });
+    }
+    if stack(m).components.alertmanager.unwrap_or(true) {
+        out.push(Published {
+            owner: "the Alertmanager UI".into(),
+            compose: crate::alertmanager::NAME.into(),
+            address: monitoring,
+            host_port: s.alertmanager_port.expect("profile sets alertmanager_port"),
+            container_port: crate::alertmanager::PORT,
+            key: env_key("alertmanager_port"),
             monitoring: true,
         });
     }
@@ -440,25 +452,6 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
             RANDOM,
         ));
     }
-    for r in &m.receivers {
-        for (var, what) in [
-            (&r.webhook_url_env, "Slack incoming-webhook URL"),
-            (&r.routing_key_env, "PagerDuty Events API v2 routing key"),
-            (&r.api_key_env, "Opsgenie API key"),
-            (&r.url_env, "webhook URL"),
-            (&r.auth_password_env, "SMTP password"),
-        ] {
-            if let Some(v) = var
-                && !env_vars.iter().any(|e| &e.name == v)
-            {
-                env_vars.push(secret(
-                    v.clone(),
-                    format!("{what} of alert receiver `{}`", r.name),
-                    "secret; copy it from the provider's console",
-                ));
-            }
-        }
-    }
     let errors_backend = stack.errors.backend.expect("preset");
     if errors_backend == crate::manifest::ErrorBackend::Sentry {
         let v = stack.errors.dsn_env.clone().expect("preset");
@@ -516,6 +509,8 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         target_files: Vec::new(),
         rules: Vec::new(),
         has_rules: false,
+        secrets: Vec::new(),
+        alertmanager: None,
     };
     crate::stack::assemble(&mut model);
     model.rules = crate::rules::build(&model);
@@ -573,7 +568,13 @@ fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
             name: c.name.clone(),
             ports: published.remove(&c.name).unwrap_or_default(),
             limits: (c.role == Role::App).then(|| limits.clone()),
-            command: (c.name == model.prometheus.name).then(|| prometheus_args.clone()),
+            command: if c.name == model.prometheus.name {
+                Some(prometheus_args.clone())
+            } else {
+                c.env_command
+                    .as_ref()
+                    .map(|args| args.iter().map(|a| a.replace("{env}", env)).collect())
+            },
         })
         .collect();
     debug_assert!(
@@ -595,6 +596,10 @@ fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
         hardening: s.hardening.expect("overlay"),
         services,
         prometheus_args,
+        alertmanager: model
+            .alertmanager
+            .as_ref()
+            .map(|_| crate::alertmanager::environment(&model.routes, &s, env)),
     }
 }
 
@@ -692,6 +697,7 @@ retention_time = "90d"
             vec![
                 "prometheus=127.0.0.1:9090",
                 "grafana=127.0.0.1:3000",
+                "alertmanager=127.0.0.1:9093",
                 "gateway=127.0.0.1:5921",
                 "db=127.0.0.1:5432"
             ]
@@ -705,6 +711,7 @@ retention_time = "90d"
             vec![
                 "prometheus=127.0.0.1:9090",
                 "grafana=127.0.0.1:3000",
+                "alertmanager=127.0.0.1:9093",
                 "gateway=0.0.0.0:5921"
             ]
         );

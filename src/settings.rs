@@ -187,6 +187,15 @@ layered! {
         pub cpus: f64,
         /// Memory limit of each app container (`512M`).
         pub memory: String,
+        /// Alertmanager: how long to wait to batch the first alerts of a new group (`30s`).
+        pub group_wait: String,
+        /// Alertmanager: how long to wait before notifying about new alerts of a group (`5m`).
+        pub group_interval: String,
+        /// Alertmanager: how long to wait before repeating a notification (`4h`).
+        pub repeat_interval: String,
+        /// Alertmanager: how often the always-firing Watchdog alert is re-sent to the
+        /// `watchdog` receiver (a dead-man's switch expects it regularly: `1m`).
+        pub watchdog_interval: String,
     }
 }
 

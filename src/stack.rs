@@ -166,6 +166,7 @@ fn grafana(model: &mut Model) {
 pub fn assemble(model: &mut Model) {
     prometheus(model);
     grafana(model);
+    crate::alertmanager::contribute(model);
     app_services(model);
     databases(model);
     // Compose order: apps, databases, then monitoring (as a reader expects the file).

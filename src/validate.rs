@@ -259,7 +259,7 @@ fn check_host_ports(c: &mut Checker, m: &Manifest) {
             .collect::<Vec<_>>()
             .join(" and ");
         let help = if monitoring {
-            "give the service another `host_port`, or move the UI: `[environment.<env>] prometheus_port` / `grafana_port`"
+            "give the service another `host_port`, or move the UI: `[environment.<env>] prometheus_port` / `grafana_port` / `alertmanager_port`"
         } else {
             "give one of them another `host_port`"
         };
@@ -326,6 +326,10 @@ fn check_environments(c: &mut Checker, m: &Manifest) {
             ("scrape_timeout", &settings.scrape_timeout),
             ("evaluation_interval", &settings.evaluation_interval),
             ("retention_time", &settings.retention_time),
+            ("group_wait", &settings.group_wait),
+            ("group_interval", &settings.group_interval),
+            ("repeat_interval", &settings.repeat_interval),
+            ("watchdog_interval", &settings.watchdog_interval),
         ] {
             if let Some(v) = value {
                 c.duration(&format!("{base}.{field}"), v);
@@ -809,18 +813,40 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
             ReceiverKind::Slack => (&["webhook_url_env"], &["channel", "webhook_url_env"]),
             ReceiverKind::Pagerduty => (&["routing_key_env"], &["routing_key_env"]),
             ReceiverKind::Opsgenie => (&["api_key_env"], &["api_key_env"]),
-            ReceiverKind::Webhook => (&["url_env"], &["url_env"]),
+            ReceiverKind::Webhook => (&["url"], &["url", "bearer_token_env"]),
             ReceiverKind::Email => (
                 &["to", "from", "smarthost"],
-                &["to", "from", "smarthost", "auth_password_env"],
+                &[
+                    "to",
+                    "from",
+                    "smarthost",
+                    "auth_username",
+                    "auth_password_env",
+                ],
             ),
         };
-        let set: [(&str, bool); 9] = [
+        if r.name == crate::alertmanager::UNROUTED {
+            c.at(
+                &format!("{base}.name"),
+                format!("receiver name `{}` is reserved", r.name),
+                "obsgen's root route sends unmatched alerts to `unrouted`, which notifies nobody; name yours differently, or add a catch-all [[route]] (no `match`) to send unmatched alerts to it",
+            );
+        }
+        if r.url_env.is_some() {
+            c.at_key(
+                &format!("{base}.url_env"),
+                "a webhook URL cannot be a secret: Alertmanager 0.25 has no `url_file`, so the URL would be written into the generated configuration",
+                "put the URL in `url` (it is written into alertmanager.<env>.yml) and the secret part in `bearer_token_env` (sent as `Authorization: Bearer`, read from secrets/<name>)",
+            );
+        }
+        let set: [(&str, bool); 11] = [
             ("channel", r.channel.is_some()),
             ("webhook_url_env", r.webhook_url_env.is_some()),
             ("routing_key_env", r.routing_key_env.is_some()),
             ("api_key_env", r.api_key_env.is_some()),
-            ("url_env", r.url_env.is_some()),
+            ("url", r.url.is_some()),
+            ("bearer_token_env", r.bearer_token_env.is_some()),
+            ("auth_username", r.auth_username.is_some()),
             ("to", !r.to.is_empty()),
             ("from", r.from.is_some()),
             ("smarthost", r.smarthost.is_some()),
@@ -840,7 +866,7 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
                     format!("{a_kind} receiver takes: {}", allowed.join(", ")),
                 );
             }
-            if !present && required.contains(&field) {
+            if !present && required.contains(&field) && !(field == "url" && r.url_env.is_some()) {
                 c.at(
                     &base,
                     format!("{kind} receiver `{}` needs `{field}`", r.name),
@@ -856,7 +882,7 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
             ("webhook_url_env", &r.webhook_url_env),
             ("routing_key_env", &r.routing_key_env),
             ("api_key_env", &r.api_key_env),
-            ("url_env", &r.url_env),
+            ("bearer_token_env", &r.bearer_token_env),
             ("auth_password_env", &r.auth_password_env),
         ] {
             if let Some(v) = value {
@@ -877,6 +903,44 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
                     format!("`{to}` is not an email address"),
                     "write name@example.com",
                 );
+            }
+        }
+        if r.kind == ReceiverKind::Email
+            && r.auth_password_env.is_some() != r.auth_username.is_some()
+        {
+            let (field, help) = if r.auth_username.is_some() {
+                (
+                    "auth_username",
+                    "add `auth_password_env`: the name of the secret that holds the SMTP password",
+                )
+            } else {
+                (
+                    "auth_password_env",
+                    "add `auth_username`: Alertmanager skips SMTP authentication without a login",
+                )
+            };
+            c.at(
+                &format!("{base}.{field}"),
+                format!("email receiver `{}` sets `{field}` alone", r.name),
+                help,
+            );
+        }
+        if let Some(url) = &r.url {
+            let rest = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"));
+            match rest {
+                None => c.at(
+                    &format!("{base}.url"),
+                    format!("`{url}` is not an http(s) URL"),
+                    "write http://host:port/path or https://…",
+                ),
+                Some(rest) if rest.split('/').next().unwrap_or("").contains('@') => c.at(
+                    &format!("{base}.url"),
+                    "the webhook URL carries credentials (`user:password@`)",
+                    "the URL is written into the generated configuration: remove the credentials and name a bearer token secret in `bearer_token_env`",
+                ),
+                Some(_) => {}
             }
         }
         if let Some(host) = &r.smarthost
@@ -909,6 +973,12 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
                     format!("receiver `{name}` is listed twice"),
                     "list each receiver once",
                 );
+            } else if name == crate::alertmanager::WATCHDOG && receivers.contains(&name.as_str()) {
+                c.at(
+                    &format!("{base}.receivers[{j}]"),
+                    "receiver `watchdog` is the dead-man's switch: it gets only the always-firing Watchdog alert",
+                    "route alerts to another receiver; `watchdog` is wired to the Watchdog alert automatically",
+                );
             } else if !receivers.contains(&name.as_str()) {
                 let hint = suggest(name, receivers.iter().copied())
                     .map(|s| format!("did you mean `{s}`? "))
@@ -935,6 +1005,36 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
                     "use [a-zA-Z_][a-zA-Z0-9_]*",
                 );
             }
+        }
+        for (label, re) in &route.match_re {
+            if let Err(e) = regex::Regex::new(&format!("^(?:{re})$")) {
+                let why = e.to_string();
+                let why = why.lines().last().unwrap_or("").trim();
+                c.at(
+                    &format!("{base}.match_re.{label}"),
+                    format!("`{re}` is not a regular expression ({why})"),
+                    "write an RE2 expression; it must match the whole label value (`api|web`, `db-.*`)",
+                );
+            }
+        }
+        for (j, label) in route.group_by.iter().flatten().enumerate() {
+            if label != "..." && !is_label_name(label) {
+                c.at(
+                    &format!("{base}.group_by[{j}]"),
+                    format!("`{label}` is not a label name"),
+                    "list label names ([a-zA-Z_][a-zA-Z0-9_]*), or `...` to group by every label",
+                );
+            }
+        }
+        if let Some(k) = m.routes[..i]
+            .iter()
+            .position(|r| r.matchers.is_empty() && r.match_re.is_empty() && !r.continue_)
+        {
+            c.at_key(
+                &base,
+                format!("route[{i}] can never match: route[{k}] has no `match` and catches every alert first"),
+                format!("move the catch-all route[{k}] last, or give it `continue = true`"),
+            );
         }
         for (field, value) in [
             ("group_wait", &route.group_wait),

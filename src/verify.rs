@@ -1,7 +1,8 @@
 //! Verification of rendered files before anything is written: every YAML/JSON file
 //! parses back, carries the header, and cross-file references hold (every scrape
 //! target is a Compose service, every overlay service exists in the base file,
-//! every `depends_on` names a service). A failure here is a bug in obsgen.
+//! every `depends_on` names a service, every Alertmanager route names a defined
+//! receiver, every `alerting` target file is generated). A failure here is a bug in obsgen.
 
 use std::collections::BTreeSet;
 
@@ -42,6 +43,7 @@ pub fn parse(file: &File) -> Result<Option<Json>> {
         Format::Json => serde_json::from_str::<Json>(text)
             .map(Some)
             .map_err(|e| anyhow!("{} does not parse as JSON: {e}", file.path)),
+        Format::Shell => Ok(None),
         Format::Dotenv => {
             for (i, line) in text.lines().enumerate() {
                 let l = line.trim();
@@ -98,6 +100,7 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
     }
     for (f, value) in &parsed {
         let Some(value) = value else { continue };
+        crate::alertmanager::verify(&f.path, value, &paths)?;
         if f.path.starts_with("compose") {
             for name in keys(value, "services") {
                 if !base_services.contains(&name) {

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod alerting;
 mod bad_input;
 mod cli;
 mod drift;
