@@ -116,10 +116,15 @@ fn dotenv(_m: &Model) -> Vec<Artifact> {
 
 /// Every artifact of the model, sorted by path.
 pub fn plan(m: &Model) -> Vec<Artifact> {
-    let mut all: Vec<Artifact> = [compose(m), prometheus(m), dotenv(m)]
-        .into_iter()
-        .flatten()
-        .collect();
+    let mut all: Vec<Artifact> = [
+        compose(m),
+        prometheus(m),
+        crate::exporters::plan(m),
+        dotenv(m),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     all.sort_by(|a, b| a.path.cmp(&b.path));
     all
 }
