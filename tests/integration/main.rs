@@ -7,6 +7,7 @@ mod bad_input;
 mod cli;
 mod drift;
 mod examples;
+mod exporters;
 mod init;
 mod quoting;
 mod safety;
