@@ -508,19 +508,36 @@ pub fn validate(m: &Manifest, spans: &SpanMap) -> Vec<Diagnostic> {
                 .help(help),
         );
     };
-    for (i, s) in m.services.iter().enumerate() {
+    let names = m
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (format!("service[{i}].name"), "service", &s.name))
+        .chain(
+            m.databases
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (format!("database[{i}].name"), "database", &d.name)),
+        );
+    for (key, what, name) in names {
         if let Some(d) = m
             .databases
             .iter()
-            .find(|d| format!("{}-exporter", d.name) == s.name)
+            .find(|d| format!("{}-exporter", d.name) == *name)
         {
             at(
-                &format!("service[{i}].name"),
+                &key,
                 format!(
-                    "service name `{}` is taken by the exporter of database `{}`",
-                    s.name, d.name
+                    "{what} name `{name}` is taken by the exporter of database `{}`",
+                    d.name
                 ),
-                "each database gets an exporter named `<database>-exporter`; rename the service",
+                "each database gets an exporter named `<database>-exporter`; rename one of them",
+            );
+        } else if name == "probe" {
+            at(
+                &key,
+                format!("{what} name `probe` is taken by the scrape job of the blackbox probes"),
+                "rename it (for example `probe-api`)",
             );
         }
     }

@@ -146,11 +146,20 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
             Vec::new()
         };
         for group in groups {
+            // Addresses carried in labels (the blackbox exporter of the probe job).
+            let label_addresses = group
+                .get("labels")
+                .and_then(Json::as_object)
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| k.starts_with("__tmp_"))
+                .map(|(_, v)| v);
             for t in group
                 .get("targets")
                 .and_then(Json::as_array)
                 .into_iter()
                 .flatten()
+                .chain(label_addresses)
             {
                 let host = target_host(t.as_str().unwrap_or(""));
                 if host != "localhost" && !base_services.contains(host) {
