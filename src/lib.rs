@@ -9,6 +9,7 @@ pub mod alertmanager;
 pub mod assets;
 pub mod cli;
 pub mod diag;
+pub mod exporters;
 pub mod init;
 pub mod load;
 pub mod lock;

@@ -30,6 +30,9 @@ pub struct Manifest {
     /// and definitions of custom environments (`extends = "production"`).
     #[serde(default)]
     pub environment: BTreeMap<String, EnvSettings>,
+    /// Prometheus options beyond the profiles: `remote_write` endpoints.
+    #[serde(default)]
+    pub prometheus: Prometheus,
     #[serde(default)]
     pub logging: Logging,
     #[serde(default)]
@@ -217,6 +220,35 @@ pub enum ErrorBackend {
     Sentry,
     #[default]
     None,
+}
+
+/// `[prometheus]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Prometheus {
+    /// Endpoints every environment's Prometheus also sends its samples to, one
+    /// `[[prometheus.remote_write]]` table each.
+    #[serde(default)]
+    pub remote_write: Vec<RemoteWrite>,
+}
+
+/// A `remote_write` endpoint. Secrets are never values here: the password or token
+/// lives in a file on the host (created at deploy time, never committed), which the
+/// stack mounts into the Prometheus container as a Compose secret.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteWrite {
+    /// Name of the endpoint: a DNS label, unique (`grafana-cloud`).
+    pub name: String,
+    /// `http://` or `https://` URL of the remote-write API, without credentials.
+    pub url: String,
+    /// Basic-auth user name (not secret; for example a Grafana Cloud instance id).
+    pub username: Option<String>,
+    /// Basic auth: file holding the password, relative to the manifest
+    /// (`secrets/grafana-cloud-token`). Needs `username`.
+    pub password_file: Option<String>,
+    /// Bearer token: file holding it, relative to the manifest. Not with `password_file`.
+    pub bearer_token_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]

@@ -56,6 +56,12 @@ pub struct Model {
     pub secrets: Vec<Secret>,
     /// Alertmanager (routing, receivers, inhibitions), when the component runs.
     pub alertmanager: Option<crate::alertmanager::Alertmanager>,
+    /// Basic auth of the Prometheus UI and API (`monitoring/prometheus/web.yml`).
+    pub web: WebAuth,
+    /// `remote_write` endpoints of every environment's Prometheus.
+    pub remote_write: Vec<RemoteWrite>,
+    /// Blackbox-exporter modules (`monitoring/blackbox/blackbox.yml`), when it runs.
+    pub blackbox_modules: Vec<String>,
 }
 
 /// A Docker secret: a file next to the manifest, mounted at `/run/secrets/<name>`.
@@ -69,6 +75,38 @@ pub struct Secret {
     pub description: String,
     /// How to make the file.
     pub how: String,
+}
+
+/// Basic auth of the Prometheus web UI and API.
+#[derive(Debug, Clone, Serialize)]
+pub struct WebAuth {
+    pub username: String,
+    /// bcrypt hash of the password (see [`crate::exporters::web_hash`]).
+    pub hash: String,
+    /// No password was known when this was generated: nobody can log in yet.
+    pub locked: bool,
+    /// Where scrapers inside the stack read the password (`/run/secrets/…`).
+    pub password_file: String,
+}
+
+/// One `remote_write` endpoint; secrets only as files mounted into Prometheus.
+#[derive(Debug, Clone, Serialize)]
+pub struct RemoteWrite {
+    pub name: String,
+    pub url: String,
+    pub basic_auth: Option<BasicAuth>,
+    /// `authorization.credentials_file` (bearer token), container path.
+    pub credentials_file: Option<String>,
+    /// The Compose secret that carries the password or token, if any.
+    pub secret: Option<Secret>,
+}
+
+/// `basic_auth` of a scrape job or remote write: the password only as a file.
+#[derive(Debug, Clone, Serialize)]
+pub struct BasicAuth {
+    pub username: String,
+    /// Container path of the password file.
+    pub password_file: String,
 }
 
 /// What a Compose service is, for per-environment treatment (limits, hardening).
@@ -295,6 +333,7 @@ pub struct ScrapeJob {
     /// Extra relabelling (blackbox probes), as (source label, target label, replacement).
     pub params: BTreeMap<String, Vec<String>>,
     pub relabel: Vec<Relabel>,
+    pub basic_auth: Option<BasicAuth>,
 }
 
 /// One `relabel_configs` entry.

@@ -142,6 +142,7 @@ pub fn plan(m: &Model) -> Vec<Artifact> {
     let mut all: Vec<Artifact> = [
         compose(m),
         prometheus(m),
+        crate::exporters::plan(m),
         dotenv(m),
         crate::alertmanager::artifacts(m),
     ]

@@ -15,7 +15,7 @@ use crate::diag::Diagnostics;
 use crate::lock::{LOCK_FILE, Lock, LockedFile, sha256};
 use crate::model::Model;
 use crate::render::{File, Renderer};
-use crate::{assets, load, plan, resolve, validate, verify};
+use crate::{assets, exporters, load, plan, resolve, validate, verify};
 
 pub const MANIFEST_FILE: &str = "obsgen.toml";
 
@@ -85,10 +85,27 @@ pub fn load_valid(text: String, display: &str) -> Result<crate::manifest::Manife
     }
 }
 
-/// Runs the pipeline on manifest text.
+/// Runs the pipeline on manifest text, with no password and no earlier output
+/// (`web.yml` gets the locked placeholder hash).
 pub fn generate_from(text: &str, manifest_name: &str, overlay: Option<&Path>) -> Result<Generated> {
+    generate_with(
+        text,
+        manifest_name,
+        overlay,
+        &exporters::WebInputs::default(),
+    )
+}
+
+/// Runs the pipeline on manifest text; `web` says what is known for `web.yml`.
+pub fn generate_with(
+    text: &str,
+    manifest_name: &str,
+    overlay: Option<&Path>,
+    web: &exporters::WebInputs,
+) -> Result<Generated> {
     let manifest = load_valid(text.to_string(), manifest_name)?;
-    let model = resolve::resolve(&manifest, manifest_name);
+    let mut model = resolve::resolve(&manifest, manifest_name);
+    exporters::apply_web(&mut model, web)?;
     let renderer = Renderer::new(&model.templates, overlay)?;
     let artifacts = plan::plan(&model);
     let files = renderer.render(&model, &artifacts)?;
@@ -116,7 +133,31 @@ pub fn generate(project: &Project, overlay: Option<&Path>) -> Result<Generated> 
     let text = std::fs::read_to_string(&project.manifest)
         .with_context(|| format!("reading {}", project.manifest.display()))?;
     // Messages name the manifest relative to where the user is, when possible.
-    generate_from(&text, &project.manifest_name, overlay)
+    let web = web_inputs(&project.root)?;
+    generate_with(&text, &project.manifest_name, overlay, &web)
+}
+
+/// The Prometheus password (environment, then `.env`) and the hash of the `web.yml`
+/// obsgen wrote last — only if the file on disk is byte for byte what the lock
+/// records, so a hash edited by hand is never carried forward.
+fn web_inputs(root: &Path) -> Result<exporters::WebInputs> {
+    let dotenv = safe_read(root, ".env")?.map(|b| String::from_utf8_lossy(&b).into_owned());
+    let password = exporters::password_from(
+        std::env::var(exporters::PASSWORD_VAR).ok(),
+        dotenv.as_deref(),
+    );
+    let locked_sha = read_lock(root)
+        .ok()
+        .flatten()
+        .and_then(|l| l.files.into_iter().find(|f| f.path == exporters::WEB_FILE))
+        .map(|f| f.sha256);
+    let on_disk = match (safe_read(root, exporters::WEB_FILE)?, locked_sha) {
+        (Some(bytes), Some(sha)) if sha256(&bytes) == sha => {
+            exporters::hash_in_web_yml(&String::from_utf8_lossy(&bytes))
+        }
+        _ => None,
+    };
+    Ok(exporters::WebInputs { password, on_disk })
 }
 
 /// State of one output file (DESIGN.md: the lockfile, drift and hand edits).

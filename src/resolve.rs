@@ -511,6 +511,9 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         has_rules: false,
         secrets: Vec::new(),
         alertmanager: None,
+        web: crate::exporters::web_auth(crate::exporters::LOCKED_HASH, true),
+        remote_write: crate::exporters::remote_write(m),
+        blackbox_modules: Vec::new(),
     };
     crate::stack::assemble(&mut model);
     model.rules = crate::rules::build(&model);
@@ -552,6 +555,7 @@ fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
     let prometheus_args = vec![
         format!("--config.file=/etc/prometheus/{prometheus_file}"),
         "--storage.tsdb.path=/prometheus".into(),
+        crate::exporters::WEB_CONFIG_ARG.into(),
         format!(
             "--storage.tsdb.retention.time={}",
             s.retention_time.clone().expect("overlay")
@@ -734,7 +738,8 @@ retention_time = "90d"
                 "DB_USER",
                 "DB_PASSWORD",
                 "GRAFANA_ADMIN_USER",
-                "GRAFANA_ADMIN_PASSWORD"
+                "GRAFANA_ADMIN_PASSWORD",
+                "PROMETHEUS_PASSWORD"
             ]
         );
         assert!(

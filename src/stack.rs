@@ -29,6 +29,7 @@ pub fn add_job(
         file: file.clone(),
         params: BTreeMap::new(),
         relabel: Vec::new(),
+        basic_auth: None,
     });
     model.target_files.push(TargetFile {
         path: file,
@@ -169,6 +170,7 @@ pub fn assemble(model: &mut Model) {
     crate::alertmanager::contribute(model);
     app_services(model);
     databases(model);
+    crate::exporters::assemble(model);
     // Compose order: apps, databases, then monitoring (as a reader expects the file).
     model.compose.sort_by_key(|c| match c.role {
         Role::App => 0,

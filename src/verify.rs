@@ -69,6 +69,16 @@ fn keys(v: &Json, field: &str) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
+/// Host of a scrape target: `backend-1:3847` → `backend-1`; probe URLs
+/// (`http://gateway:5921/health`) → `gateway`.
+fn target_host(target: &str) -> &str {
+    let authority = match target.split_once("://") {
+        Some((_, rest)) => rest.split(['/', '?', '#']).next().unwrap_or(""),
+        None => target,
+    };
+    authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+}
+
 /// Checks every rendered file; returns the first problem as a bug report.
 pub fn verify(model: &Model, files: &[File]) -> Result<()> {
     let header = model.header();
@@ -165,17 +175,22 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
             Vec::new()
         };
         for group in groups {
+            // Addresses carried in labels (the blackbox exporter of the probe job).
+            let label_addresses = group
+                .get("labels")
+                .and_then(Json::as_object)
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| k.starts_with("__tmp_"))
+                .map(|(_, v)| v);
             for t in group
                 .get("targets")
                 .and_then(Json::as_array)
                 .into_iter()
                 .flatten()
+                .chain(label_addresses)
             {
-                let host = t
-                    .as_str()
-                    .and_then(|t| t.rsplit_once(':'))
-                    .map(|(h, _)| h)
-                    .unwrap_or("");
+                let host = target_host(t.as_str().unwrap_or(""));
                 if host != "localhost" && !base_services.contains(host) {
                     bail!(
                         "bug in obsgen: {} scrapes `{}`, which is no service in compose.yaml",

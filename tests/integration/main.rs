@@ -8,6 +8,7 @@ mod bad_input;
 mod cli;
 mod drift;
 mod examples;
+mod exporters;
 mod init;
 mod quoting;
 mod rules;

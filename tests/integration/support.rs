@@ -101,7 +101,8 @@ impl Project {
         self.path().join(rel).exists()
     }
 
-    /// Runs obsgen with `args` in the project folder (colour off, CI unset).
+    /// Runs obsgen with `args` in the project folder (colour off, CI and the Prometheus
+    /// password unset, so output does not depend on the caller's environment).
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_in(self.path(), args)
     }
@@ -111,6 +112,7 @@ impl Project {
             .unwrap()
             .current_dir(cwd)
             .env_remove("CI")
+            .env_remove("PROMETHEUS_PASSWORD")
             .env("NO_COLOR", "1")
             .args(args)
             .output()
