@@ -425,11 +425,37 @@ fn num(v: f64) -> String {
 
 const ENV: &str = "production";
 
-fn service_rules(model: &Model, svc: &Service) -> Option<RuleFile> {
+/// `label="a"`, or `label=~"a|b"` for several names (DNS labels: regex-safe).
+fn matcher(label: &str, names: &[&str]) -> String {
+    if names.len() == 1 {
+        format!("{label}=\"{}\"", names[0])
+    } else {
+        format!("{label}=~\"{}\"", names.join("|"))
+    }
+}
+
+/// The rules of services that share one metric convention: one rule per concern
+/// for all of them (selected by job), tested on the first of them.
+fn service_rules(model: &Model, file: &str, svcs: &[&Service]) -> Option<RuleFile> {
+    let svc = svcs.first()?;
     let mm = svc.metrics.as_ref()?;
     let name = &svc.name;
-    let mut b = Builder::new(&format!("service-{name}"), &format!("service \"{name}\""));
-    let job = format!("job=\"{name}\"");
+    let names: Vec<&str> = svcs.iter().map(|s| s.name.as_str()).collect();
+    let about = match names.len() {
+        1 => format!("service \"{name}\""),
+        n if n <= 8 => format!(
+            "services {}",
+            names
+                .iter()
+                .map(|n| format!("\"{n}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        n => format!("{n} services (\"{}\" … \"{}\")", names[0], names[n - 1]),
+    };
+    let mut b = Builder::new(file, &about);
+    let job = matcher("job", &names);
+    let svc_sel = matcher("service", &names);
     let instance = mm.targets[0].clone();
     let base = labels(&[
         ("environment", ENV),
@@ -457,7 +483,7 @@ fn service_rules(model: &Model, svc: &Service) -> Option<RuleFile> {
     b.record(
         "service:http_error_ratio:rate5m",
         format!(
-            "service:http_errors:rate5m{{service=\"{name}\"}} / service:http_requests:rate5m{{service=\"{name}\"}}"
+            "service:http_errors:rate5m{{{svc_sel}}} / service:http_requests:rate5m{{{svc_sel}}}"
         ),
         BTreeMap::new(),
     );
@@ -511,23 +537,32 @@ fn service_rules(model: &Model, svc: &Service) -> Option<RuleFile> {
         ],
     );
 
-    // Health probe (blackbox).
-    if let (Some(health), true) = (&svc.health, model.components.blackbox) {
+    // Health probe (blackbox), for the services that have a health path.
+    let probed: Vec<&Service> = svcs
+        .iter()
+        .copied()
+        .filter(|s| s.health.is_some())
+        .collect();
+    if let (Some(first), true) = (probed.first(), model.components.blackbox) {
+        let probed_names: Vec<&str> = probed.iter().map(|s| s.name.as_str()).collect();
+        let probe_sel = matcher("service", &probed_names);
         let url = format!(
-            "http://{}{health}",
-            instance.replace(&format!(":{}", mm.port), &format!(":{}", svc.port))
+            "http://{}:{}{}",
+            first.replicas[0],
+            first.port,
+            first.health.as_deref().unwrap_or("/")
         );
         let probe_labels = labels(&[
             ("environment", ENV),
             ("instance", &url),
             ("job", "probe"),
-            ("service", name),
+            ("service", &first.name),
         ]);
         let probe = selector("probe_success", &probe_labels);
         b.alerts(
             vec![spec(
                 "ServiceHealthCheckFailing",
-                format!("probe_success{{job=\"probe\",service=\"{name}\"}} == 0"),
+                format!("probe_success{{job=\"probe\",{probe_sel}}} == 0"),
                 "2m",
                 "critical",
                 Text::new()
@@ -572,10 +607,7 @@ fn service_rules(model: &Model, svc: &Service) -> Option<RuleFile> {
     for (severity, t) in &levels {
         specs.push(spec(
             "ServiceHighErrorRate",
-            format!(
-                "service:http_error_ratio:rate5m{{service=\"{name}\"}} > {}",
-                num(*t)
-            ),
+            format!("service:http_error_ratio:rate5m{{{svc_sel}}} > {}", num(*t)),
             &for_,
             severity,
             Text::new()
@@ -638,7 +670,7 @@ fn service_rules(model: &Model, svc: &Service) -> Option<RuleFile> {
         specs.push(spec(
             "ServiceHighLatency",
             format!(
-                "service:http_request_duration_seconds:p95_5m{{service=\"{name}\"}} > {}",
+                "service:http_request_duration_seconds:p95_5m{{{svc_sel}}} > {}",
                 num(limit)
             ),
             &for_,
@@ -709,7 +741,7 @@ fn service_rules(model: &Model, svc: &Service) -> Option<RuleFile> {
         vec![spec(
             "ServiceNoTraffic",
             format!(
-                "service:http_requests:rate5m{{service=\"{name}\"}} == 0 and service:http_requests:rate5m{{service=\"{name}\"}} offset 1h > 0"
+                "service:http_requests:rate5m{{{svc_sel}}} == 0 and service:http_requests:rate5m{{{svc_sel}}} offset 1h > 0"
             ),
             "10m",
             "warning",
@@ -1606,8 +1638,27 @@ fn custom_rules(model: &Model) -> Option<RuleFile> {
 /// Every rules file of the model, in a stable order.
 pub fn build(model: &Model) -> Vec<RuleFile> {
     let mut out = Vec::new();
-    for svc in &model.services {
-        out.extend(service_rules(model, svc));
+    // Services sharing a metric convention share one rules file.
+    let mut groups: Vec<(&crate::model::Metrics, Vec<&Service>)> = Vec::new();
+    for svc in model.services.iter() {
+        let Some(mm) = &svc.metrics else { continue };
+        let same = |g: &crate::model::Metrics| {
+            g.requests == mm.requests
+                && g.duration == mm.duration
+                && g.status_label == mm.status_label
+        };
+        match groups.iter_mut().find(|(g, _)| same(g)) {
+            Some((_, members)) => members.push(svc),
+            None => groups.push((mm, vec![svc])),
+        }
+    }
+    for (i, (_, members)) in groups.iter().enumerate() {
+        let file = if i == 0 {
+            "services".to_string()
+        } else {
+            format!("services-{}", members[0].name)
+        };
+        out.extend(service_rules(model, &file, members));
     }
     out.extend(host_rules(model));
     out.extend(container_rules(model));

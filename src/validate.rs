@@ -771,11 +771,17 @@ fn check_alerts(c: &mut Checker, m: &Manifest) {
                 "use letters and digits, starting with an uppercase letter (`QueueBacklogHigh`)",
             );
         }
-        if !names.insert(rule.name.as_str()) {
+        // One name may have several severities (a warning and a critical threshold),
+        // which the critical-silences-warning inhibition relies on; each pair only once.
+        let severity = format!("{:?}", rule.severity).to_lowercase();
+        if !names.insert((rule.name.as_str(), severity.clone())) {
             c.at(
                 &format!("{base}.name"),
-                format!("duplicate custom alert `{}`", rule.name),
-                "give each alert its own name",
+                format!(
+                    "duplicate custom alert `{}` with severity {severity}",
+                    rule.name
+                ),
+                "give each alert its own name, or each copy of a name its own severity",
             );
         }
         if let Err(e) = promql_parser::parser::parse(&rule.expr) {

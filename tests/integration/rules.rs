@@ -145,7 +145,7 @@ fn a_wrong_expectation_makes_promtool_fail() {
     };
     let p = Project::example("shop");
     p.generate();
-    let rel = "monitoring/prometheus/tests/service-backend.test.yml";
+    let rel = "monitoring/prometheus/tests/services.test.yml";
     let text = p.read(rel);
     assert!(text.contains("fail with 5xx (threshold 5%)"), "{text}");
     p.write(
@@ -170,22 +170,28 @@ fn a_wrong_expectation_makes_promtool_fail() {
 fn thresholds_come_from_the_manifest() {
     let p = Project::example("microservices");
     p.generate();
-    let rules = p.read("monitoring/prometheus/rules/service-users.yml");
+    let rules = p.read("monitoring/prometheus/rules/services.yml");
+    // One rule per concern for every service of the convention, selected by job.
+    let all = r#"{service=~\"edge|users|orders|catalog\"}"#;
+    for needle in [
+        format!("service:http_error_ratio:rate5m{all} > 0.02\""),
+        format!("service:http_request_duration_seconds:p95_5m{all} > 0.3\""),
+        format!("service:http_request_duration_seconds:p95_5m{all} > 0.6\""),
+        r#"up{job=~\"edge|users|orders|catalog\"} == 0"#.to_string(),
+    ] {
+        assert!(rules.contains(&needle), "rules lack {needle}:\n{rules}");
+    }
+    // A service with its own metric names gets its own file.
+    let spring = p.read("monitoring/prometheus/rules/services-payments.yml");
     assert!(
-        rules.contains("service:http_error_ratio:rate5m{service=\\\"users\\\"} > 0.02\""),
-        "{rules}"
+        spring.contains(
+            "rate(http_server_requests_seconds_count{job=\\\"payments\\\",status=~\\\"5..\\\"}[5m])"
+        ),
+        "{spring}"
     );
     assert!(
-        rules.contains(
-            "service:http_request_duration_seconds:p95_5m{service=\\\"users\\\"} > 0.3\""
-        ),
-        "{rules}"
-    );
-    assert!(
-        rules.contains(
-            "service:http_request_duration_seconds:p95_5m{service=\\\"users\\\"} > 0.6\""
-        ),
-        "{rules}"
+        spring.contains("http_server_requests_seconds_bucket{job=\\\"payments\\\"}"),
+        "{spring}"
     );
     let slo = Project::example("shop");
     slo.generate();
