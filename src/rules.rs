@@ -234,6 +234,23 @@ struct Firing {
     expect: Vec<(BTreeMap<String, String>, f64)>,
 }
 
+/// A "usage near its limit" alert and its test data (see [`Builder::usage_alert`]).
+struct Usage {
+    alert: &'static str,
+    expr: String,
+    summary: Text,
+    /// Text after the printed share (` of max_connections.`).
+    of_what: &'static str,
+    /// Series selectors of the used amount and of the limit.
+    used: String,
+    limit: String,
+    /// Labels of the alert's result vector.
+    result: BTreeMap<String, String>,
+    /// (used, limit, case name) under which it fires, and under which it stays quiet.
+    firing: (u32, u32, &'static str),
+    quiet: (u32, u32, &'static str),
+}
+
 struct Builder {
     file: RuleFile,
     group: usize,
@@ -356,6 +373,46 @@ impl Builder {
                 }],
             });
         }
+    }
+
+    /// A warning when a usage gauge nears its limit: fires on `firing` (used, limit),
+    /// stays quiet on `quiet`; the description prints the used share.
+    fn usage_alert(&mut self, u: Usage) {
+        let (used, limit, name) = u.firing;
+        let share = f64::from(used) / f64::from(limit);
+        let (q_used, q_limit, q_name) = u.quiet;
+        self.alerts(
+            vec![spec(
+                u.alert,
+                u.expr,
+                "5m",
+                "warning",
+                u.summary,
+                Text::new()
+                    .l("service")
+                    .t(" uses ")
+                    .v(Fmt::Percent)
+                    .t(u.of_what),
+            )],
+            vec![vec![case(
+                name,
+                vec![
+                    (u.used.clone(), format!("{used}x20")),
+                    (u.limit.clone(), format!("{limit}x20")),
+                ],
+                "10m",
+                vec![(u.result, share)],
+            )]],
+            vec![case(
+                q_name,
+                vec![
+                    (u.used, format!("{q_used}x20")),
+                    (u.limit, format!("{q_limit}x20")),
+                ],
+                "10m",
+                vec![],
+            )],
+        );
     }
 
     fn finish(mut self) -> RuleFile {
@@ -1049,59 +1106,43 @@ fn database_rules(model: &Model) -> Vec<RuleFile> {
         );
         match d.kind.as_str() {
             "postgres" => {
-                let act = selector("pg_stat_activity_count", &{
-                    let mut l = base.clone();
-                    l.insert("datname".into(), d.name.clone());
-                    l.insert("state".into(), "active".into());
-                    l
+                let mut act = base.clone();
+                act.insert("datname".into(), d.name.clone());
+                act.insert("state".into(), "active".into());
+                b.usage_alert(Usage {
+                    alert: "PostgresTooManyConnections",
+                    expr: format!("sum by (service, environment) (pg_stat_activity_count{{job=\"{job}\"}}) / max by (service, environment) (pg_settings_max_connections{{job=\"{job}\"}}) > 0.8"),
+                    summary: Text::new().t("PostgreSQL ").l("service").t(" is running out of connections"),
+                    of_what: " of max_connections.",
+                    used: selector("pg_stat_activity_count", &act),
+                    limit: selector("pg_settings_max_connections", &base),
+                    result: labels(&[("environment", ENV), ("service", &d.name)]),
+                    firing: (90, 100, "90 of 100 connections"),
+                    quiet: (10, 100, "10 of 100 connections"),
                 });
-                let max = selector("pg_settings_max_connections", &base);
-                let agg = labels(&[("environment", ENV), ("service", &d.name)]);
-                b.alerts(
-                    vec![spec(
-                        "PostgresTooManyConnections",
-                        format!("sum by (service, environment) (pg_stat_activity_count{{job=\"{job}\"}}) / max by (service, environment) (pg_settings_max_connections{{job=\"{job}\"}}) > 0.8"),
-                        "5m",
-                        "warning",
-                        Text::new().t("PostgreSQL ").l("service").t(" is running out of connections"),
-                        Text::new().l("service").t(" uses ").v(Fmt::Percent).t(" of max_connections."),
-                    )],
-                    vec![vec![case("90 of 100 connections", vec![(act.clone(), "90x20".into()), (max.clone(), "100x20".into())], "10m", vec![(agg.clone(), 0.9)])]],
-                    vec![case("10 of 100 connections", vec![(act.clone(), "10x20".into()), (max.clone(), "100x20".into())], "10m", vec![])],
-                );
             }
-            "mysql" => {
-                let conn = selector("mysql_global_status_threads_connected", &base);
-                let max = selector("mysql_global_variables_max_connections", &base);
-                b.alerts(
-                    vec![spec(
-                        "MysqlTooManyConnections",
-                        format!("mysql_global_status_threads_connected{{job=\"{job}\"}} / mysql_global_variables_max_connections{{job=\"{job}\"}} > 0.8"),
-                        "5m",
-                        "warning",
-                        Text::new().t("MySQL ").l("service").t(" is running out of connections"),
-                        Text::new().l("service").t(" uses ").v(Fmt::Percent).t(" of max_connections."),
-                    )],
-                    vec![vec![case("90 of 100 connections", vec![(conn.clone(), "90x20".into()), (max.clone(), "100x20".into())], "10m", vec![(base.clone(), 0.9)])]],
-                    vec![case("10 of 100 connections", vec![(conn.clone(), "10x20".into()), (max.clone(), "100x20".into())], "10m", vec![])],
-                );
-            }
-            "redis" => {
-                let used = selector("redis_memory_used_bytes", &base);
-                let max = selector("redis_memory_max_bytes", &base);
-                b.alerts(
-                    vec![spec(
-                        "RedisMemoryNearLimit",
-                        format!("(redis_memory_used_bytes{{job=\"{job}\"}} / redis_memory_max_bytes{{job=\"{job}\"}} > 0.9) and redis_memory_max_bytes{{job=\"{job}\"}} > 0"),
-                        "5m",
-                        "warning",
-                        Text::new().t("Redis ").l("service").t(" is near maxmemory"),
-                        Text::new().l("service").t(" uses ").v(Fmt::Percent).t(" of maxmemory; keys will be evicted or writes refused."),
-                    )],
-                    vec![vec![case("95% of maxmemory", vec![(used.clone(), "950x20".into()), (max.clone(), "1000x20".into())], "10m", vec![(base.clone(), 0.95)])]],
-                    vec![case("no maxmemory set", vec![(used.clone(), "950x20".into()), (max.clone(), "0x20".into())], "10m", vec![])],
-                );
-            }
+            "mysql" => b.usage_alert(Usage {
+                alert: "MysqlTooManyConnections",
+                expr: format!("mysql_global_status_threads_connected{{job=\"{job}\"}} / mysql_global_variables_max_connections{{job=\"{job}\"}} > 0.8"),
+                summary: Text::new().t("MySQL ").l("service").t(" is running out of connections"),
+                of_what: " of max_connections.",
+                used: selector("mysql_global_status_threads_connected", &base),
+                limit: selector("mysql_global_variables_max_connections", &base),
+                result: base.clone(),
+                firing: (90, 100, "90 of 100 connections"),
+                quiet: (10, 100, "10 of 100 connections"),
+            }),
+            "redis" => b.usage_alert(Usage {
+                alert: "RedisMemoryNearLimit",
+                expr: format!("(redis_memory_used_bytes{{job=\"{job}\"}} / redis_memory_max_bytes{{job=\"{job}\"}} > 0.9) and redis_memory_max_bytes{{job=\"{job}\"}} > 0"),
+                summary: Text::new().t("Redis ").l("service").t(" is near maxmemory"),
+                of_what: " of maxmemory; keys will be evicted or writes refused.",
+                used: selector("redis_memory_used_bytes", &base),
+                limit: selector("redis_memory_max_bytes", &base),
+                result: base.clone(),
+                firing: (950, 1000, "95% of maxmemory"),
+                quiet: (950, 0, "no maxmemory set"),
+            }),
             "elasticsearch" => {
                 let red = selector("elasticsearch_cluster_health_status", &{
                     let mut l = base.clone();

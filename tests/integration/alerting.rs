@@ -9,13 +9,7 @@ use std::process::Command;
 use crate::support::{Project, examples, require_tool};
 
 fn run(cmd: &mut Command) -> (i32, String) {
-    let out = cmd.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
+    crate::support::tool(cmd)
 }
 
 fn alertmanager_configs(p: &Project) -> Vec<String> {

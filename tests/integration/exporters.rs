@@ -6,7 +6,6 @@
 use std::process::Command;
 
 use assert_cmd::Command as Bin;
-use serde_json::Value as Json;
 
 use crate::support::{Project, Run, require_tool};
 
@@ -28,9 +27,7 @@ fn obsgen(p: &Project, args: &[&str], password: Option<&str>) -> Run {
     }
 }
 
-fn yaml(text: &str) -> Json {
-    serde_saphyr::from_str(text).unwrap()
-}
+use crate::support::yaml;
 
 fn web_hash(p: &Project) -> String {
     yaml(&p.read("monitoring/prometheus/web.yml"))["basic_auth_users"]["prometheus"]
@@ -40,13 +37,8 @@ fn web_hash(p: &Project) -> String {
 }
 
 fn run(cmd: &mut Command) -> (bool, String) {
-    let out = cmd.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    let (code, text) = crate::support::tool(cmd);
+    (code == 0, text)
 }
 
 #[test]

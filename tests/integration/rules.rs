@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::support::{Project, examples, require_tool};
 
 fn yaml(p: &Project, rel: &str) -> Value {
-    serde_saphyr::from_str(&p.read(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    crate::support::yaml(&p.read(rel))
 }
 
 #[test]

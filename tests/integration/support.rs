@@ -191,3 +191,21 @@ pub fn require_tool(name: &str) -> Option<PathBuf> {
     );
     None
 }
+
+/// Runs an external tool: its exit code (-1 when killed) and stdout + stderr.
+pub fn tool(cmd: &mut std::process::Command) -> (i32, String) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// Parses YAML text into JSON values (panics on invalid YAML).
+pub fn yaml(text: &str) -> serde_json::Value {
+    serde_saphyr::from_str(text).unwrap_or_else(|e| panic!("invalid YAML: {e}\n{text}"))
+}

@@ -9,13 +9,8 @@ use std::process::Command;
 use crate::support::{Project, examples, require_tool};
 
 fn run(cmd: &mut Command) -> (bool, String) {
-    let out = cmd.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    let (code, text) = crate::support::tool(cmd);
+    (code == 0, text)
 }
 
 #[test]
