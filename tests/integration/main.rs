@@ -10,6 +10,7 @@ mod drift;
 mod examples;
 mod exporters;
 mod init;
+mod live;
 mod quoting;
 mod rules;
 mod safety;
