@@ -43,7 +43,7 @@ pub fn parse(file: &File) -> Result<Option<Json>> {
         Format::Json => serde_json::from_str::<Json>(text)
             .map(Some)
             .map_err(|e| anyhow!("{} does not parse as JSON: {e}", file.path)),
-        Format::Shell => Ok(None),
+        Format::Shell | Format::Markdown => Ok(None),
         Format::Dotenv => {
             for (i, line) in text.lines().enumerate() {
                 let l = line.trim();
@@ -94,9 +94,9 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
     });
     for (f, value) in files.iter().zip(values) {
         let value = value.map_err(|e| anyhow!("bug in obsgen: generated {e:#}"))?;
-        if let Some(comment) = Format::of(&f.path).comment() {
+        if let Some(line) = Format::of(&f.path).header_line(&header) {
             let first = f.bytes.split(|b| *b == b'\n').next().unwrap_or_default();
-            if first != format!("{comment} {header}").as_bytes() {
+            if first != line.as_bytes() {
                 bail!(
                     "bug in obsgen: {} does not start with the generated-file header",
                     f.path
