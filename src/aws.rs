@@ -489,7 +489,10 @@ fn diagram(model: &Model) -> Vec<String> {
                 .iter()
                 .find(|x| x.replicas.contains(&d.name))
                 .map_or(d.name.clone(), |x| x.name.clone());
-            out.push(format!("  {} --> {}", node_id(&s.name), node_id(&target)));
+            let edge = format!("  {} --> {}", node_id(&s.name), node_id(&target));
+            if !out.contains(&edge) {
+                out.push(edge);
+            }
         }
     }
     let prom = node_id(&model.prometheus.name);
