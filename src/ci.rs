@@ -47,14 +47,23 @@ pub struct Workflow {
     pub name: String,
     /// What it is for (comment at the top of the file).
     pub about: Vec<String>,
-    /// Branches of `push`; empty means all.
+    /// Branches of `push`; empty means no `push` trigger.
     pub push_branches: Vec<String>,
+    /// `workflow_run`: run after this workflow completes on these branches.
+    pub after: Option<After>,
     pub pull_request: bool,
     pub workflow_dispatch: bool,
     pub permissions: BTreeMap<String, String>,
     pub concurrency_group: String,
     pub cancel_in_progress: bool,
     pub jobs: Vec<Job>,
+}
+
+/// A `workflow_run` trigger.
+#[derive(Debug, Clone, Serialize)]
+pub struct After {
+    pub workflow: String,
+    pub branches: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -197,7 +206,8 @@ pub fn build(m: &Manifest, model: &Model) -> Option<Ci> {
         workflows.push(w);
     }
     if m.deploy.aws.is_some() {
-        workflows.push(deploy_workflow(m, model, &pins, &branch));
+        let gated = workflows.iter().any(|w| w.file == "ci.yml");
+        workflows.push(deploy_workflow(m, model, &pins, &branch, gated));
     }
     Some(Ci {
         registry,
@@ -342,6 +352,7 @@ fn obsgen_workflow(model: &Model, pins: &Pins, branch: &str) -> Workflow {
                 .into(),
         ],
         push_branches: vec![branch.into()],
+        after: None,
         pull_request: true,
         workflow_dispatch: false,
         permissions: perms(&[("contents", "read")]),
@@ -582,6 +593,7 @@ fn ci_workflow(model: &Model, pins: &Pins, registry: &str, branch: &str) -> Opti
             ),
         ],
         push_branches: vec![branch.into()],
+        after: None,
         pull_request: true,
         workflow_dispatch: false,
         permissions: perms(&[("contents", "read")]),
@@ -620,14 +632,18 @@ pub fn host_dir(project: &str) -> String {
     format!("/opt/{project}")
 }
 
-/// Commands run on the host to deploy commit `${{ github.sha }}` to `env`.
+/// The commit a deploy ships: the one CI tested (`workflow_run`), else the pushed or
+/// dispatched one.
+pub const DEPLOY_SHA: &str = "${{ github.event.workflow_run.head_sha || github.sha }}";
+
+/// Commands run on the host to deploy commit [`DEPLOY_SHA`] to `env`.
 pub fn deploy_commands(model: &Model, env: &str) -> Vec<String> {
     let dir = host_dir(&model.project);
     vec![
         "set -eu".into(),
         format!("cd {dir}"),
-        "git fetch --depth 1 origin ${{ github.sha }}".into(),
-        "git checkout --force ${{ github.sha }}".into(),
+        format!("git fetch --depth 1 origin {DEPLOY_SHA}"),
+        format!("git checkout --force {DEPLOY_SHA}"),
         format!("sh deploy/aws/secrets.sh {env}"),
         format!(
             "docker compose -f compose.yaml -f compose.{env}.yaml up -d --build --remove-orphans"
@@ -689,7 +705,14 @@ pub fn is_loopback(address: &str) -> bool {
     address.starts_with("127.") || address == "::1" || address == "localhost"
 }
 
-fn deploy_workflow(m: &Manifest, model: &Model, pins: &Pins, branch: &str) -> Workflow {
+/// `gated`: `ci.yml` exists, so deploys wait for it to pass on `branch`.
+fn deploy_workflow(
+    m: &Manifest,
+    model: &Model,
+    pins: &Pins,
+    branch: &str,
+    gated: bool,
+) -> Workflow {
     let runner = pins.tool("runner");
     let region = m
         .deploy
@@ -722,7 +745,7 @@ fn deploy_workflow(m: &Manifest, model: &Model, pins: &Pins, branch: &str) -> Wo
                     json(deploy_commands(model, env)),
                 )]),
                 ..Step::run(
-                    "Deploy ${{ github.sha }} over SSM",
+                    &format!("Deploy {DEPLOY_SHA} over SSM"),
                     &ssm_lines(&format!("deploy {}", model.project))
                         .iter()
                         .map(String::as_str)
@@ -773,20 +796,34 @@ fn deploy_workflow(m: &Manifest, model: &Model, pins: &Pins, branch: &str) -> Wo
             "INSTANCE_ID".into(),
             format!("${{{{ vars.{upper}_INSTANCE_ID }}}}"),
         );
+        // Automatic runs deploy only what CI passed; a manual dispatch deploys its commit.
+        let passed = if gated {
+            // `branches` matches a fork's pull-request branch of the same name too: only pushes count.
+            "github.event_name == 'workflow_run' && github.event.workflow_run.event == 'push' && github.event.workflow_run.conclusion == 'success'"
+        } else {
+            "github.event_name == 'push'"
+        };
         if env == "staging" {
-            j.if_ = Some("github.event_name == 'push'".into());
+            j.if_ = Some(passed.into());
         } else if envs.len() > 1 {
             j.needs = vec!["staging".into()];
             j.if_ = Some("always() && (needs.staging.result == 'success' || github.event_name == 'workflow_dispatch')".into());
+        } else {
+            j.if_ = Some(format!(
+                "github.event_name == 'workflow_dispatch' || ({passed})"
+            ));
         }
         jobs.push(j);
     }
-    let about = if envs.len() > 1 {
-        format!(
-            "Pushes to {branch} deploy to staging; production follows through the `production` environment"
-        )
+    let when = if gated {
+        format!("When the ci workflow passes on {branch}")
     } else {
-        format!("Pushes to {branch} deploy to production through the `production` environment")
+        format!("Pushes to {branch}")
+    };
+    let about = if envs.len() > 1 {
+        format!("{when}: staging; production follows through the `production` environment")
+    } else {
+        format!("{when}: production, through the `production` environment")
     };
     Workflow {
         file: "deploy.yml".into(),
@@ -799,7 +836,15 @@ fn deploy_workflow(m: &Manifest, model: &Model, pins: &Pins, branch: &str) -> Wo
                 .into(),
             "the host that Prometheus sees every target up. See docs/deploy/aws.md.".into(),
         ],
-        push_branches: vec![branch.into()],
+        push_branches: if gated {
+            Vec::new()
+        } else {
+            vec![branch.into()]
+        },
+        after: gated.then(|| After {
+            workflow: "ci".into(),
+            branches: vec![branch.into()],
+        }),
         pull_request: false,
         workflow_dispatch: true,
         permissions: perms(&[("contents", "read")]),
@@ -824,4 +869,98 @@ pub fn artifacts(m: &Model) -> Vec<Artifact> {
             )
         })
         .collect()
+}
+
+/// Cross-file check of a rendered workflow (see [`crate::verify`]): every generated file
+/// a `run:` line names (`monitoring/…`, `compose.….yaml`, `deploy/…`) is generated.
+/// An error is a bug in obsgen.
+pub fn verify(
+    path: &str,
+    value: &serde_json::Value,
+    paths: &std::collections::BTreeSet<&str>,
+) -> anyhow::Result<()> {
+    if !path.starts_with(WORKFLOW_DIR) {
+        return Ok(());
+    }
+    let jobs = value.get("jobs").and_then(|j| j.as_object());
+    for job in jobs.into_iter().flat_map(|j| j.values()) {
+        let steps = job.get("steps").and_then(|s| s.as_array());
+        for step in steps.into_iter().flatten() {
+            let Some(run) = step.get("run").and_then(|r| r.as_str()) else {
+                continue;
+            };
+            for word in run.split_whitespace() {
+                let word = word.trim_matches(|c| c == '\'' || c == '"' || c == ';');
+                let named = word.starts_with("monitoring/")
+                    || word.starts_with("deploy/")
+                    || (word.starts_with("compose.") && word.ends_with(".yaml"));
+                if named && !word.contains('*') && !paths.contains(word) {
+                    anyhow::bail!("bug in obsgen: {path} uses {word}, which is not generated");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_are_pinned_to_exact_release_tags() {
+        let pins = Pins::load("1");
+        assert!(pins.actions.len() >= 10);
+        for (name, action) in &pins.actions {
+            let (repo, tag) = action.split_once('@').expect("owner/repo@tag");
+            assert_eq!(repo.split('/').count(), 2, "{name} = {action}");
+            let version = tag.strip_prefix('v').unwrap_or(tag);
+            let parts: Vec<&str> = version.split('.').collect();
+            assert!(
+                parts.len() == 3 && parts.iter().all(|p| p.parse::<u32>().is_ok()),
+                "{name} = {action} is not an exact version"
+            );
+        }
+        for tool in ["runner", "node", "python", "java", "compose-plugin"] {
+            assert!(!pins.tool(tool).is_empty());
+        }
+    }
+
+    #[test]
+    fn verify_catches_a_workflow_naming_a_file_that_is_not_generated() {
+        let wf = serde_json::json!({"jobs": {"a": {"steps": [
+            {"run": "promtool check config monitoring/prometheus/prometheus.qa.yml"},
+            {"run": "sh -c 'promtool test rules monitoring/prometheus/tests/*.test.yml'"}
+        ]}}});
+        let mut paths = std::collections::BTreeSet::new();
+        let path = ".github/workflows/obsgen.yml";
+        assert!(verify(path, &wf, &paths).is_err());
+        paths.insert("monitoring/prometheus/prometheus.qa.yml");
+        assert!(verify(path, &wf, &paths).is_ok());
+    }
+
+    #[test]
+    fn loopback_addresses() {
+        assert!(is_loopback("127.0.0.1") && is_loopback("::1"));
+        assert!(!is_loopback("0.0.0.0") && !is_loopback("10.0.0.5"));
+    }
+
+    #[test]
+    fn languages_map_to_steps() {
+        let pins = Pins::load("1");
+        for (lang, tool) in [
+            (Language::Node, "npm ci"),
+            (Language::Python, "ruff check ."),
+            (Language::Go, "go vet ./..."),
+            (Language::Rust, "cargo test --locked"),
+            (Language::Java, "mvn -B verify"),
+        ] {
+            let steps = language_steps(lang, "svc", &pins);
+            assert!(
+                steps.iter().any(|s| s.run.iter().any(|l| l.contains(tool))),
+                "{lang:?}"
+            );
+        }
+        assert!(language_steps(Language::Other, "svc", &pins).is_empty());
+    }
 }

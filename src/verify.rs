@@ -18,6 +18,7 @@ fn needs_value(path: &str) -> bool {
     path.starts_with("compose")
         || path.starts_with("monitoring/prometheus/prometheus.")
         || path.starts_with("monitoring/prometheus/targets/")
+        || path.starts_with(crate::ci::WORKFLOW_DIR)
 }
 
 /// Checks a file's syntax only (cheaper than building its value).
@@ -111,6 +112,7 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
     for (f, value) in &parsed {
         let Some(value) = value else { continue };
         crate::alertmanager::verify(&f.path, value, &paths)?;
+        crate::ci::verify(&f.path, value, &paths)?;
         if f.path.starts_with("compose") {
             for name in keys(value, "services") {
                 if !base_services.contains(&name) {

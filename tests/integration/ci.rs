@@ -607,6 +607,23 @@ fn workflows_follow_the_manifest() {
                 "{name}"
             );
             assert_eq!(j["production"]["environment"], "production");
+            // With ci.yml, deploys wait for it to pass on a push; else they follow the push.
+            let gated = p.exists(".github/workflows/ci.yml");
+            assert_eq!(d["on"]["workflow_run"].is_object(), gated, "{name}");
+            assert_eq!(d["on"]["push"].is_object(), !gated, "{name}");
+            if gated {
+                let first_job = if j.contains_key("staging") {
+                    "staging"
+                } else {
+                    "production"
+                };
+                let first = j[first_job]["if"].as_str().unwrap();
+                assert!(
+                    first.contains("workflow_run.event == 'push'")
+                        && first.contains("conclusion == 'success'"),
+                    "{name}: {first}"
+                );
+            }
             let smoke = run_lines(&j["production"]).join("\n");
             let prod = published(&p, "production");
             for (port, svc, addr) in &prod {
