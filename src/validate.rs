@@ -1185,7 +1185,13 @@ mod tests {
 
     #[test]
     fn valid_examples_have_no_problems() {
-        for name in ["minimal", "shop", "microservices"] {
+        for name in [
+            "minimal",
+            "shop",
+            "microservices",
+            "everything",
+            "all-exporters",
+        ] {
             let path = format!("{}/examples/{name}/obsgen.toml", env!("CARGO_MANIFEST_DIR"));
             let loaded =
                 crate::load::load_manifest(std::fs::read_to_string(path).unwrap(), "obsgen.toml")

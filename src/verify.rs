@@ -219,6 +219,20 @@ mod tests {
     }
 
     #[test]
+    fn markdown_carries_the_header_as_an_html_comment() {
+        assert_eq!(
+            Format::of("docs/deploy/aws.md").header_line("H"),
+            Some("<!-- H -->".to_string())
+        );
+        assert_eq!(
+            Format::of("a.yml").header_line("H"),
+            Some("# H".to_string())
+        );
+        assert_eq!(Format::of("a.json").header_line("H"), None);
+        assert!(parse(&file("docs/a.md", "<!-- H -->\n# x\n")).is_ok());
+    }
+
+    #[test]
     fn broken_yaml_and_dotenv_are_caught() {
         assert!(parse(&file("a.yaml", "a: [1, 2\n")).is_err());
         assert!(parse(&file("a.json", "{")).is_err());

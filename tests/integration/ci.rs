@@ -668,3 +668,76 @@ fn ci_is_opt_in() {
     assert!(ci.contains("ghcr.io/$OWNER/plain-web"), "GHCR by default");
     assert!(ci.contains("refs/heads/main"), "main by default");
 }
+
+/// A stub `aws` (SSM get-parameter prints `value-of-<name>`, or fails for the name in
+/// `$STUB_MISSING`) and a no-op `chgrp`, in a folder to put first on PATH.
+fn stub_bin(p: &Project) -> std::path::PathBuf {
+    let dir = p.path().join("stub-bin");
+    std::fs::create_dir_all(&dir).unwrap();
+    let aws = "#!/bin/sh\nwhile [ $# -gt 0 ]; do\n  if [ \"$1\" = --name ]; then name=$2; fi\n  shift\ndone\n[ \"$name\" = \"${STUB_MISSING:-}\" ] && { echo 'ParameterNotFound' >&2; exit 254; }\nprintf 'value-of-%s\\n' \"$name\"\n";
+    for (name, text) in [("aws", aws), ("chgrp", "#!/bin/sh\nexit 0\n")] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn secrets_script_writes_every_variable_and_secret_file_the_stack_reads() {
+    for name in ["shop", "everything"] {
+        let p = Project::example(&name);
+        p.generate();
+        let bin = stub_bin(&p);
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let (code, out) = tool(
+            Command::new("sh")
+                .current_dir(p.path())
+                .env("PATH", &path)
+                .args(["deploy/aws/secrets.sh", "production"]),
+        );
+        assert_eq!(code, 0, "{name}: {out}");
+        let env = p.read(".env");
+        for line in p.read(".env.example").lines() {
+            let Some((var, _)) = line.split_once('=') else {
+                continue;
+            };
+            if line.starts_with('#') {
+                continue;
+            }
+            assert!(
+                env.contains(&format!("{var}=value-of-/{name}/production/{var}\n")),
+                "{name}: {var} missing from .env:\n{env}"
+            );
+        }
+        let compose = yaml(&p.read("compose.yaml"));
+        for (_, s) in compose["secrets"].as_object().unwrap() {
+            let file = s["file"].as_str().unwrap().trim_start_matches("./");
+            assert_eq!(
+                p.read(file).trim_end(),
+                format!("value-of-/{name}/production/{file}"),
+                "{name}: {file}"
+            );
+        }
+        // A missing parameter without default fails, and leaves no .env behind it.
+        std::fs::remove_file(p.path().join(".env")).unwrap();
+        let (code, out) = tool(
+            Command::new("sh")
+                .current_dir(p.path())
+                .env("PATH", &path)
+                .env(
+                    "STUB_MISSING",
+                    format!("/{name}/production/GRAFANA_ADMIN_PASSWORD"),
+                )
+                .args(["deploy/aws/secrets.sh", "production"]),
+        );
+        assert_ne!(code, 0, "{name}: {out}");
+        assert!(out.contains("GRAFANA_ADMIN_PASSWORD is missing"), "{out}");
+        assert!(!p.exists(".env"));
+    }
+}
