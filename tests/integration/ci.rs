@@ -687,7 +687,7 @@ fn stub_bin(p: &Project) -> std::path::PathBuf {
 #[test]
 fn secrets_script_writes_every_variable_and_secret_file_the_stack_reads() {
     for name in ["shop", "everything"] {
-        let p = Project::example(&name);
+        let p = Project::example(name);
         p.generate();
         let bin = stub_bin(&p);
         let path = format!(
