@@ -7,6 +7,8 @@
 
 pub mod alertmanager;
 pub mod assets;
+pub mod aws;
+pub mod ci;
 pub mod cli;
 pub mod diag;
 pub mod exporters;

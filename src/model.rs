@@ -62,6 +62,10 @@ pub struct Model {
     pub remote_write: Vec<RemoteWrite>,
     /// Blackbox-exporter modules (`monitoring/blackbox/blackbox.yml`), when it runs.
     pub blackbox_modules: Vec<String>,
+    /// CI workflows (`[ci]`), when generated.
+    pub ci: Option<crate::ci::Ci>,
+    /// The AWS deployment (`[deploy.aws]`): CloudFormation stack and guide.
+    pub aws: Option<crate::aws::Aws>,
 }
 
 /// A Docker secret: a file next to the manifest, mounted at `/run/secrets/<name>`.

@@ -12,6 +12,9 @@ pub enum Format {
     Dotenv,
     /// POSIX sh script (`.sh`), not parsed back.
     Shell,
+    /// Markdown (`.md`): the header is an HTML comment; code blocks it holds are
+    /// checked by the family that writes it.
+    Markdown,
 }
 
 impl Format {
@@ -22,16 +25,19 @@ impl Format {
             Format::Yaml
         } else if path.ends_with(".sh") {
             Format::Shell
+        } else if path.ends_with(".md") {
+            Format::Markdown
         } else {
             Format::Dotenv
         }
     }
 
-    /// Comment prefix for the generated-file header; JSON has none.
-    pub fn comment(self) -> Option<&'static str> {
+    /// The generated-file header line in this format's comment syntax; JSON has none.
+    pub fn header_line(self, header: &str) -> Option<String> {
         match self {
             Format::Json => None,
-            Format::Yaml | Format::Dotenv | Format::Shell => Some("#"),
+            Format::Yaml | Format::Dotenv | Format::Shell => Some(format!("# {header}")),
+            Format::Markdown => Some(format!("<!-- {header} -->")),
         }
     }
 }
@@ -145,6 +151,8 @@ pub fn plan(m: &Model) -> Vec<Artifact> {
         crate::exporters::plan(m),
         dotenv(m),
         crate::alertmanager::artifacts(m),
+        crate::ci::artifacts(m),
+        crate::aws::artifacts(m),
     ]
     .into_iter()
     .flatten()

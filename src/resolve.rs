@@ -514,6 +514,8 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         web: crate::exporters::web_auth(crate::exporters::LOCKED_HASH, true),
         remote_write: crate::exporters::remote_write(m),
         blackbox_modules: Vec::new(),
+        ci: None,
+        aws: None,
     };
     crate::stack::assemble(&mut model);
     model.rules = crate::rules::build(&model);
@@ -524,6 +526,8 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         .iter()
         .map(|env| environment(m, env, &model))
         .collect();
+    model.ci = crate::ci::build(m, &model);
+    model.aws = crate::aws::build(m, &model);
     model
 }
 

@@ -1113,6 +1113,47 @@ fn check_other(c: &mut Checker, m: &Manifest) {
             );
         }
     }
+    if let Some(aws) = &m.deploy.aws {
+        if !m.project.environments.iter().any(|e| e == "production") {
+            c.at(
+                "deploy.aws.region",
+                "`[deploy.aws]` deploys the `production` environment, which the project lacks",
+                "add \"production\" to `project.environments`",
+            );
+        }
+        if let Some(t) = &aws.instance_type
+            && !t.split_once('.').is_some_and(|(family, size)| {
+                !family.is_empty()
+                    && !size.is_empty()
+                    && t.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'
+                    })
+            })
+        {
+            c.at(
+                "deploy.aws.instance_type",
+                format!("`{t}` is not an EC2 instance type"),
+                "write a type such as `t3.large`, or leave it out to size the host from the production limits",
+            );
+        }
+    }
+    if let Some(ci) = &m.ci
+        && let Some(branch) = &ci.branch
+        && (branch.is_empty()
+            || branch.starts_with(['-', '/'])
+            || branch.ends_with(['/', '.'])
+            || branch.contains("..")
+            || branch.contains("//")
+            || branch
+                .chars()
+                .any(|ch| ch.is_whitespace() || ch.is_control() || "~^:?*[\\'\"".contains(ch)))
+    {
+        c.at(
+            "ci.branch",
+            format!("`{branch}` is not a branch name"),
+            "write a git branch name such as `main` or `release/v2`",
+        );
+    }
     if let Some(ci) = &m.ci
         && let Some(reg) = &ci.registry
         && (reg.is_empty() || reg.contains(char::is_whitespace) || reg.contains("://"))
@@ -1144,7 +1185,13 @@ mod tests {
 
     #[test]
     fn valid_examples_have_no_problems() {
-        for name in ["minimal", "shop", "microservices"] {
+        for name in [
+            "minimal",
+            "shop",
+            "microservices",
+            "everything",
+            "all-exporters",
+        ] {
             let path = format!("{}/examples/{name}/obsgen.toml", env!("CARGO_MANIFEST_DIR"));
             let loaded =
                 crate::load::load_manifest(std::fs::read_to_string(path).unwrap(), "obsgen.toml")

@@ -18,6 +18,7 @@ fn needs_value(path: &str) -> bool {
     path.starts_with("compose")
         || path.starts_with("monitoring/prometheus/prometheus.")
         || path.starts_with("monitoring/prometheus/targets/")
+        || path.starts_with(crate::ci::WORKFLOW_DIR)
 }
 
 /// Checks a file's syntax only (cheaper than building its value).
@@ -43,7 +44,7 @@ pub fn parse(file: &File) -> Result<Option<Json>> {
         Format::Json => serde_json::from_str::<Json>(text)
             .map(Some)
             .map_err(|e| anyhow!("{} does not parse as JSON: {e}", file.path)),
-        Format::Shell => Ok(None),
+        Format::Shell | Format::Markdown => Ok(None),
         Format::Dotenv => {
             for (i, line) in text.lines().enumerate() {
                 let l = line.trim();
@@ -94,9 +95,9 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
     });
     for (f, value) in files.iter().zip(values) {
         let value = value.map_err(|e| anyhow!("bug in obsgen: generated {e:#}"))?;
-        if let Some(comment) = Format::of(&f.path).comment() {
+        if let Some(line) = Format::of(&f.path).header_line(&header) {
             let first = f.bytes.split(|b| *b == b'\n').next().unwrap_or_default();
-            if first != format!("{comment} {header}").as_bytes() {
+            if first != line.as_bytes() {
                 bail!(
                     "bug in obsgen: {} does not start with the generated-file header",
                     f.path
@@ -111,6 +112,7 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
     for (f, value) in &parsed {
         let Some(value) = value else { continue };
         crate::alertmanager::verify(&f.path, value, &paths)?;
+        crate::ci::verify(&f.path, value, &paths)?;
         if f.path.starts_with("compose") {
             for name in keys(value, "services") {
                 if !base_services.contains(&name) {
@@ -214,6 +216,20 @@ mod tests {
             template: "t".into(),
             bytes: text.as_bytes().to_vec(),
         }
+    }
+
+    #[test]
+    fn markdown_carries_the_header_as_an_html_comment() {
+        assert_eq!(
+            Format::of("docs/deploy/aws.md").header_line("H"),
+            Some("<!-- H -->".to_string())
+        );
+        assert_eq!(
+            Format::of("a.yml").header_line("H"),
+            Some("# H".to_string())
+        );
+        assert_eq!(Format::of("a.json").header_line("H"), None);
+        assert!(parse(&file("docs/a.md", "<!-- H -->\n# x\n")).is_ok());
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod support;
 
 mod alerting;
 mod bad_input;
+mod ci;
 mod cli;
 mod drift;
 mod examples;
