@@ -10,6 +10,7 @@ pub mod assets;
 pub mod cli;
 pub mod diag;
 pub mod exporters;
+pub mod grafana;
 pub mod init;
 pub mod load;
 pub mod lock;

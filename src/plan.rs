@@ -145,6 +145,7 @@ pub fn plan(m: &Model) -> Vec<Artifact> {
         crate::exporters::plan(m),
         dotenv(m),
         crate::alertmanager::artifacts(m),
+        crate::grafana::artifacts(m),
     ]
     .into_iter()
     .flatten()

@@ -514,6 +514,7 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         web: crate::exporters::web_auth(crate::exporters::LOCKED_HASH, true),
         remote_write: crate::exporters::remote_write(m),
         blackbox_modules: Vec::new(),
+        provisioning: None,
     };
     crate::stack::assemble(&mut model);
     model.rules = crate::rules::build(&model);
@@ -524,6 +525,8 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         .iter()
         .map(|env| environment(m, env, &model))
         .collect();
+    let domain = m.deploy.aws.as_ref().and_then(|a| a.domain.as_deref());
+    crate::grafana::contribute(&mut model, domain);
     model
 }
 
