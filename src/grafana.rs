@@ -860,7 +860,7 @@ fn containers(model: &Model) -> Dashboard {
             "Restarts (1h)",
             "none",
             &[(
-                &format!("changes(container_start_time_seconds{{{sel}}}[1h]) > 0"),
+                &format!("changes(container_start_time_seconds{{{sel}}}[1h])"),
                 "{{name}}",
             )],
             &[],
@@ -1692,4 +1692,207 @@ pub fn verify(files: &[(&File, &Json)]) -> Result<()> {
         check_dashboard(&f.path, dash, &uids)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(text: &str) -> Model {
+        let m: crate::manifest::Manifest = toml::from_str(text).unwrap();
+        crate::resolve::resolve(&m, "obsgen.toml")
+    }
+
+    fn shop() -> Model {
+        model(include_str!("../examples/shop/obsgen.toml"))
+    }
+
+    /// The shop example rendered, as the files `verify` sees.
+    fn rendered(m: &Model) -> Vec<File> {
+        let r = crate::render::Renderer::new("1", None).unwrap();
+        r.render(m, &crate::plan::plan(m)).unwrap()
+    }
+
+    fn replace(files: &mut [File], path: &str, from: &str, to: &str) {
+        let f = files.iter_mut().find(|f| f.path == path).unwrap();
+        let text = String::from_utf8(f.bytes.clone()).unwrap();
+        assert!(text.contains(from), "{path} lacks {from}");
+        f.bytes = text.replacen(from, to, 1).into_bytes();
+    }
+
+    #[test]
+    fn uids_are_slugs_short_and_stable() {
+        assert_eq!(uid(&["shop", "svc", "gateway"]), "shop-svc-gateway");
+        let long = "a-very-long-project-name-that-goes-on-and-on-and-on";
+        let a = uid(&[long, "svc", "backend"]);
+        let b = uid(&[long, "svc", "backend-2"]);
+        assert!(a.len() <= MAX_UID && b.len() <= MAX_UID, "{a} {b}");
+        assert_ne!(a, b);
+        assert_eq!(a, uid(&[long, "svc", "backend"]));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        );
+    }
+
+    #[test]
+    fn shop_gets_every_dashboard_kind() {
+        let m = shop();
+        let g = m.provisioning.as_ref().unwrap();
+        let uids: Vec<&str> = g.dashboards.iter().map(|d| d.uid.as_str()).collect();
+        assert_eq!(
+            uids,
+            [
+                "shop-overview",
+                "shop-svc-gateway",
+                "shop-svc-backend",
+                "shop-host",
+                "shop-containers",
+                "shop-db-mongodb",
+                "shop-db-redis",
+                "shop-slo-gateway",
+                "shop-monitoring",
+            ]
+        );
+        let ds: Vec<&str> = g.datasources.iter().map(|d| d.uid.as_str()).collect();
+        assert_eq!(ds, [PROMETHEUS_UID, ALERTMANAGER_UID]);
+        // Thresholds of the manifest are drawn on the service dashboards.
+        let gw = &g.dashboards[1].json;
+        assert!(gw.contains("\"value\": 0.05"), "error-rate line");
+        assert!(gw.contains("\"value\": 0.5"), "latency p95 line");
+        assert!(gw.contains("\"mode\": \"line\""));
+    }
+
+    #[test]
+    fn the_rendered_shop_verifies() {
+        let m = shop();
+        crate::verify::verify(&m, &rendered(&m)).unwrap();
+    }
+
+    #[test]
+    fn a_panel_naming_an_unknown_datasource_is_caught() {
+        let m = shop();
+        let mut files = rendered(&m);
+        let path = format!("{DASHBOARDS_OUT}/infrastructure/shop-host.json");
+        replace(
+            &mut files,
+            &path,
+            "\"uid\": \"${datasource}\"",
+            "\"uid\": \"loki\"",
+        );
+        let e = crate::verify::verify(&m, &files).unwrap_err().to_string();
+        assert!(e.contains("datasource uid `loki`"), "{e}");
+    }
+
+    #[test]
+    fn a_datasource_variable_pointing_nowhere_is_caught() {
+        let m = shop();
+        let mut files = rendered(&m);
+        let path = format!("{DASHBOARDS_OUT}/overview/shop-overview.json");
+        replace(
+            &mut files,
+            &path,
+            "\"value\": \"prometheus\"",
+            "\"value\": \"gone\"",
+        );
+        let e = crate::verify::verify(&m, &files).unwrap_err().to_string();
+        assert!(e.contains("`gone`"), "{e}");
+    }
+
+    #[test]
+    fn a_broken_panel_query_is_caught() {
+        let m = shop();
+        let mut files = rendered(&m);
+        let path = format!("{DASHBOARDS_OUT}/services/shop-svc-gateway.json");
+        replace(&mut files, &path, "sum(up{", "sum(up{{");
+        let e = crate::verify::verify(&m, &files).unwrap_err().to_string();
+        assert!(e.contains("does not parse"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_uids_and_titles_are_caught() {
+        let m = shop();
+        let mut files = rendered(&m);
+        let path = format!("{DASHBOARDS_OUT}/infrastructure/shop-db-redis.json");
+        replace(
+            &mut files,
+            &path,
+            "\"title\": \"shop: redis\"",
+            "\"title\": \"shop: host\"",
+        );
+        let e = crate::verify::verify(&m, &files).unwrap_err().to_string();
+        assert!(e.contains("not unique in folder `infrastructure`"), "{e}");
+
+        let mut files = rendered(&m);
+        replace(
+            &mut files,
+            &path,
+            "\"uid\": \"shop-db-redis\"",
+            "\"uid\": \"shop-host\"",
+        );
+        let e = crate::verify::verify(&m, &files).unwrap_err().to_string();
+        assert!(e.contains("uid `shop-host`"), "{e}");
+    }
+
+    #[test]
+    fn a_panel_without_grid_position_is_caught() {
+        let dash = json!({
+            "uid": "x", "title": "x", "schemaVersion": 39,
+            "panels": [{ "type": "stat", "title": "p", "targets": [] }],
+        });
+        let e = check_dashboard("d.json", &dash, &BTreeSet::new()).unwrap_err();
+        assert!(e.to_string().contains("gridPos"), "{e}");
+    }
+
+    #[test]
+    fn host_panel_queries_are_substituted_and_parse() {
+        let m = shop();
+        let q = panel_queries(&m, "host", &Vars::new("production", "node-exporter:9100"));
+        assert!(q.len() >= 10, "{q:?}");
+        for p in &q {
+            assert!(!p.expr.contains('$'), "{p:?}");
+            assert!(p.expr.contains("node_"), "{p:?}");
+            assert!(p.expr.contains("environment=\"production\""), "{p:?}");
+            assert!(p.expr.contains("instance=~\"node-exporter:9100\""), "{p:?}");
+            promql_parser::parser::parse(&p.expr).unwrap();
+        }
+        assert!(q.iter().all(|p| p.dashboard == "shop-host"));
+        assert!(panel_queries(&m, "nothing", &Vars::new("production", ".*")).is_empty());
+    }
+
+    #[test]
+    fn substitute_replaces_both_spellings() {
+        let v = Vars::new("dev", ".*");
+        assert_eq!(
+            substitute(
+                "rate(x{environment=\"${environment}\",instance=~\"$instance\"}[$__rate_interval])",
+                &v
+            ),
+            "rate(x{environment=\"dev\",instance=~\".*\"}[1m])"
+        );
+    }
+
+    #[test]
+    fn without_alertmanager_or_exporters_there_is_less() {
+        let m = model(
+            r#"
+[project]
+name = "tiny"
+profile = "minimal"
+environments = ["production"]
+[[service]]
+name = "api"
+image = "ghcr.io/acme/api:1.0.0"
+port = 8080
+metrics = {}
+"#,
+        );
+        let g = m.provisioning.as_ref().unwrap();
+        assert_eq!(g.datasources.len(), 1);
+        let kinds: Vec<&str> = g.dashboards.iter().map(|d| d.kind.as_str()).collect();
+        assert_eq!(kinds, ["overview", "service", "monitoring"]);
+        let grafana = m.compose.iter().find(|c| c.name == "grafana").unwrap();
+        assert!(!grafana.environment.contains_key("GF_SERVER_ROOT_URL"));
+        crate::verify::verify(&m, &rendered(&m)).unwrap();
+    }
 }
