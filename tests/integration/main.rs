@@ -9,6 +9,7 @@ mod cli;
 mod drift;
 mod examples;
 mod exporters;
+mod grafana;
 mod init;
 mod quoting;
 mod rules;
