@@ -899,6 +899,9 @@ fn containers(model: &Model) -> Dashboard {
     b.finish()
 }
 
+/// Title, unit and `(query, legend)` of one database panel.
+type DbPanel = (&'static str, &'static str, Vec<(String, &'static str)>);
+
 /// Per database kind: its exporter's up metric and a few vital signs.
 fn database(model: &Model, kind: &str, names: &[&str]) -> Dashboard {
     let mut b = Board::new(
@@ -931,7 +934,7 @@ fn database(model: &Model, kind: &str, names: &[&str]) -> Dashboard {
         ),
     );
     let r = "[$__rate_interval]";
-    let panels: Vec<(&str, &str, Vec<(String, &str)>)> = match kind {
+    let panels: Vec<DbPanel> = match kind {
         "postgres" => vec![
             (
                 "Connections",
@@ -1424,9 +1427,8 @@ pub fn contribute(model: &mut Model, domain: Option<&str>) {
 
     let secret = crate::exporters::PASSWORD_SECRET.to_string();
     if let Some(c) = model.compose.iter_mut().find(|c| c.name == g.name) {
-        c.volumes.push(format!(
-            "./monitoring/grafana/provisioning:/etc/grafana/provisioning:ro"
-        ));
+        c.volumes
+            .push("./monitoring/grafana/provisioning:/etc/grafana/provisioning:ro".into());
         c.volumes
             .push(format!("./{DASHBOARDS_OUT}:{DASHBOARDS_DIR}:ro"));
         if !c.secrets.contains(&secret) {

@@ -94,7 +94,10 @@ fn dashboards_are_well_formed_with_stable_uids_and_variables() {
         let mut uids = BTreeSet::new();
         for (f, d) in dashboards(&p) {
             let uid = d["uid"].as_str().unwrap();
-            assert!(uid.len() <= 40 && uids.insert(uid.to_string()), "{f}: {uid}");
+            assert!(
+                uid.len() <= 40 && uids.insert(uid.to_string()),
+                "{f}: {uid}"
+            );
             assert!(f.ends_with(&format!("/{uid}.json")), "{f}");
             assert!(d["schemaVersion"].as_u64().unwrap() >= 39, "{f}");
             assert!(d.get("id").is_none(), "{f}: no database id");
@@ -104,7 +107,10 @@ fn dashboards_are_well_formed_with_stable_uids_and_variables() {
                 .iter()
                 .map(|v| v["name"].as_str().unwrap())
                 .collect();
-            assert!(vars.starts_with(&["datasource", "environment"]), "{f}: {vars:?}");
+            assert!(
+                vars.starts_with(&["datasource", "environment"]),
+                "{f}: {vars:?}"
+            );
             for panel in d["panels"].as_array().unwrap() {
                 assert!(panel["gridPos"]["w"].as_u64().unwrap() <= 24, "{f}");
                 if panel["type"] == "row" {
@@ -129,10 +135,9 @@ fn dashboards_are_well_formed_with_stable_uids_and_variables() {
 fn service_dashboards_draw_the_manifest_thresholds_and_watch_the_replicas() {
     let p = Project::example("shop");
     p.generate();
-    let d: Json = serde_json::from_str(&p.read(&format!(
-        "{DASHBOARDS}services/shop-svc-backend.json"
-    )))
-    .unwrap();
+    let d: Json =
+        serde_json::from_str(&p.read(&format!("{DASHBOARDS}services/shop-svc-backend.json")))
+            .unwrap();
     let panel = |title: &str| {
         d["panels"]
             .as_array()
@@ -143,8 +148,13 @@ fn service_dashboards_draw_the_manifest_thresholds_and_watch_the_replicas() {
             .clone()
     };
     let line = |p: &Json| {
-        assert_eq!(p["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"], "line");
-        p["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"].as_f64().unwrap()
+        assert_eq!(
+            p["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"],
+            "line"
+        );
+        p["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"]
+            .as_f64()
+            .unwrap()
     };
     assert_eq!(line(&panel("Error ratio (5xx)")), 0.05);
     assert_eq!(line(&panel("Latency")), 0.5);
@@ -153,7 +163,10 @@ fn service_dashboards_draw_the_manifest_thresholds_and_watch_the_replicas() {
         assert!(latency.contains(&format!("service:http_request_duration_seconds:{rule}")));
     }
     let cpu = panel("CPU (cores)").to_string();
-    assert!(cpu.contains(r#"name=~\"shop-(backend-1|backend-2)-[0-9]+\""#), "{cpu}");
+    assert!(
+        cpu.contains(r#"name=~\"shop-(backend-1|backend-2)-[0-9]+\""#),
+        "{cpu}"
+    );
     // Every series the dashboards read is recorded or scraped by the generated config.
     let rules = p.read("monitoring/prometheus/rules/services.yml");
     for rec in [
@@ -200,14 +213,19 @@ fn provisioning_files_and_the_grafana_service() {
     assert!(volumes.contains(&"./monitoring/grafana/dashboards:/etc/grafana/dashboards:ro"));
     assert_eq!(g["secrets"][0], "prometheus_password");
     let env = &g["environment"];
-    assert_eq!(env["GF_SERVER_ROOT_URL"], "https://grafana.shop.example.com/");
+    assert_eq!(
+        env["GF_SERVER_ROOT_URL"],
+        "https://grafana.shop.example.com/"
+    );
     assert_eq!(env["GF_USERS_ALLOW_SIGN_UP"], "false");
     assert_eq!(env["GF_AUTH_ANONYMOUS_ENABLED"], "false");
     assert_eq!(env["GF_ANALYTICS_REPORTING_ENABLED"], "false");
-    assert!(env["GF_SECURITY_ADMIN_PASSWORD"]
-        .as_str()
-        .unwrap()
-        .starts_with("${GRAFANA_ADMIN_PASSWORD:?"));
+    assert!(
+        env["GF_SECURITY_ADMIN_PASSWORD"]
+            .as_str()
+            .unwrap()
+            .starts_with("${GRAFANA_ADMIN_PASSWORD:?")
+    );
 }
 
 #[test]
@@ -224,7 +242,9 @@ fn the_minimal_example_has_prometheus_only_and_no_root_url() {
     let compose = yaml(&p.read("compose.yaml"));
     let am = compose["services"].get("alertmanager").is_some();
     assert_eq!(uids.contains(&"alertmanager"), am, "{uids:?}");
-    assert!(compose["services"]["grafana"]["environment"]
-        .get("GF_SERVER_ROOT_URL")
-        .is_none());
+    assert!(
+        compose["services"]["grafana"]["environment"]
+            .get("GF_SERVER_ROOT_URL")
+            .is_none()
+    );
 }
