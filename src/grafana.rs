@@ -320,7 +320,8 @@ impl Board {
             "links": self.links,
             "panels": self.panels,
         });
-        let mut text = serde_json::to_string_pretty(&value).expect("json serializes");
+        let mut text = String::new();
+        layout(&value, 3, 0, &mut text);
         text.push('\n');
         Dashboard {
             path: format!("{DASHBOARDS_OUT}/{}/{}.json", self.folder, self.uid),
@@ -331,6 +332,38 @@ impl Board {
             json: text,
             value,
         }
+    }
+}
+
+/// Writes `v` expanded (one member per line) down to `depth` levels, compact below:
+/// with depth 3 every panel key and every variable sits on its own line, so a diff
+/// shows what changed, while a dashboard stays a fraction of its fully pretty size.
+fn layout(v: &Json, depth: usize, indent: usize, out: &mut String) {
+    let pad = |n: usize, out: &mut String| out.extend(std::iter::repeat_n(' ', n));
+    match v {
+        Json::Object(m) if depth > 0 && !m.is_empty() => {
+            out.push_str("{\n");
+            for (i, (k, val)) in m.iter().enumerate() {
+                pad(indent + 2, out);
+                out.push_str(&Json::from(k.as_str()).to_string());
+                out.push_str(": ");
+                layout(val, depth - 1, indent + 2, out);
+                out.push_str(if i + 1 < m.len() { ",\n" } else { "\n" });
+            }
+            pad(indent, out);
+            out.push('}');
+        }
+        Json::Array(a) if depth > 0 && !a.is_empty() => {
+            out.push_str("[\n");
+            for (i, val) in a.iter().enumerate() {
+                pad(indent + 2, out);
+                layout(val, depth - 1, indent + 2, out);
+                out.push_str(if i + 1 < a.len() { ",\n" } else { "\n" });
+            }
+            pad(indent, out);
+            out.push(']');
+        }
+        _ => out.push_str(&v.to_string()),
     }
 }
 
@@ -1387,14 +1420,14 @@ pub fn contribute(model: &mut Model, domain: Option<&str>) {
     }
 
     let mut dashboards = Vec::new();
-    let per_service: Vec<Dashboard> = model
+    let shown: Vec<&crate::model::Service> = model
         .services
         .iter()
         .filter(|s| s.metrics.is_some() || model.components.cadvisor)
-        .map(|s| service(model, s))
         .collect();
-    let links: Vec<(String, String)> = model
-        .services
+    // A large project has a thousand of these: build them on all cores.
+    let per_service = crate::render::parallel_map(&shown, |s| service(model, s));
+    let links: Vec<(String, String)> = shown
         .iter()
         .zip(&per_service)
         .map(|(s, d)| (s.name.clone(), d.uid.clone()))
@@ -1593,8 +1626,26 @@ fn resolve_uid(uid: &str, dash: &Json) -> String {
 }
 
 /// Checks one dashboard against the provisioned datasource uids.
-pub fn check_dashboard(path: &str, dash: &Json, datasources: &BTreeSet<String>) -> Result<()> {
+///
+/// `parsed` remembers the queries that parsed, by [`parse_key`]: a thousand service
+/// dashboards share a few query shapes, so each shape is parsed once.
+pub fn check_dashboard(
+    path: &str,
+    dash: &Json,
+    datasources: &BTreeSet<String>,
+    parsed: &mut BTreeSet<String>,
+) -> Result<()> {
     let vars = Vars::new("production", ".*");
+    let mut parses = |q: &str| -> Result<(), String> {
+        let q = substitute(q, &vars);
+        let key = parse_key(&q);
+        if parsed.contains(&key) {
+            return Ok(());
+        }
+        promql_parser::parser::parse(&q)?;
+        parsed.insert(key);
+        Ok(())
+    };
     let check_ds = |what: &str, ds: &Json| -> Result<()> {
         if ds.is_null() {
             return Ok(());
@@ -1617,7 +1668,7 @@ pub fn check_dashboard(path: &str, dash: &Json, datasources: &BTreeSet<String>) 
                 .strip_prefix("label_values(")
                 .and_then(|s| s.rsplit_once(','))
                 .map_or(q, |(sel, _)| sel);
-            if let Err(e) = promql_parser::parser::parse(&substitute(inner, &vars)) {
+            if let Err(e) = parses(inner) {
                 bail!("{path}: variable `{name}`: query `{q}` does not parse: {e}");
             }
         }
@@ -1634,12 +1685,45 @@ pub fn check_dashboard(path: &str, dash: &Json, datasources: &BTreeSet<String>) 
         for t in p["targets"].as_array().into_iter().flatten() {
             check_ds(&format!("panel `{title}`"), &t["datasource"])?;
             let expr = t["expr"].as_str().unwrap_or("");
-            if let Err(e) = promql_parser::parser::parse(&substitute(expr, &vars)) {
+            if let Err(e) = parses(expr) {
                 bail!("{path}: panel `{title}`: query `{expr}` does not parse: {e}");
             }
         }
     }
     Ok(())
+}
+
+/// A query with every string literal made only of `[A-Za-z0-9_:. -]` replaced by
+/// `"x"`: such a literal is valid both as a label value and as a regex, so whether the
+/// query parses does not depend on it. Other literals (regexes) stay as they are.
+pub fn parse_key(q: &str) -> String {
+    let mut out = String::with_capacity(q.len());
+    let mut rest = q;
+    while let Some(start) = rest.find('"') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let Some(end) = after.find(['"', '\\']) else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let lit = &after[..end];
+        if after.as_bytes()[end] == b'\\' {
+            // An escape: keep the rest verbatim.
+            out.push_str(&rest[start..]);
+            return out;
+        }
+        if lit
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_:. -".contains(&b))
+        {
+            out.push_str("\"x\"");
+        } else {
+            out.push_str(&rest[start..start + end + 2]);
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Cross-file checks of Grafana's rendered files (parsed values by path).
@@ -1669,6 +1753,7 @@ pub fn verify(files: &[(&File, &Json)]) -> Result<()> {
     }
     let mut dash_uids = BTreeSet::new();
     let mut titles = BTreeSet::new();
+    let mut parsed = BTreeSet::new();
     for (f, dash) in files {
         let Some(rest) = f.path.strip_prefix(&format!("{DASHBOARDS_OUT}/")) else {
             continue;
@@ -1691,7 +1776,7 @@ pub fn verify(files: &[(&File, &Json)]) -> Result<()> {
                 f.path
             );
         }
-        check_dashboard(&f.path, dash, &uids)?;
+        check_dashboard(&f.path, dash, &uids, &mut parsed)?;
     }
     Ok(())
 }
@@ -1760,9 +1845,9 @@ mod tests {
         assert_eq!(ds, [PROMETHEUS_UID, ALERTMANAGER_UID]);
         // Thresholds of the manifest are drawn on the service dashboards.
         let gw = &g.dashboards[1].json;
-        assert!(gw.contains("\"value\": 0.05"), "error-rate line");
-        assert!(gw.contains("\"value\": 0.5"), "latency p95 line");
-        assert!(gw.contains("\"mode\": \"line\""));
+        assert!(gw.contains("\"value\":0.05"), "error-rate line");
+        assert!(gw.contains("\"value\":0.5"), "latency p95 line");
+        assert!(gw.contains("\"mode\":\"line\""));
     }
 
     #[test]
@@ -1779,7 +1864,7 @@ mod tests {
         replace(
             &mut files,
             &path,
-            "\"uid\": \"${datasource}\"",
+            "\"uid\":\"${datasource}\"",
             "\"uid\": \"loki\"",
         );
         let e = crate::verify::verify(&m, &files).unwrap_err().to_string();
@@ -1794,7 +1879,7 @@ mod tests {
         replace(
             &mut files,
             &path,
-            "\"value\": \"prometheus\"",
+            "\"value\":\"prometheus\"",
             "\"value\": \"gone\"",
         );
         let e = crate::verify::verify(&m, &files).unwrap_err().to_string();
@@ -1842,7 +1927,8 @@ mod tests {
             "uid": "x", "title": "x", "schemaVersion": 39,
             "panels": [{ "type": "stat", "title": "p", "targets": [] }],
         });
-        let e = check_dashboard("d.json", &dash, &BTreeSet::new()).unwrap_err();
+        let e =
+            check_dashboard("d.json", &dash, &BTreeSet::new(), &mut BTreeSet::new()).unwrap_err();
         assert!(e.to_string().contains("gridPos"), "{e}");
     }
 
@@ -1860,6 +1946,24 @@ mod tests {
         }
         assert!(q.iter().all(|p| p.dashboard == "shop-host"));
         assert!(panel_queries(&m, "nothing", &Vars::new("production", ".*")).is_empty());
+    }
+
+    #[test]
+    fn parse_keys_fold_plain_values_but_keep_regexes() {
+        assert_eq!(
+            parse_key(r#"up{job="svc-0001",environment="prod"} == 0"#),
+            parse_key(r#"up{job="svc-0002",environment="dev"} == 0"#)
+        );
+        assert_eq!(
+            parse_key(r#"x{a="b",name=~"a-(b|c)-[0-9]+"}"#),
+            r#"x{a="x",name=~"a-(b|c)-[0-9]+"}"#
+        );
+        assert_ne!(
+            parse_key(r#"x{name=~"a-(b|c)-[0-9]+"}"#),
+            parse_key(r#"x{name=~"a-(b|c-[0-9]+"}"#)
+        );
+        assert_eq!(parse_key(r#"x{a="b", c=~"5.."}"#), r#"x{a="x", c=~"x"}"#);
+        assert_eq!(parse_key(r#"x{a="q\"b"}"#), r#"x{a="q\"b"}"#);
     }
 
     #[test]
