@@ -125,21 +125,20 @@ fn ds() -> Json {
 }
 
 fn target(i: usize, expr: &str, legend: &str) -> Json {
+    // The panel's datasource applies to its targets; Grafana's defaults are left out.
     json!({
         "refId": ((b'A' + i as u8) as char).to_string(),
-        "datasource": ds(),
         "expr": expr,
         "legendFormat": legend,
-        "range": true,
     })
 }
 
-fn targets(queries: &[(&str, &str)]) -> Json {
+fn targets<S: AsRef<str>>(queries: &[(S, &str)]) -> Json {
     Json::Array(
         queries
             .iter()
             .enumerate()
-            .map(|(i, (e, l))| target(i, e, l))
+            .map(|(i, (e, l))| target(i, e.as_ref(), l))
             .collect(),
     )
 }
@@ -152,32 +151,25 @@ fn steps(lines: &[(f64, &str)]) -> Json {
 }
 
 /// A time series; `lines` are drawn as threshold lines (the alert thresholds).
-fn timeseries(title: &str, unit: &str, queries: &[(&str, &str)], lines: &[(f64, &str)]) -> Json {
+/// Only what differs from Grafana's defaults is written.
+fn timeseries<S: AsRef<str>>(
+    title: &str,
+    unit: &str,
+    queries: &[(S, &str)],
+    lines: &[(f64, &str)],
+) -> Json {
+    let mut defaults = json!({ "unit": unit });
+    if !lines.is_empty() {
+        defaults["thresholds"] = steps(lines);
+        defaults["custom"] = json!({ "thresholdsStyle": { "mode": "line" } });
+    }
     json!({
         "type": "timeseries",
         "title": title,
         "datasource": ds(),
         "targets": targets(queries),
-        "fieldConfig": {
-            "defaults": {
-                "unit": unit,
-                "color": { "mode": "palette-classic" },
-                "thresholds": steps(lines),
-                "custom": {
-                    "drawStyle": "line",
-                    "lineWidth": 1,
-                    "fillOpacity": 10,
-                    "showPoints": "never",
-                    "spanNulls": false,
-                    "thresholdsStyle": { "mode": if lines.is_empty() { "off" } else { "line" } },
-                },
-            },
-            "overrides": [],
-        },
-        "options": {
-            "legend": { "displayMode": "list", "placement": "bottom", "showLegend": true },
-            "tooltip": { "mode": "multi", "sort": "desc" },
-        },
+        "fieldConfig": { "defaults": defaults, "overrides": [] },
+        "options": { "tooltip": { "mode": "multi", "sort": "desc" } },
     })
 }
 
@@ -196,13 +188,7 @@ fn stat(title: &str, unit: &str, queries: &[(&str, &str)], lines: &[(f64, &str)]
             },
             "overrides": [],
         },
-        "options": {
-            "reduceOptions": { "calcs": ["lastNotNull"], "fields": "", "values": false },
-            "colorMode": "background",
-            "graphMode": "none",
-            "textMode": "value_and_name",
-            "orientation": "auto",
-        },
+        "options": { "colorMode": "background", "graphMode": "none", "textMode": "value_and_name" },
     })
 }
 
@@ -450,10 +436,10 @@ fn overview(model: &Model, services: &[(String, String)]) -> Dashboard {
         format!("{}: stack overview", model.project),
     );
     b.description = "Every service at a glance: up/down, traffic, errors, latency, alerts.".into();
-    for (name, uid) in services {
+    for (title, uid) in services {
         b.links.push(json!({
             "type": "link",
-            "title": format!("service {name}"),
+            "title": title,
             "url": format!("/d/{uid}"),
             "tags": [],
             "asDropdown": false,
@@ -461,7 +447,7 @@ fn overview(model: &Model, services: &[(String, String)]) -> Dashboard {
             "includeVars": true,
             "keepTime": true,
             "targetBlank": false,
-            "tooltip": format!("RED, saturation and restarts of {name}"),
+            "tooltip": format!("RED, saturation and restarts: {title}"),
         }));
     }
     let up = format!("min by (job) (up{{{ENV}}})");
@@ -499,7 +485,8 @@ fn overview(model: &Model, services: &[(String, String)]) -> Dashboard {
         .map(|s| s.name.as_str())
         .collect();
     if !metered.is_empty() {
-        let sel = format!("{},{ENV}", jobs_matcher("service", &metered));
+        // Only scraped services have these recording rules: no service matcher needed.
+        let sel = ENV;
         b.row("Services (RED)");
         b.add(
             8,
@@ -544,20 +531,94 @@ fn overview(model: &Model, services: &[(String, String)]) -> Dashboard {
     b.finish()
 }
 
+/// What a service dashboard shows: one service, or any (`$service`) in a large project.
+struct Subject {
+    uid: String,
+    title: String,
+    /// Value of the `service`/`job` labels: a name, or `$service`.
+    name: String,
+    /// Regex of its containers' names (cAdvisor `name`).
+    containers: String,
+    /// Request counter and status label, for the per-instance panels.
+    raw: Option<(String, String)>,
+    red: bool,
+    health: bool,
+}
+
 fn service(model: &Model, s: &crate::model::Service) -> Dashboard {
-    let mut b = Board::new(
+    service_board(
         model,
-        "service",
-        "services",
-        uid(&[&model.project, "svc", &s.name]),
-        format!("{}: service {}", model.project, s.name),
-    );
+        Subject {
+            uid: uid(&[&model.project, "svc", &s.name]),
+            title: format!("{}: service {}", model.project, s.name),
+            name: s.name.clone(),
+            containers: containers_regex(&model.project, &s.replicas),
+            raw: s
+                .metrics
+                .as_ref()
+                .map(|m| (m.requests.clone(), m.status_label.clone())),
+            red: s.metrics.is_some(),
+            health: s.health.is_some(),
+        },
+        None,
+    )
+}
+
+/// Above this many, services share one dashboard with a `$service` variable.
+pub const MAX_SERVICE_DASHBOARDS: usize = 50;
+
+/// One dashboard for every service of a large project, chosen by `$service`.
+fn services_templated(model: &Model) -> Dashboard {
+    let metered: Vec<&crate::model::Metrics> = model
+        .services
+        .iter()
+        .filter_map(|s| s.metrics.as_ref())
+        .collect();
+    // Raw per-instance panels only when every service shares one metric convention.
+    let raw = metered.first().and_then(|m| {
+        metered
+            .iter()
+            .all(|x| x.requests == m.requests && x.status_label == m.status_label)
+            .then(|| (m.requests.clone(), m.status_label.clone()))
+    });
+    let var = json!({
+        "name": "service",
+        "label": "Service",
+        "type": "query",
+        "datasource": ds(),
+        "query": "label_values(service:http_requests:rate5m{environment=\"$environment\"}, service)",
+        "hide": 0,
+        "includeAll": false,
+        "multi": false,
+        "options": [],
+        "refresh": 2,
+        "regex": "",
+        "sort": 1,
+    });
+    service_board(
+        model,
+        Subject {
+            uid: uid(&[&model.project, "services"]),
+            title: format!("{}: service", model.project),
+            name: "$service".into(),
+            containers: format!("{}-$service(-[0-9]+)?-[0-9]+", model.project),
+            raw,
+            red: !metered.is_empty(),
+            health: model.services.iter().any(|s| s.health.is_some()),
+        },
+        Some(var),
+    )
+}
+
+fn service_board(model: &Model, s: Subject, var: Option<Json>) -> Dashboard {
+    let mut b = Board::new(model, "service", "services", s.uid, s.title);
     b.description = format!(
         "Service {}: rate, errors, duration (from the recording rules), saturation and restarts of its containers.",
         s.name
     );
+    b.vars.extend(var);
     let svc = format!("service=\"{}\",{ENV}", s.name);
-    if let Some(mm) = &s.metrics {
+    if s.red {
         let job = format!("job=\"{}\",{ENV}", s.name);
         b.vars
             .push(instance_var(&format!("up{{{job}}}"), "instance"));
@@ -571,19 +632,13 @@ fn service(model: &Model, s: &crate::model::Service) -> Dashboard {
             timeseries(
                 "Request rate",
                 "reqps",
-                &[
-                    (
-                        &format!("service:http_requests:rate5m{{{svc}}}"),
-                        "all instances",
-                    ),
-                    (
-                        &format!(
-                            "sum by (instance) (rate({}{{{inst}}}[$__rate_interval]))",
-                            mm.requests
-                        ),
-                        "{{instance}}",
-                    ),
-                ],
+                &with_raw(
+                    format!("service:http_requests:rate5m{{{svc}}}"),
+                    "all instances",
+                    s.raw.as_ref().map(|(req, _)| {
+                        format!("sum by (instance) (rate({req}{{{inst}}}[$__rate_interval]))")
+                    }),
+                ),
                 &[],
             ),
         );
@@ -593,17 +648,15 @@ fn service(model: &Model, s: &crate::model::Service) -> Dashboard {
             timeseries(
                 "Error ratio (5xx)",
                 "percentunit",
-                &[
-                    (&format!("service:http_error_ratio:rate5m{{{svc}}}"), "5xx ratio"),
-                    (
-                        &format!(
-                            "sum by (instance) (rate({req}{{{inst},{st}=~\"5..\"}}[$__rate_interval])) / sum by (instance) (rate({req}{{{inst}}}[$__rate_interval]))",
-                            req = mm.requests,
-                            st = mm.status_label
-                        ),
-                        "{{instance}}",
-                    ),
-                ],
+                &with_raw(
+                    format!("service:http_error_ratio:rate5m{{{svc}}}"),
+                    "5xx ratio",
+                    s.raw.as_ref().map(|(req, st)| {
+                        format!(
+                            "sum by (instance) (rate({req}{{{inst},{st}=~\"5..\"}}[$__rate_interval])) / sum by (instance) (rate({req}{{{inst}}}[$__rate_interval]))"
+                        )
+                    }),
+                ),
                 &[(model.alerts.error_rate, "red")],
             ),
         );
@@ -622,7 +675,7 @@ fn service(model: &Model, s: &crate::model::Service) -> Dashboard {
             ),
         );
     }
-    if model.components.blackbox && s.health.is_some() {
+    if model.components.blackbox && s.health {
         b.row("Health");
         b.add(
             24,
@@ -637,10 +690,7 @@ fn service(model: &Model, s: &crate::model::Service) -> Dashboard {
         );
     }
     if model.components.cadvisor {
-        let sel = format!(
-            "job=\"cadvisor\",{ENV},name=~\"{}\"",
-            containers_regex(&model.project, &s.replicas)
-        );
+        let sel = format!("job=\"cadvisor\",{ENV},name=~\"{}\"", s.containers);
         b.row("Saturation (containers)");
         b.add(
             8,
@@ -685,6 +735,17 @@ fn service(model: &Model, s: &crate::model::Service) -> Dashboard {
         );
     }
     b.finish()
+}
+
+/// A recording-rule query and, when known, the per-instance one from the raw metric.
+fn with_raw(
+    rule: String,
+    legend: &'static str,
+    raw: Option<String>,
+) -> Vec<(String, &'static str)> {
+    let mut q = vec![(rule, legend)];
+    q.extend(raw.map(|r| (r, "{{instance}}")));
+    q
 }
 
 fn host(model: &Model) -> Dashboard {
@@ -1425,13 +1486,25 @@ pub fn contribute(model: &mut Model, domain: Option<&str>) {
         .iter()
         .filter(|s| s.metrics.is_some() || model.components.cadvisor)
         .collect();
-    // A large project has a thousand of these: build them on all cores.
-    let per_service = crate::render::parallel_map(&shown, |s| service(model, s));
-    let links: Vec<(String, String)> = shown
-        .iter()
-        .zip(&per_service)
-        .map(|(s, d)| (s.name.clone(), d.uid.clone()))
-        .collect();
+    // One dashboard per service, linked from the overview; a large project gets one
+    // dashboard with a `$service` variable instead (a folder of a thousand is no help).
+    let per_service: Vec<Dashboard> = if shown.len() <= MAX_SERVICE_DASHBOARDS {
+        shown.iter().map(|s| service(model, s)).collect()
+    } else {
+        vec![services_templated(model)]
+    };
+    let links: Vec<(String, String)> = if shown.len() <= MAX_SERVICE_DASHBOARDS {
+        shown
+            .iter()
+            .zip(&per_service)
+            .map(|(s, d)| (format!("service {}", s.name), d.uid.clone()))
+            .collect()
+    } else {
+        per_service
+            .iter()
+            .map(|d| ("services".to_string(), d.uid.clone()))
+            .collect()
+    };
     dashboards.push(overview(model, &links));
     dashboards.extend(per_service);
     if model.components.node_exporter {
@@ -1693,9 +1766,11 @@ pub fn check_dashboard(
     Ok(())
 }
 
-/// A query with every string literal made only of `[A-Za-z0-9_:. -]` replaced by
-/// `"x"`: such a literal is valid both as a label value and as a regex, so whether the
-/// query parses does not depend on it. Other literals (regexes) stay as they are.
+/// A query with the parts of its string literals that cannot affect whether it parses
+/// folded: every run of `[A-Za-z0-9_-]` outside a regex class (`[…]`) or repetition
+/// (`{…}`) becomes `x`. Such a run is valid both in a label value and in a regex, so
+/// `up{job="svc-0001"}` and `up{job="svc-0002"}` share one key, while `[0-9]` stays as
+/// it is. A literal with an escape or a `(?` group keeps the rest of the query verbatim.
 pub fn parse_key(q: &str) -> String {
     let mut out = String::with_capacity(q.len());
     let mut rest = q;
@@ -1707,19 +1782,33 @@ pub fn parse_key(q: &str) -> String {
             return out;
         };
         let lit = &after[..end];
-        if after.as_bytes()[end] == b'\\' {
-            // An escape: keep the rest verbatim.
+        if after.as_bytes()[end] == b'\\' || lit.contains("(?") {
             out.push_str(&rest[start..]);
             return out;
         }
-        if lit
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_:. -".contains(&b))
-        {
-            out.push_str("\"x\"");
-        } else {
-            out.push_str(&rest[start..start + end + 2]);
+        out.push('"');
+        let (mut class, mut brace, mut run) = (0u32, 0u32, false);
+        for c in lit.chars() {
+            match c {
+                '[' => class += 1,
+                ']' => class = class.saturating_sub(1),
+                '{' => brace += 1,
+                '}' => brace = brace.saturating_sub(1),
+                _ => {}
+            }
+            let foldable =
+                class == 0 && brace == 0 && (c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if foldable {
+                if !run {
+                    out.push('x');
+                }
+                run = true;
+            } else {
+                out.push(c);
+                run = false;
+            }
         }
+        out.push('"');
         rest = &after[end + 1..];
     }
     out.push_str(rest);
@@ -1955,15 +2044,67 @@ mod tests {
             parse_key(r#"up{job="svc-0002",environment="dev"} == 0"#)
         );
         assert_eq!(
-            parse_key(r#"x{a="b",name=~"a-(b|c)-[0-9]+"}"#),
-            r#"x{a="x",name=~"a-(b|c)-[0-9]+"}"#
+            parse_key(r#"x{a="b",name=~"shop-(backend-1|backend-2)-[0-9]+"}"#),
+            r#"x{a="x",name=~"x(x|x)x[0-9]+"}"#
         );
         assert_ne!(
             parse_key(r#"x{name=~"a-(b|c)-[0-9]+"}"#),
             parse_key(r#"x{name=~"a-(b|c-[0-9]+"}"#)
         );
-        assert_eq!(parse_key(r#"x{a="b", c=~"5.."}"#), r#"x{a="x", c=~"x"}"#);
-        assert_eq!(parse_key(r#"x{a="q\"b"}"#), r#"x{a="q\"b"}"#);
+        assert_eq!(
+            parse_key(r#"x{a=~"5..", b=~"[z-a]{2,3}"}"#),
+            r#"x{a=~"x..", b=~"[z-a]{2,3}"}"#
+        );
+        assert_eq!(parse_key(r#"x{a=~"(?z)b"}"#), r#"x{a=~"(?z)b"}"#);
+        assert_eq!(parse_key(r#"x{a="q\\"b"}"#), r#"x{a="q\\"b"}"#);
+    }
+
+    /// A manifest with `n` scraped services (`svc-001`…), every tenth with 2 replicas.
+    fn many(n: usize) -> String {
+        let mut text = String::from(
+            "[project]\nname = \"big\"\nenvironments = [\"development\", \"production\"]\n",
+        );
+        for i in 1..=n {
+            text.push_str(&format!(
+                "[[service]]\nname = \"svc-{i:03}\"\nimage = \"ghcr.io/acme/svc:1.0.0\"\nport = {}\nmetrics = {{}}\nhealth = \"/health\"\n",
+                10000 + i
+            ));
+            if i % 10 == 0 {
+                text.push_str("replicas = 2\n");
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn a_large_project_gets_one_templated_service_dashboard() {
+        let m = model(&many(MAX_SERVICE_DASHBOARDS));
+        let g = m.provisioning.as_ref().unwrap();
+        let n = g.dashboards.iter().filter(|d| d.kind == "service").count();
+        assert_eq!(n, MAX_SERVICE_DASHBOARDS);
+
+        let m = model(&many(MAX_SERVICE_DASHBOARDS + 1));
+        let g = m.provisioning.as_ref().unwrap();
+        let svc: Vec<&Dashboard> = g
+            .dashboards
+            .iter()
+            .filter(|d| d.kind == "service")
+            .collect();
+        assert_eq!(svc.len(), 1);
+        assert_eq!(svc[0].uid, "big-services");
+        assert!(
+            svc[0]
+                .json
+                .contains(r#"name=~\"big-$service(-[0-9]+)?-[0-9]+\""#)
+        );
+        assert!(
+            svc[0]
+                .json
+                .contains(r#"service:http_requests:rate5m{service=\"$service\""#)
+        );
+        let overview = &g.dashboards[0];
+        assert!(overview.json.contains("/d/big-services"));
+        crate::verify::verify(&m, &rendered(&m)).unwrap();
     }
 
     #[test]

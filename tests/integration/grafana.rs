@@ -34,12 +34,26 @@ fn panel_count(d: &Json) -> usize {
         .count()
 }
 
+/// A manifest with `n` scraped services.
+fn many(n: usize) -> String {
+    let mut text = String::from(
+        "[project]\nname = \"big\"\nenvironments = [\"development\", \"production\"]\n",
+    );
+    for i in 1..=n {
+        text.push_str(&format!(
+            "[[service]]\nname = \"svc-{i:03}\"\nimage = \"ghcr.io/acme/svc:1.0.0\"\nport = {}\nmetrics = {{}}\n",
+            10000 + i
+        ));
+    }
+    text
+}
+
 #[test]
 fn every_dashboard_of_every_example_type_checks() {
     let Some(checker) = require_tool("grafana-dashboard-typecheck") else {
         return;
     };
-    let projects: Vec<(String, Project)> = examples()
+    let mut projects: Vec<(String, Project)> = examples()
         .into_iter()
         .map(|n| {
             let p = Project::example(&n);
@@ -47,6 +61,11 @@ fn every_dashboard_of_every_example_type_checks() {
             (n, p)
         })
         .collect();
+    // A project above the per-service limit: one dashboard with `$service`.
+    let big = Project::with_manifest(&many(60));
+    big.generate();
+    assert!(big.exists(&format!("{DASHBOARDS}services/big-services.json")));
+    projects.push(("big".into(), big));
     let mut files = Vec::new();
     for (name, p) in &projects {
         let d = dashboards(p);
