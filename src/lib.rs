@@ -12,6 +12,7 @@ pub mod ci;
 pub mod cli;
 pub mod diag;
 pub mod exporters;
+pub mod grafana;
 pub mod init;
 pub mod load;
 pub mod lock;

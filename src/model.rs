@@ -60,6 +60,9 @@ pub struct Model {
     pub web: WebAuth,
     /// `remote_write` endpoints of every environment's Prometheus.
     pub remote_write: Vec<RemoteWrite>,
+    /// Grafana's provisioning and dashboards, when Grafana runs (one file each).
+    #[serde(skip)]
+    pub provisioning: Option<crate::grafana::Grafana>,
     /// Blackbox-exporter modules (`monitoring/blackbox/blackbox.yml`), when it runs.
     pub blackbox_modules: Vec<String>,
     /// CI workflows (`[ci]`), when generated.

@@ -153,6 +153,7 @@ pub fn plan(m: &Model) -> Vec<Artifact> {
         crate::alertmanager::artifacts(m),
         crate::ci::artifacts(m),
         crate::aws::artifacts(m),
+        crate::grafana::artifacts(m),
     ]
     .into_iter()
     .flatten()

@@ -516,6 +516,7 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         blackbox_modules: Vec::new(),
         ci: None,
         aws: None,
+        provisioning: None,
     };
     crate::stack::assemble(&mut model);
     model.rules = crate::rules::build(&model);
@@ -526,6 +527,8 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         .iter()
         .map(|env| environment(m, env, &model))
         .collect();
+    let domain = m.deploy.aws.as_ref().and_then(|a| a.domain.as_deref());
+    crate::grafana::contribute(&mut model, domain);
     model.ci = crate::ci::build(m, &model);
     model.aws = crate::aws::build(m, &model);
     model

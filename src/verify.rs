@@ -19,6 +19,7 @@ fn needs_value(path: &str) -> bool {
         || path.starts_with("monitoring/prometheus/prometheus.")
         || path.starts_with("monitoring/prometheus/targets/")
         || path.starts_with(crate::ci::WORKFLOW_DIR)
+        || path.starts_with("monitoring/grafana/")
 }
 
 /// Checks a file's syntax only (cheaper than building its value).
@@ -109,6 +110,12 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
         }
         parsed.push((f, value));
     }
+    let grafana: Vec<(&File, &Json)> = parsed
+        .iter()
+        .filter(|(f, _)| f.path.starts_with("monitoring/grafana/"))
+        .filter_map(|(f, v)| Some((*f, v.as_ref()?)))
+        .collect();
+    crate::grafana::verify(&grafana).map_err(|e| anyhow!("bug in obsgen: {e:#}"))?;
     for (f, value) in &parsed {
         let Some(value) = value else { continue };
         crate::alertmanager::verify(&f.path, value, &paths)?;

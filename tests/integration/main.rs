@@ -10,6 +10,7 @@ mod cli;
 mod drift;
 mod examples;
 mod exporters;
+mod grafana;
 mod init;
 mod live;
 mod quoting;
