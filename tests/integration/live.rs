@@ -5,7 +5,8 @@
 //! 1. every generated rule group loads and evaluates with health `ok`
 //!    (`/api/v1/rules`; the groups and rules are exactly those of the generated
 //!    `monitoring/prometheus/rules/*.yml`),
-//! 2. the `node-exporter` target is `up` (`/api/v1/targets`),
+//! 2. the `node-exporter` target is `up` (`/api/v1/targets`), and every panel query of
+//!    the generated host dashboard returns data (`/api/v1/query`),
 //! 3. a firing alert reaches a webhook receiver on loopback through the generated route
 //!    (an HTTP server in this test records the POSTs; the group key names the route),
 //! 4. the generated inhibition holds back the warning that a critical alert covers: the
@@ -243,6 +244,18 @@ fn http_get(port: u16, path: &str) -> Result<(u16, String), String> {
 }
 
 /// GET returning parsed JSON (status 200 required).
+/// Percent-encodes a query-string value.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn get_json(port: u16, path: &str) -> Result<Value, String> {
     let (status, body) = http_get(port, path)?;
     if status != 200 {
@@ -895,6 +908,34 @@ fn generated_stack_runs_on_loopback_rules_targets_routing_and_inhibition() {
             _ => Err(format!("node-exporter targets: {node:?}\nall: {v}")),
         }
     });
+
+    // 2b. Every panel of the generated host dashboard returns data from this Prometheus:
+    //     the metric names and labels the dashboards query are the ones node-exporter and
+    //     the generated scrape config really produce (issue 4's proof).
+    let model = obsgen::project::generate_from(&p.read("obsgen.toml"), "obsgen.toml", None)
+        .expect("the manifest generates")
+        .model;
+    let queries =
+        obsgen::grafana::panel_queries(&model, "host", &obsgen::grafana::Vars::new(ENV, ".*"));
+    assert!(
+        queries.len() >= 5,
+        "only {} host panel queries",
+        queries.len()
+    );
+    for q in &queries {
+        let what = format!("host panel {:?} returns data: {}", q.panel, q.expr);
+        live.wait_for(&what, |_| {
+            let v = get_json(
+                ports.prometheus,
+                &format!("/api/v1/query?query={}", percent_encode(&q.expr)),
+            )?;
+            match v["data"]["result"].as_array() {
+                Some(r) if !r.is_empty() => Ok(()),
+                _ => Err(format!("no data for {:?}: {}\n{v}", q.panel, q.expr)),
+            }
+        });
+    }
+    eprintln!("live: {} host panel queries return data", queries.len());
 
     // 3. The critical alert (and the uncovered warning) reach the webhook through the
     //    generated routes; 4. the covered warning never does.
