@@ -1698,25 +1698,94 @@ fn resolve_uid(uid: &str, dash: &Json) -> String {
         .to_string()
 }
 
-/// Checks one dashboard against the provisioned datasource uids.
-///
-/// `parsed` remembers the queries that parsed, by [`parse_key`]: a thousand service
-/// dashboards share a few query shapes, so each shape is parsed once.
-pub fn check_dashboard(
+/// Checks one dashboard against the provisioned datasource uids, and its queries.
+pub fn check_dashboard(path: &str, dash: &Json, datasources: &BTreeSet<String>) -> Result<()> {
+    let mut queries = Vec::new();
+    collect_dashboard(path, dash, datasources, &mut queries)?;
+    parse_all(&queries)
+}
+
+/// Parses every query once per [`parse_key`] shape (dashboards share most shapes),
+/// on all cores; the first failure names where the query came from.
+pub fn parse_all(queries: &[(String, String)]) -> Result<()> {
+    // The parser compiles the regex of every `=~`/`!~` matcher, which is most of its
+    // cost, and dashboards repeat a few regexes (`.*`) everywhere: each distinct regex is
+    // compiled once here, and the query is parsed with a trivial regex in its place.
+    let mut regexes: BTreeMap<String, &str> = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    let mut unique = Vec::new();
+    for (whence, q) in queries {
+        let (plain, found) = split_regexes(q);
+        for r in found {
+            regexes.entry(r).or_insert(whence);
+        }
+        if seen.insert(parse_key(&plain)) {
+            unique.push((whence, q, plain));
+        }
+    }
+    for (r, whence) in &regexes {
+        regex::Regex::new(&format!("^(?:{r})$"))
+            .map_err(|e| anyhow::anyhow!("{whence}: regex `{r}` is invalid: {e}"))?;
+    }
+    for (whence, q, plain) in unique {
+        promql_parser::parser::parse(&plain)
+            .map_err(|e| anyhow::anyhow!("{whence} `{q}` does not parse: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The query with the value of every regex matcher (`=~"…"`, `!~"…"`) replaced by `"x"`,
+/// and those values (unescaped). Other string literals are copied as they are.
+fn split_regexes(q: &str) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(q.len());
+    let mut found = Vec::new();
+    let mut chars = q.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            out.push(c);
+            continue;
+        }
+        // A double-quoted literal: read it whole.
+        let mut raw = String::from('"');
+        let mut value = String::new();
+        while let Some(c) = chars.next() {
+            raw.push(c);
+            match c {
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        raw.push(n);
+                        if n != '"' && n != '\\' {
+                            value.push('\\');
+                        }
+                        value.push(n);
+                    }
+                }
+                '"' => break,
+                c => value.push(c),
+            }
+        }
+        let before = out.trim_end();
+        if before.ends_with("=~") || before.ends_with("!~") {
+            out.push_str("\"x\"");
+            found.push(value);
+        } else {
+            out.push_str(&raw);
+        }
+    }
+    (out, found)
+}
+
+/// Checks one dashboard's datasources and structure, and collects its queries (with
+/// the variables substituted) as `(where, query)` for [`parse_all`].
+pub fn collect_dashboard(
     path: &str,
     dash: &Json,
     datasources: &BTreeSet<String>,
-    parsed: &mut BTreeSet<String>,
+    queries: &mut Vec<(String, String)>,
 ) -> Result<()> {
     let vars = Vars::new("production", ".*");
-    let mut parses = |q: &str| -> Result<(), String> {
-        let q = substitute(q, &vars);
-        let key = parse_key(&q);
-        if parsed.contains(&key) {
-            return Ok(());
-        }
-        promql_parser::parser::parse(&q)?;
-        parsed.insert(key);
+    let mut parses = |whence: String, q: &str| -> Result<(), String> {
+        queries.push((whence, substitute(q, &vars)));
         Ok(())
     };
     let check_ds = |what: &str, ds: &Json| -> Result<()> {
@@ -1741,7 +1810,7 @@ pub fn check_dashboard(
                 .strip_prefix("label_values(")
                 .and_then(|s| s.rsplit_once(','))
                 .map_or(q, |(sel, _)| sel);
-            if let Err(e) = parses(inner) {
+            if let Err(e) = parses(format!("{path}: variable `{name}`: query"), inner) {
                 bail!("{path}: variable `{name}`: query `{q}` does not parse: {e}");
             }
         }
@@ -1758,7 +1827,7 @@ pub fn check_dashboard(
         for t in p["targets"].as_array().into_iter().flatten() {
             check_ds(&format!("panel `{title}`"), &t["datasource"])?;
             let expr = t["expr"].as_str().unwrap_or("");
-            if let Err(e) = parses(expr) {
+            if let Err(e) = parses(format!("{path}: panel `{title}`: query"), expr) {
                 bail!("{path}: panel `{title}`: query `{expr}` does not parse: {e}");
             }
         }
@@ -1842,7 +1911,7 @@ pub fn verify(files: &[(&File, &Json)]) -> Result<()> {
     }
     let mut dash_uids = BTreeSet::new();
     let mut titles = BTreeSet::new();
-    let mut parsed = BTreeSet::new();
+    let mut checks = Vec::new();
     for (f, dash) in files {
         let Some(rest) = f.path.strip_prefix(&format!("{DASHBOARDS_OUT}/")) else {
             continue;
@@ -1865,9 +1934,13 @@ pub fn verify(files: &[(&File, &Json)]) -> Result<()> {
                 f.path
             );
         }
-        check_dashboard(&f.path, dash, &uids, &mut parsed)?;
+        checks.push((f.path.as_str(), *dash));
     }
-    Ok(())
+    let mut queries = Vec::new();
+    for (path, dash) in checks {
+        collect_dashboard(path, dash, &uids, &mut queries)?;
+    }
+    parse_all(&queries)
 }
 
 #[cfg(test)]
@@ -2016,8 +2089,7 @@ mod tests {
             "uid": "x", "title": "x", "schemaVersion": 39,
             "panels": [{ "type": "stat", "title": "p", "targets": [] }],
         });
-        let e =
-            check_dashboard("d.json", &dash, &BTreeSet::new(), &mut BTreeSet::new()).unwrap_err();
+        let e = check_dashboard("d.json", &dash, &BTreeSet::new()).unwrap_err();
         assert!(e.to_string().contains("gridPos"), "{e}");
     }
 
@@ -2035,6 +2107,21 @@ mod tests {
         }
         assert!(q.iter().all(|p| p.dashboard == "shop-host"));
         assert!(panel_queries(&m, "nothing", &Vars::new("production", ".*")).is_empty());
+    }
+
+    #[test]
+    fn regex_values_are_split_out_and_checked_once() {
+        let (plain, found) = split_regexes(r#"up{job=~"a|b",x!~"\\.y",z="=~",w=~"c"} == 0"#);
+        assert_eq!(plain, r#"up{job=~"x",x!~"x",z="=~",w=~"x"} == 0"#);
+        assert_eq!(
+            found,
+            vec!["a|b".to_string(), r"\.y".to_string(), "c".to_string()]
+        );
+        let q = |s: &str| vec![("p".to_string(), s.to_string())];
+        assert!(parse_all(&q(r#"up{job=~"a|b"}"#)).is_ok());
+        let e = parse_all(&q(r#"up{job=~"(a"}"#)).unwrap_err().to_string();
+        assert!(e.contains("regex `(a` is invalid"), "{e}");
+        assert!(parse_all(&q("sum(up{job=\"a\"}")).is_err());
     }
 
     #[test]

@@ -1,3 +1,5 @@
+//! The `obsgen` binary: everything lives in the library; see [`obsgen::cli`].
+
 fn main() -> std::process::ExitCode {
     obsgen::cli::main()
 }

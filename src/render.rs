@@ -142,7 +142,7 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(4);
-    if threads < 2 || items.len() < 64 {
+    if threads < 2 || items.len() < 8 {
         return items.iter().map(&f).collect();
     }
     let chunk = items.len().div_ceil(threads);

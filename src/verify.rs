@@ -87,13 +87,31 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
     let paths: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
     let mut base_services = BTreeSet::new();
     let mut parsed = Vec::new();
-    let values = crate::render::parallel_map(files, |f| {
-        if needs_value(&f.path) {
-            parse(f)
-        } else {
-            check_syntax(f).map(|_| None)
-        }
+    // Grafana's files are parsed and checked (their PromQL parsed: the slow part) on a
+    // thread of their own while the other files are parsed back.
+    let is_grafana = |f: &File| f.path.starts_with("monitoring/grafana/");
+    let (values, grafana) = std::thread::scope(|scope| {
+        let grafana = scope.spawn(|| -> Result<()> {
+            let mut docs = Vec::new();
+            for f in files.iter().filter(|f| is_grafana(f)) {
+                let value = parse(f).map_err(|e| anyhow!("bug in obsgen: generated {e:#}"))?;
+                docs.push((f, value.unwrap_or(Json::Null)));
+            }
+            let refs: Vec<(&File, &Json)> = docs.iter().map(|(f, v)| (*f, v)).collect();
+            crate::grafana::verify(&refs).map_err(|e| anyhow!("bug in obsgen: {e:#}"))
+        });
+        let values = crate::render::parallel_map(files, |f| {
+            if is_grafana(f) {
+                Ok(None) // parsed and checked by the thread above
+            } else if needs_value(&f.path) {
+                parse(f)
+            } else {
+                check_syntax(f).map(|_| None)
+            }
+        });
+        (values, grafana.join().expect("grafana check panicked"))
     });
+    grafana?;
     for (f, value) in files.iter().zip(values) {
         let value = value.map_err(|e| anyhow!("bug in obsgen: generated {e:#}"))?;
         if let Some(line) = Format::of(&f.path).header_line(&header) {
@@ -110,12 +128,7 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
         }
         parsed.push((f, value));
     }
-    let grafana: Vec<(&File, &Json)> = parsed
-        .iter()
-        .filter(|(f, _)| f.path.starts_with("monitoring/grafana/"))
-        .filter_map(|(f, v)| Some((*f, v.as_ref()?)))
-        .collect();
-    crate::grafana::verify(&grafana).map_err(|e| anyhow!("bug in obsgen: {e:#}"))?;
+
     for (f, value) in &parsed {
         let Some(value) = value else { continue };
         crate::alertmanager::verify(&f.path, value, &paths)?;
