@@ -234,6 +234,16 @@ struct Firing {
     expect: Vec<(BTreeMap<String, String>, f64)>,
 }
 
+/// Test data of a 0/1-gauge alert (see [`Builder::gauge_zero_alert`]).
+struct Gauge {
+    series: String,
+    result: BTreeMap<String, String>,
+    samples: u32,
+    eval: &'static str,
+    firing: &'static str,
+    quiet: &'static str,
+}
+
 /// A "usage near its limit" alert and its test data (see [`Builder::usage_alert`]).
 struct Usage {
     alert: &'static str,
@@ -373,6 +383,26 @@ impl Builder {
                 }],
             });
         }
+    }
+
+    /// An alert on a 0/1 gauge (`up`, `*_up`, `*_reload_successful`): fires when the
+    /// series is 0 for `samples` minutes, stays quiet when it is 1; evaluated at `eval`.
+    fn gauge_zero_alert(&mut self, spec: AlertSpec, g: Gauge) {
+        self.alerts(
+            vec![spec],
+            vec![vec![case(
+                g.firing,
+                vec![(g.series.clone(), format!("0x{}", g.samples))],
+                g.eval,
+                vec![(g.result, 0.0)],
+            )]],
+            vec![case(
+                g.quiet,
+                vec![(g.series, format!("1x{}", g.samples))],
+                g.eval,
+                vec![],
+            )],
+        );
     }
 
     /// A warning when a usage gauge nears its limit: fires on `firing` (used, limit),
@@ -1072,8 +1102,8 @@ fn database_rules(model: &Model) -> Vec<RuleFile> {
         };
         let alert = format!("{}Down", camel_of(&d.kind));
         let up = selector(metric, &base);
-        b.alerts(
-            vec![spec(
+        b.gauge_zero_alert(
+            spec(
                 &alert,
                 format!("{metric}{{job=\"{job}\"}} == 0"),
                 "1m",
@@ -1090,19 +1120,15 @@ fn database_rules(model: &Model) -> Vec<RuleFile> {
                     .t(format!(" cannot reach it ({metric} = "))
                     .v(Fmt::Fixed(0))
                     .t(")."),
-            )],
-            vec![vec![case(
-                "the database is unreachable",
-                vec![(up.clone(), "0x10".into())],
-                "5m",
-                vec![(base.clone(), 0.0)],
-            )]],
-            vec![case(
-                "the database answers",
-                vec![(up.clone(), "1x10".into())],
-                "5m",
-                vec![],
-            )],
+            ),
+            Gauge {
+                series: up.clone(),
+                result: base.clone(),
+                samples: 10,
+                eval: "5m",
+                firing: "the database is unreachable",
+                quiet: "the database answers",
+            },
         );
         match d.kind.as_str() {
             "postgres" => {
@@ -1180,8 +1206,8 @@ fn monitoring_rules(model: &Model) -> RuleFile {
         ("service", "prometheus"),
     ]);
     let reload = selector("prometheus_config_last_reload_successful", &prom);
-    b.alerts(
-        vec![spec(
+    b.gauge_zero_alert(
+        spec(
             "PrometheusConfigReloadFailed",
             "prometheus_config_last_reload_successful{job=\"prometheus\"} == 0".into(),
             "5m",
@@ -1193,19 +1219,15 @@ fn monitoring_rules(model: &Model) -> RuleFile {
                 .t(" runs an old configuration: the last reload failed (value ")
                 .v(Fmt::Fixed(0))
                 .t(")."),
-        )],
-        vec![vec![case(
-            "the reload failed",
-            vec![(reload.clone(), "0x15".into())],
-            "10m",
-            vec![(prom.clone(), 0.0)],
-        )]],
-        vec![case(
-            "the reload succeeded",
-            vec![(reload.clone(), "1x15".into())],
-            "10m",
-            vec![],
-        )],
+        ),
+        Gauge {
+            series: reload.clone(),
+            result: prom.clone(),
+            samples: 15,
+            eval: "10m",
+            firing: "the reload failed",
+            quiet: "the reload succeeded",
+        },
     );
     let mut grp = prom.clone();
     grp.insert(
@@ -1317,8 +1339,8 @@ fn monitoring_rules(model: &Model) -> RuleFile {
             ("service", "alertmanager"),
         ]);
         let am_reload = selector("alertmanager_config_last_reload_successful", &amb);
-        b.alerts(
-            vec![spec(
+        b.gauge_zero_alert(
+            spec(
                 "AlertmanagerConfigReloadFailed",
                 "alertmanager_config_last_reload_successful{job=\"alertmanager\"} == 0".into(),
                 "5m",
@@ -1330,19 +1352,15 @@ fn monitoring_rules(model: &Model) -> RuleFile {
                     .t(" runs an old configuration: the last reload failed (value ")
                     .v(Fmt::Fixed(0))
                     .t(")."),
-            )],
-            vec![vec![case(
-                "the reload failed",
-                vec![(am_reload.clone(), "0x15".into())],
-                "10m",
-                vec![(amb.clone(), 0.0)],
-            )]],
-            vec![case(
-                "the reload succeeded",
-                vec![(am_reload.clone(), "1x15".into())],
-                "10m",
-                vec![],
-            )],
+            ),
+            Gauge {
+                series: am_reload.clone(),
+                result: amb.clone(),
+                samples: 15,
+                eval: "10m",
+                firing: "the reload failed",
+                quiet: "the reload succeeded",
+            },
         );
     }
     // Every target that is not an app service (those have ServiceDown).
@@ -1367,8 +1385,8 @@ fn monitoring_rules(model: &Model) -> RuleFile {
             ("service", job),
         ]);
         let up = selector("up", &t);
-        b.alerts(
-            vec![spec(
+        b.gauge_zero_alert(
+            spec(
                 "PrometheusTargetMissing",
                 format!("up{{job=~\"{}\"}} == 0", others.join("|")),
                 "5m",
@@ -1382,19 +1400,15 @@ fn monitoring_rules(model: &Model) -> RuleFile {
                     .t(", up = ")
                     .v(Fmt::Fixed(0))
                     .t(") for 5 minutes."),
-            )],
-            vec![vec![case(
-                "the target is down",
-                vec![(up.clone(), "0x15".into())],
-                "10m",
-                vec![(t.clone(), 0.0)],
-            )]],
-            vec![case(
-                "the target is up",
-                vec![(up.clone(), "1x15".into())],
-                "10m",
-                vec![],
-            )],
+            ),
+            Gauge {
+                series: up.clone(),
+                result: t.clone(),
+                samples: 15,
+                eval: "10m",
+                firing: "the target is down",
+                quiet: "the target is up",
+            },
         );
     }
     b.group("watchdog");
