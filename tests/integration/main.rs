@@ -14,6 +14,7 @@ mod grafana;
 mod init;
 mod live;
 mod quoting;
+mod robustness;
 mod rules;
 mod safety;
 mod validators;
