@@ -85,6 +85,8 @@ pub enum Command {
     Diff,
     /// Print the JSON Schema of obsgen.toml.
     Schema,
+    /// Print the man page (roff): `obsgen man > obsgen.1`.
+    Man,
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -175,6 +177,12 @@ pub fn run(cli: &Cli) -> Result<u8> {
     match &cli.command {
         Command::Schema => {
             print!("{}", crate::manifest::json_schema());
+            Ok(0)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            std::io::stdout().write_all(&out)?;
             Ok(0)
         }
         Command::Completions { shell } => {

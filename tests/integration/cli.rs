@@ -81,9 +81,22 @@ fn every_example_validates_against_the_schema_keys() {
 }
 
 #[test]
+fn man_page_names_every_command() {
+    let out = Project::new().run(&["man"]).expect(0);
+    assert!(
+        out.stdout.starts_with(".ie") || out.stdout.contains(".TH obsgen"),
+        "{}",
+        out.stdout
+    );
+    for cmd in ["init", "generate", "check", "diff", "schema", "completions"] {
+        assert!(out.stdout.contains(cmd), "man page lacks {cmd}");
+    }
+}
+
+#[test]
 fn completions_for_common_shells() {
     let p = Project::new();
-    for shell in ["bash", "zsh", "fish"] {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
         let out = p.run(&["completions", shell]).expect(0);
         assert!(
             out.stdout.contains("generate") && out.stdout.contains("check"),
@@ -144,4 +157,37 @@ fn template_overlay_changes_output_and_the_lock_hash() {
     p.run(&["--templates", dir, "generate"]).expect(0);
     assert!(p.read(".env.example").contains("NEVER commit"));
     assert_ne!(hash(&p), before);
+}
+
+#[test]
+fn reusable_action_and_pre_commit_hooks_are_valid() {
+    // action.yml against GitHub's action schema; its steps run what obsgen provides.
+    let action = std::fs::read_to_string(repo().join("action.yml")).unwrap();
+    assert!(action.contains("obsgen check --format github"));
+    assert!(
+        !action.contains("run: ${{"),
+        "inputs reach scripts through env, not inline"
+    );
+    if let Some(cj) = crate::support::require_tool("check-jsonschema") {
+        let (code, text) = crate::support::tool(
+            std::process::Command::new(cj)
+                .args(["--builtin-schema", "vendor.github-actions"])
+                .arg(repo().join("action.yml")),
+        );
+        assert_eq!(code, 0, "{text}");
+    }
+    // The hooks: the fields pre-commit requires, and entries that are obsgen commands.
+    let hooks = crate::support::yaml(
+        &std::fs::read_to_string(repo().join(".pre-commit-hooks.yaml")).unwrap(),
+    );
+    let hooks = hooks.as_array().unwrap();
+    assert!(hooks.iter().any(|h| h["id"] == "obsgen-check"));
+    for h in hooks {
+        for key in ["id", "name", "entry", "language"] {
+            assert!(h[key].is_string(), "hook lacks {key}: {h}");
+        }
+        let entry = h["entry"].as_str().unwrap();
+        let sub = entry.strip_prefix("obsgen ").unwrap();
+        Project::new().run(&[sub, "--help"]).expect(0);
+    }
 }
