@@ -27,4 +27,5 @@ pub mod settings;
 pub mod stack;
 pub mod units;
 pub mod validate;
+pub mod validators;
 pub mod verify;

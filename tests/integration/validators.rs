@@ -145,3 +145,59 @@ fn docker_compose_merges_base_and_each_environment() {
         }
     }
 }
+
+#[test]
+fn obsgen_validate_runs_the_tools_it_finds_and_fails_on_a_broken_file() {
+    let Some(_) = require_tool("promtool") else {
+        return;
+    };
+    let p = Project::example("shop");
+    p.generate();
+    let out = p.run(&["validate"]).expect(0);
+    assert!(
+        out.stdout.contains(
+            "ok        promtool check config monitoring/prometheus/prometheus.production.yml"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("ok        promtool test rules"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(" 0 failed"), "{}", out.stdout);
+
+    let rel = "monitoring/prometheus/prometheus.production.yml";
+    p.write(
+        rel,
+        &p.read(rel)
+            .replace("scrape_interval: 15s", "scrape_interval: soon"),
+    );
+    let out = p.run(&["validate"]).expect(1);
+    assert!(
+        out.stdout
+            .contains(&format!("FAILED    promtool check config {rel}")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(" 1 failed"), "{}", out.stdout);
+
+    // Without any validator on PATH: every check is "not found", with how to install it.
+    let empty = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("obsgen")
+        .unwrap()
+        .current_dir(p.path())
+        .env("PATH", empty.path())
+        .env("NO_COLOR", "1")
+        .arg("validate")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("not found: promtool (install: apt-get install prometheus)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("0 passed, 0 failed"), "{stdout}");
+}
