@@ -207,14 +207,20 @@ fn node_exporter(model: &mut Model, image: String) {
         "/:/rootfs:ro,rslave".into(),
     ];
     c.pid = Some("host".into());
+    push_scraped(model, c, 9100, "node-exporter (host metrics)");
+}
+
+/// Adds an exporter on the monitoring network and its scrape job (`<name>:<port>`).
+fn push_scraped(model: &mut Model, mut c: ComposeService, port: u16, about: &str) {
+    let name = c.name.clone();
     c.networks = vec![attach("monitoring")];
     model.compose.push(c);
     stack::add_job(
         model,
-        name,
+        &name,
         "/metrics",
-        "node-exporter (host metrics)",
-        vec![group(name, vec![format!("{name}:9100")])],
+        about,
+        vec![group(&name, vec![format!("{name}:{port}")])],
     );
 }
 
@@ -237,15 +243,7 @@ fn cadvisor(model: &mut Model, image: String) {
     ];
     c.devices = vec!["/dev/kmsg".into()];
     c.privileged = true;
-    c.networks = vec![attach("monitoring")];
-    model.compose.push(c);
-    stack::add_job(
-        model,
-        name,
-        "/metrics",
-        "cAdvisor (container metrics)",
-        vec![group(name, vec![format!("{name}:8080")])],
-    );
+    push_scraped(model, c, 8080, "cAdvisor (container metrics)");
 }
 
 /// The blackbox exporter, its own metrics job, and the `probe` job: one target per

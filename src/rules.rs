@@ -405,6 +405,28 @@ impl Builder {
         );
     }
 
+    /// An alert on a counter that should not grow (`rate(...) > 0`): fires when it grows
+    /// by one a minute, stays quiet when it stays flat.
+    fn counter_rate_alert(
+        &mut self,
+        spec: AlertSpec,
+        series: String,
+        result: BTreeMap<String, String>,
+        firing: &str,
+        quiet: &str,
+    ) {
+        self.alerts(
+            vec![spec],
+            vec![vec![case(
+                firing,
+                vec![(series.clone(), "0+1x20".into())],
+                "15m",
+                vec![(result, 1.0 / 60.0)],
+            )]],
+            vec![case(quiet, vec![(series, "0x20".into())], "15m", vec![])],
+        );
+    }
+
     /// A warning when a usage gauge nears its limit: fires on `firing` (used, limit),
     /// stays quiet on `quiet`; the description prints the used share.
     fn usage_alert(&mut self, u: Usage) {
@@ -1269,8 +1291,8 @@ fn monitoring_rules(model: &Model) -> RuleFile {
             "http://alertmanager:9093/api/v2/alerts".into(),
         );
         let errors = selector("prometheus_notifications_errors_total", &am);
-        b.alerts(
-            vec![spec(
+        b.counter_rate_alert(
+            spec(
                 "PrometheusNotificationsFailing",
                 "rate(prometheus_notifications_errors_total{job=\"prometheus\"}[5m]) > 0".into(),
                 "5m",
@@ -1282,19 +1304,11 @@ fn monitoring_rules(model: &Model) -> RuleFile {
                     .t(" fails (")
                     .v(Fmt::Fixed(3))
                     .t(" errors/s)."),
-            )],
-            vec![vec![case(
-                "one error a minute",
-                vec![(errors.clone(), "0+1x20".into())],
-                "15m",
-                vec![(am.clone(), 1.0 / 60.0)],
-            )]],
-            vec![case(
-                "no error",
-                vec![(errors.clone(), "0x20".into())],
-                "15m",
-                vec![],
-            )],
+            ),
+            errors.clone(),
+            am.clone(),
+            "one error a minute",
+            "no error",
         );
         let amx = labels(&[
             ("environment", ENV),
@@ -1304,8 +1318,8 @@ fn monitoring_rules(model: &Model) -> RuleFile {
             ("service", "alertmanager"),
         ]);
         let failed = selector("alertmanager_notifications_failed_total", &amx);
-        b.alerts(
-            vec![spec(
+        b.counter_rate_alert(
+            spec(
                 "AlertmanagerNotificationsFailing",
                 "rate(alertmanager_notifications_failed_total{job=\"alertmanager\"}[5m]) > 0"
                     .into(),
@@ -1318,19 +1332,11 @@ fn monitoring_rules(model: &Model) -> RuleFile {
                     .t(" fail (")
                     .v(Fmt::Fixed(3))
                     .t(" failures/s)."),
-            )],
-            vec![vec![case(
-                "one failure a minute",
-                vec![(failed.clone(), "0+1x20".into())],
-                "15m",
-                vec![(amx.clone(), 1.0 / 60.0)],
-            )]],
-            vec![case(
-                "no failure",
-                vec![(failed.clone(), "0x20".into())],
-                "15m",
-                vec![],
-            )],
+            ),
+            failed.clone(),
+            amx.clone(),
+            "one failure a minute",
+            "no failure",
         );
         let amb = labels(&[
             ("environment", ENV),
