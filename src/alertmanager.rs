@@ -456,10 +456,11 @@ pub fn contribute(model: &mut Model) {
         format!("{volume}:{DATA_DIR}"),
     ];
     c.secrets = secrets.iter().map(|s| s.name.clone()).collect();
-    c.networks = vec![NetworkAttachment {
-        name: "monitoring".into(),
-        aliases: Vec::new(),
-    }];
+    // edge: its UI is published, and it must reach the receivers on the internet.
+    c.networks = vec![
+        crate::stack::attach("monitoring"),
+        crate::stack::attach("edge"),
+    ];
     c.env_command = Some(vec![
         format!("--config.file={CONFIG_DIR}/alertmanager.{{env}}.yml"),
         format!("--storage.path={DATA_DIR}"),

@@ -24,7 +24,7 @@ use crate::load::SpanMap;
 use crate::manifest::Manifest;
 use crate::model::*;
 use crate::plan::Artifact;
-use crate::stack::{self, group};
+use crate::stack::{self, attach, group};
 use crate::units::{env_name_of, is_dns_label};
 
 /// User name of the Prometheus UI and API.
@@ -52,13 +52,6 @@ fn secret_path(name: &str) -> String {
 
 fn req(var: &str) -> String {
     format!("${{{var}:?set {var} in .env}}")
-}
-
-fn attach(name: &str) -> NetworkAttachment {
-    NetworkAttachment {
-        name: name.into(),
-        aliases: Vec::new(),
-    }
 }
 
 /// The web auth of the model, from a hash.

@@ -148,6 +148,34 @@ pub struct ComposeService {
     /// Command set per environment by the overlay; `{env}` stands for the
     /// environment's name (`--config.file=/etc/x/x.{env}.yml`).
     pub env_command: Option<Vec<String>>,
+    /// What hardened environments (production, staging) apply to this container.
+    pub hardening: Hardening,
+}
+
+/// Per-container hardening, applied by the overlay of environments with
+/// `hardening = true`. Decided by whoever adds the container (it knows its image).
+#[derive(Debug, Clone, Serialize)]
+pub struct Hardening {
+    /// `cap_drop: [ALL]` (false only for privileged containers, where it means nothing).
+    pub drop_caps: bool,
+    /// Capabilities the image still needs after dropping all (`CHOWN`, `SETUID` …).
+    pub cap_add: Vec<String>,
+    /// The image runs with a read-only root filesystem (writable paths in `tmpfs`
+    /// and volumes).
+    pub read_only: bool,
+    /// tmpfs mounts for a read-only root (`/tmp`).
+    pub tmpfs: Vec<String>,
+}
+
+impl Default for Hardening {
+    fn default() -> Self {
+        Hardening {
+            drop_caps: true,
+            cap_add: Vec::new(),
+            read_only: false,
+            tmpfs: Vec::new(),
+        }
+    }
 }
 
 impl ComposeService {
@@ -170,6 +198,7 @@ impl ComposeService {
             devices: Vec::new(),
             pid: None,
             env_command: None,
+            hardening: Hardening::default(),
         }
     }
 }

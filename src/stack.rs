@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 
 use crate::model::*;
 
-fn attach(name: &str) -> NetworkAttachment {
+/// Attaches a container to a network of the stack: `app` (services, databases and
+/// what talks to them), `monitoring` (the monitoring stack), `edge` (containers that
+/// publish a port or need to reach the internet; never internal).
+pub fn attach(name: &str) -> NetworkAttachment {
     NetworkAttachment {
         name: name.into(),
         aliases: Vec::new(),
@@ -64,6 +67,10 @@ fn app_services(model: &mut Model) {
                     Vec::new()
                 },
             }];
+            if s.public {
+                // Published ports only work on a network that is not internal.
+                c.networks.push(attach("edge"));
+            }
             model.compose.push(c);
         }
         if let Some(mm) = &s.metrics {
@@ -107,7 +114,8 @@ fn prometheus(model: &mut Model) {
         "./monitoring/prometheus:/etc/prometheus:ro".into(),
         format!("{}:/prometheus", p.volume),
     ];
-    c.networks = vec![attach("app"), attach("monitoring")];
+    // edge: its UI is published, and remote_write endpoints are on the internet.
+    c.networks = vec![attach("app"), attach("monitoring"), attach("edge")];
     model.compose.push(c);
     model.volumes.push(p.volume.clone());
     let about = "Prometheus itself".to_string();
@@ -151,7 +159,8 @@ fn grafana(model: &mut Model) {
         name: model.prometheus.name.clone(),
         condition: "service_started".into(),
     }];
-    c.networks = vec![attach("monitoring")];
+    // edge: its UI is published.
+    c.networks = vec![attach("monitoring"), attach("edge")];
     model.compose.push(c);
     model.volumes.push(g.volume.clone());
     add_job(
@@ -178,14 +187,11 @@ pub fn assemble(model: &mut Model) {
         Role::Monitoring => 2,
         Role::Exporter => 3,
     });
-    model.networks = vec![
-        Network {
-            name: "app".into(),
+    model.networks = ["app", "monitoring", "edge"]
+        .into_iter()
+        .map(|name| Network {
+            name: name.into(),
             internal: false,
-        },
-        Network {
-            name: "monitoring".into(),
-            internal: false,
-        },
-    ];
+        })
+        .collect();
 }
