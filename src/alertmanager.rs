@@ -426,6 +426,7 @@ pub fn contribute(model: &mut Model) {
                 description: format!("{what} of alert receiver `{}` ({var})", r.name),
                 how: "copy it from the provider's console; write it without a trailing newline"
                     .into(),
+                copy_of: None,
                 name,
             });
         }

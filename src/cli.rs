@@ -83,6 +83,16 @@ pub enum Command {
     },
     /// Unified diff of what `generate` would change (exit 1 when there is any).
     Diff,
+    /// Fill .env (mode 0600) and secrets/ with strong random values where they are
+    /// missing; never replaces a value; makes sure git ignores both.
+    Secrets {
+        /// Say what would be written; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write nothing; exit 1 when a value is missing or would be written.
+        #[arg(long)]
+        check: bool,
+    },
     /// Run the real validators found on PATH over the generated files (exit 1 if one fails).
     Validate,
     /// Print the JSON Schema of obsgen.toml.
@@ -275,6 +285,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
             Ok(u8::from(drift > 0))
         }
         Command::Validate => validate(cli, out_color),
+        Command::Secrets { dry_run, check } => secrets(cli, *dry_run || *check, *check),
         Command::Diff => {
             let dir = cwd(cli)?;
             let project = Project::locate(&dir, cli.manifest.as_deref())?;
@@ -289,6 +300,76 @@ pub fn run(cli: &Cli) -> Result<u8> {
             Ok(u8::from(changed > 0))
         }
     }
+}
+
+fn secrets(cli: &Cli, dry_run: bool, check: bool) -> Result<u8> {
+    let dir = cwd(cli)?;
+    let project = Project::locate(&dir, cli.manifest.as_deref())?;
+    let text = std::fs::read_to_string(&project.manifest)
+        .with_context(|| format!("reading {}", project.manifest.display()))?;
+    let manifest = project::load_valid(text, &project.manifest_name)?;
+    let model = crate::resolve::resolve(&manifest, &project.manifest_name);
+    let plan = crate::secrets::run(&project.root, &model, dry_run)?;
+    let would = |yes: &str, no: &str| {
+        if dry_run {
+            no.to_string()
+        } else {
+            yes.to_string()
+        }
+    };
+    let list = |v: &[String]| v.join(", ");
+    if plan.dotenv.is_some() {
+        println!(
+            "{} .env (mode 0600): {} random, {} proposed, {} kept",
+            would("wrote", "would write"),
+            plan.generated.len(),
+            plan.proposed.len(),
+            plan.kept.len()
+        );
+        if !plan.generated.is_empty() {
+            println!("  random: {}", list(&plan.generated));
+        }
+        if !plan.proposed.is_empty() {
+            println!("  proposed: {}", list(&plan.proposed));
+        }
+    } else {
+        println!(".env: every value set ({} kept)", plan.kept.len());
+    }
+    for (path, _) in &plan.files {
+        println!("{} {path}", would("wrote", "would write"));
+    }
+    for path in &plan.files_kept {
+        println!("{path}: exists, kept");
+    }
+    if plan.gitignore.is_some() {
+        println!(
+            "{} .gitignore: ignore .env and secrets/",
+            would("updated", "would update")
+        );
+    }
+    if !plan.needed.is_empty() {
+        println!("still needed, only you can provide these:");
+        for (what, how) in &plan.needed {
+            println!("  - {what}: {how}");
+        }
+    }
+    if plan
+        .generated
+        .iter()
+        .any(|v| v == crate::exporters::PASSWORD_VAR)
+        && !dry_run
+    {
+        println!(
+            "next: run `obsgen generate` so {} gets the hash of the new {}",
+            crate::exporters::WEB_FILE,
+            crate::exporters::PASSWORD_VAR
+        );
+    }
+    let pending = plan.dotenv.is_some()
+        || !plan.files.is_empty()
+        || plan.gitignore.is_some()
+        || !plan.needed.is_empty();
+    Ok(u8::from(check && pending))
 }
 
 fn state_style(state: State) -> Style {

@@ -99,6 +99,7 @@ pub fn remote_write(m: &Manifest) -> Vec<RemoteWrite> {
                     description: format!("credential of remote_write `{}`", r.name),
                     how: "from the remote storage provider; write it without a trailing newline"
                         .into(),
+                    copy_of: None,
                 }),
         })
         .collect()
@@ -160,6 +161,7 @@ fn prometheus_auth(model: &mut Model) {
             "password of the Prometheus UI (the value of {PASSWORD_VAR}), for Prometheus's self-scrape"
         ),
         how: format!("printf '%s' \"$PROMETHEUS_PASSWORD\" > secrets/{PASSWORD_SECRET}"),
+        copy_of: Some(PASSWORD_VAR.into()),
     }];
     model.env_vars.push(EnvVar {
         name: PASSWORD_VAR.into(),
@@ -167,9 +169,10 @@ fn prometheus_auth(model: &mut Model) {
             "Password of the Prometheus UI and API (user `{WEB_USER}`), hashed into {WEB_FILE}"
         ),
         how: format!(
-            "secret; make one with: openssl rand -base64 32 | tr -d '/+=' ; run `obsgen generate`, then give Prometheus's self-scrape the same password: printf '%s' \"$PROMETHEUS_PASSWORD\" > secrets/{PASSWORD_SECRET}"
+            "secret; run `obsgen secrets` (writes it and secrets/{PASSWORD_SECRET}), or make one with: openssl rand -base64 32 | tr -d '/+=' and give Prometheus's self-scrape the same password: printf '%s' \"$PROMETHEUS_PASSWORD\" > secrets/{PASSWORD_SECRET}; then run `obsgen generate`"
         ),
         secret: true,
+        random: true,
         value: String::new(),
     });
     let prom = model.prometheus.name.clone();

@@ -23,6 +23,7 @@ pub mod project;
 pub mod render;
 pub mod resolve;
 pub mod rules;
+pub mod secrets;
 pub mod settings;
 pub mod stack;
 pub mod units;

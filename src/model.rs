@@ -82,6 +82,9 @@ pub struct Secret {
     pub description: String,
     /// How to make the file.
     pub how: String,
+    /// The `.env` variable whose value this file holds (`obsgen secrets` copies it);
+    /// `None`: a credential from outside that only the user can provide.
+    pub copy_of: Option<String>,
 }
 
 /// Basic auth of the Prometheus web UI and API.
@@ -389,6 +392,9 @@ pub struct EnvVar {
     pub secret: bool,
     /// Non-secret default written into `.env.example`.
     pub value: String,
+    /// `obsgen secrets` may make a strong random value (passwords of the stack's own
+    /// services); false for credentials issued elsewhere (DSNs, API keys).
+    pub random: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

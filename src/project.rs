@@ -212,7 +212,7 @@ fn checked_rel(rel: &str) -> Result<PathBuf> {
 
 /// Reads an output file without following symlinks anywhere below the root.
 /// `Ok(None)` when absent.
-fn safe_read(root: &Path, rel: &str) -> Result<Option<Vec<u8>>> {
+pub(crate) fn safe_read(root: &Path, rel: &str) -> Result<Option<Vec<u8>>> {
     let rel_path = checked_rel(rel)?;
     let mut cur = root.to_path_buf();
     let n = rel_path.components().count();
@@ -428,6 +428,12 @@ pub fn emit(root: &Path, generated: &Generated, force: bool, dry_run: bool) -> R
 /// Writes `bytes` to `root/rel` through a temporary file in the same folder and a
 /// rename; keeps the mode of a file it replaces (new files: 0644).
 fn write_atomic(root: &Path, rel: &str, bytes: &[u8]) -> Result<()> {
+    write_file(root, rel, bytes, None)
+}
+
+/// [`write_atomic`] with a fixed mode (`Some(0o600)`) instead of the kept one. The
+/// temporary file is created 0600, so a secret is never readable on the way.
+pub(crate) fn write_file(root: &Path, rel: &str, bytes: &[u8], mode: Option<u32>) -> Result<()> {
     // Re-check right before writing: no symlink may have appeared on the way.
     safe_read(root, rel)?;
     let target = root.join(checked_rel(rel)?);
@@ -436,15 +442,19 @@ fn write_atomic(root: &Path, rel: &str, bytes: &[u8]) -> Result<()> {
         .prefix(".obsgen-")
         .tempfile_in(dir)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    #[cfg(not(unix))]
+    let _ = mode;
     tmp.write_all(bytes)
         .with_context(|| format!("writing {}", target.display()))?;
     tmp.as_file().sync_all().ok();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(&target)
-            .map(|m| m.permissions().mode() & 0o7777)
-            .unwrap_or(0o644);
+        let mode = mode.unwrap_or_else(|| {
+            std::fs::metadata(&target)
+                .map(|m| m.permissions().mode() & 0o7777)
+                .unwrap_or(0o644)
+        });
         std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
             .with_context(|| format!("setting the mode of {}", target.display()))?;
     }

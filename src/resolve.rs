@@ -224,6 +224,10 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
 }
 
 /// Builds the model of a validated manifest.
+/// How to make a random secret, as `.env.example` says it.
+pub const RANDOM: &str =
+    "secret; run `obsgen secrets`, or make one with: openssl rand -base64 32 | tr -d '/+='";
+
 pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
     let images = assets::images(&m.project.templates);
     let image = |name: &str| {
@@ -343,6 +347,7 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         how: "keep as generated".into(),
         secret: false,
         value: m.project.name.clone(),
+        random: false,
     }];
     let secret = |name: String, description: String, how: &str| EnvVar {
         name,
@@ -350,8 +355,8 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         how: how.into(),
         secret: true,
         value: String::new(),
+        random: how == RANDOM,
     };
-    const RANDOM: &str = "secret; make one with: openssl rand -base64 32 | tr -d '/+='";
     let databases: Vec<Database> = m
         .databases
         .iter()
@@ -406,9 +411,10 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
                 env_vars.push(EnvVar {
                     name: user_var.clone(),
                     description: format!("{} user name of database `{}`", d.kind.as_str(), d.name),
-                    how: "choose a name other than admin or root".into(),
+                    how: "a name other than admin or root".into(),
                     secret: false,
-                    value: String::new(),
+                    value: format!("{}_app", d.name.replace('-', "_")),
+                    random: false,
                 });
             }
             env_vars.push(secret(pass_var, format!("{} password of database `{}`", d.kind.as_str(), d.name), RANDOM));
@@ -442,9 +448,10 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         env_vars.push(EnvVar {
             name: "GRAFANA_ADMIN_USER".into(),
             description: "Grafana administrator login".into(),
-            how: "choose a name other than admin".into(),
+            how: "a name other than admin".into(),
             secret: false,
-            value: String::new(),
+            value: format!("{}-admin", m.project.name),
+            random: false,
         });
         env_vars.push(secret(
             "GRAFANA_ADMIN_PASSWORD".into(),

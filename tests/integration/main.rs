@@ -17,4 +17,5 @@ mod quoting;
 mod robustness;
 mod rules;
 mod safety;
+mod secrets;
 mod validators;
