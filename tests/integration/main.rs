@@ -6,6 +6,7 @@ mod support;
 mod alerting;
 mod bad_input;
 mod ci;
+mod detect;
 mod cli;
 mod drift;
 mod examples;
