@@ -459,7 +459,10 @@ fn init(
             .unwrap_or_default();
         let mut summary = crate::wizard::summary(&filled);
         summary.extend(moves.iter().map(|m| format!("note: {m}")));
-        for f in files.iter().filter(|f| folder.join(f).exists() && !locked.contains(f)) {
+        for f in files
+            .iter()
+            .filter(|f| folder.join(f).exists() && !locked.contains(f))
+        {
             summary.push(format!(
                 "note: {f} exists and was not written by obsgen: `generate` leaves it alone until you move it away (or pass --force)"
             ));
@@ -507,15 +510,16 @@ fn run_pipeline(cli: &Cli, project: &Project) -> Result<project::Generated> {
     let start = std::time::Instant::now();
     let mut last: Option<(&'static str, std::time::Instant)> = None;
     let mut timings: Vec<(&'static str, std::time::Duration)> = Vec::new();
-    let result = project::generate_project_stages(project, cli.templates.as_deref(), &mut |stage| {
-        let now = std::time::Instant::now();
-        if let Some((name, t)) = last.take() {
-            timings.push((name, now - t));
-        }
-        last = Some((stage, now));
-        bar.set_message(stage);
-        bar.inc(1);
-    });
+    let result =
+        project::generate_project_stages(project, cli.templates.as_deref(), &mut |stage| {
+            let now = std::time::Instant::now();
+            if let Some((name, t)) = last.take() {
+                timings.push((name, now - t));
+            }
+            last = Some((stage, now));
+            bar.set_message(stage);
+            bar.inc(1);
+        });
     if let Some((name, t)) = last {
         timings.push((name, t.elapsed()));
     }
@@ -539,7 +543,11 @@ fn generate(cli: &Cli, project: &Project, dry_run: bool, force: bool) -> Result<
     let t = std::time::Instant::now();
     let outcome = project::emit(&project.root, &generated, force, dry_run)?;
     if cli.verbose {
-        eprintln!("stage {:<8} {:>8.1} ms", "write", t.elapsed().as_secs_f64() * 1000.0);
+        eprintln!(
+            "stage {:<8} {:>8.1} ms",
+            "write",
+            t.elapsed().as_secs_f64() * 1000.0
+        );
     }
     if cli.quiet {
         return Ok(0);
@@ -554,7 +562,11 @@ fn generate(cli: &Cli, project: &Project, dry_run: bool, force: bool) -> Result<
     }
     if cli.verbose {
         let written: std::collections::BTreeSet<&String> = outcome.written.iter().collect();
-        for f in generated.files.iter().filter(|f| !written.contains(&f.path)) {
+        for f in generated
+            .files
+            .iter()
+            .filter(|f| !written.contains(&f.path))
+        {
             println!("unchanged {}", f.path);
         }
     }
@@ -564,7 +576,11 @@ fn generate(cli: &Cli, project: &Project, dry_run: bool, force: bool) -> Result<
         outcome.written.len(),
         outcome.removed.len(),
         outcome.unchanged,
-        if dry_run { " (nothing was written)" } else { "" }
+        if dry_run {
+            " (nothing was written)"
+        } else {
+            ""
+        }
     );
     Ok(0)
 }

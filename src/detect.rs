@@ -123,6 +123,22 @@ pub fn scan(dir: &Path) -> Found {
         .iter()
         .map(|f| dir.join(f))
         .find(|p| p.is_file());
+    // A Compose file obsgen wrote itself (listed in obsgen.lock) is not the user's stack.
+    let locked: Vec<String> = std::fs::read_to_string(dir.join(crate::lock::LOCK_FILE))
+        .ok()
+        .and_then(|t| crate::lock::Lock::parse(&t).ok())
+        .map(|l| l.files.into_iter().map(|f| f.path).collect())
+        .unwrap_or_default();
+    let compose = compose.filter(|p| {
+        let name = rel(dir, p);
+        let ours = locked.contains(&name);
+        if ours {
+            found.notes.push(format!(
+                "{name}: written by obsgen (in obsgen.lock), not read"
+            ));
+        }
+        !ours
+    });
     if let Some(path) = &compose {
         compose_file(dir, path, &mut found);
     }
@@ -235,11 +251,20 @@ fn compose_port(svc: &serde_json::Value) -> (Option<u16>, Option<u16>, bool) {
                 let s = s.split('/').next().unwrap_or(s);
                 let parts: Vec<&str> = s.split(':').collect();
                 (parts.len() >= 2)
-                    .then(|| parts[parts.len() - 2].split('-').next()?.trim().parse().ok())
+                    .then(|| {
+                        parts[parts.len() - 2]
+                            .split('-')
+                            .next()?
+                            .trim()
+                            .parse()
+                            .ok()
+                    })
                     .flatten()
             }
             serde_json::Value::Object(o) => match o.get("published") {
-                Some(serde_json::Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+                Some(serde_json::Value::Number(n)) => {
+                    n.as_u64().and_then(|n| u16::try_from(n).ok())
+                }
                 Some(serde_json::Value::String(s)) => s.parse().ok(),
                 _ => None,
             },
@@ -301,9 +326,9 @@ fn compose_file(root: &Path, path: &Path, found: &mut Found) {
     for raw in names {
         let svc = &services[raw.as_str()];
         let Some(name) = label(raw) else {
-            found
-                .warnings
-                .push(format!("{file}: service `{raw}` skipped (not a usable name)"));
+            found.warnings.push(format!(
+                "{file}: service `{raw}` skipped (not a usable name)"
+            ));
             continue;
         };
         let image = svc.get("image").and_then(|i| i.as_str());
@@ -335,10 +360,16 @@ fn compose_file(root: &Path, path: &Path, found: &mut Found) {
         };
         let build = build.map(|b| {
             let n = normalize(&b);
-            if n == "." { ".".into() } else { format!("./{n}") }
+            if n == "." {
+                ".".into()
+            } else {
+                format!("./{n}")
+            }
         });
         let (port, host_port, public) = compose_port(svc);
-        let pinned = image.filter(|i| pinned_tag(i).is_some()).map(str::to_string);
+        let pinned = image
+            .filter(|i| pinned_tag(i).is_some())
+            .map(str::to_string);
         let build = match (&pinned, build) {
             (_, Some(b)) => Some(b),
             (None, None) => {
@@ -387,12 +418,8 @@ fn dockerfile(root: &Path, path: &Path, found: &mut Found) -> Option<u16> {
             .find_map(|p| p.split('/').next()?.parse::<u16>().ok())
     });
     match port {
-        Some(p) => found
-            .notes
-            .push(format!("{}: EXPOSE {p}", rel(root, path))),
-        None => found
-            .notes
-            .push(format!("{}: no EXPOSE", rel(root, path))),
+        Some(p) => found.notes.push(format!("{}: EXPOSE {p}", rel(root, path))),
+        None => found.notes.push(format!("{}: no EXPOSE", rel(root, path))),
     }
     port
 }
@@ -419,10 +446,14 @@ fn language(root: &Path, dir: &Path, svc: &mut FoundService, found: &mut Found) 
                     .filter_map(|k| v.get(k)?.as_object())
                     .flat_map(|o| o.keys().cloned())
                     .collect();
-                let lib = ["prom-client", "express-prom-bundle", "@opentelemetry/exporter-prometheus"]
-                    .into_iter()
-                    .find(|l| deps.iter().any(|d| d == l))
-                    .map(str::to_string);
+                let lib = [
+                    "prom-client",
+                    "express-prom-bundle",
+                    "@opentelemetry/exporter-prometheus",
+                ]
+                .into_iter()
+                .find(|l| deps.iter().any(|d| d == l))
+                .map(str::to_string);
                 note(found, &path, "node", &lib);
                 set_lang(svc, "node", lib, None, None);
                 hit = true;
@@ -546,11 +577,14 @@ fn language(root: &Path, dir: &Path, svc: &mut FoundService, found: &mut Found) 
                 .warnings
                 .push(format!("{}: skipped, not a Maven POM", rel(root, &path)));
         } else {
-            let micrometer = text.contains("<artifactId>micrometer-registry-prometheus</artifactId>");
+            let micrometer =
+                text.contains("<artifactId>micrometer-registry-prometheus</artifactId>");
             let actuator = text.contains("spring-boot-starter-actuator");
             let lib = if micrometer {
                 Some("micrometer-registry-prometheus".to_string())
-            } else if text.contains("<artifactId>simpleclient") || text.contains("<artifactId>prometheus-metrics-core") {
+            } else if text.contains("<artifactId>simpleclient")
+                || text.contains("<artifactId>prometheus-metrics-core")
+            {
                 Some("prometheus client_java".to_string())
             } else {
                 None
@@ -602,7 +636,11 @@ pub fn database_answers(dbs: &[FoundDatabase]) -> Vec<String> {
 
 /// Services found, by name (for tests and `explain`).
 pub fn by_name(found: &Found) -> BTreeMap<&str, &FoundService> {
-    found.services.iter().map(|s| (s.name.as_str(), s)).collect()
+    found
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), s))
+        .collect()
 }
 
 #[cfg(test)]
@@ -612,7 +650,10 @@ mod tests {
     #[test]
     fn database_kinds_from_images() {
         assert_eq!(database_kind("postgres:16"), Some(DatabaseKind::Postgres));
-        assert_eq!(database_kind("bitnami/redis:7.2"), Some(DatabaseKind::Redis));
+        assert_eq!(
+            database_kind("bitnami/redis:7.2"),
+            Some(DatabaseKind::Redis)
+        );
         assert_eq!(database_kind("mongo"), Some(DatabaseKind::Mongodb));
         assert_eq!(
             database_kind("docker.elastic.co/elasticsearch/elasticsearch:8.15.0"),

@@ -460,9 +460,8 @@ pub fn proposals(found: &crate::detect::Found, folder: &Path) -> Answers {
             ..Default::default()
         },
         services: (!services.is_empty()).then_some(services),
-        databases: (!found.databases.is_empty()).then(|| {
-            StringOrList::List(crate::detect::database_answers(&found.databases))
-        }),
+        databases: (!found.databases.is_empty())
+            .then(|| StringOrList::List(crate::detect::database_answers(&found.databases))),
         ..Default::default()
     }
 }
@@ -514,7 +513,10 @@ pub fn missing(a: &Answers) -> Vec<Missing> {
             if i == 0 {
                 format!("--set service.{key}={example}")
             } else {
-                format!("`{key} = {example}` in [[services]] table {} of an --answers file", i + 1)
+                format!(
+                    "`{key} = {example}` in [[services]] table {} of an --answers file",
+                    i + 1
+                )
             }
         };
         if s.name.is_none() {
@@ -537,7 +539,8 @@ pub fn missing(a: &Answers) -> Vec<Missing> {
 
 /// The error for missing values, one line each with the `--set` that supplies it.
 pub fn missing_error(missing: &[Missing]) -> anyhow::Error {
-    let mut text = String::from("obsgen init needs answers it cannot ask for (no terminal, or CI is set):");
+    let mut text =
+        String::from("obsgen init needs answers it cannot ask for (no terminal, or CI is set):");
     for m in missing {
         text.push_str(&format!("\n  {:<22} {} — {}", m.key, m.what, m.how));
     }
@@ -614,9 +617,15 @@ pub fn parse_databases(entries: &[String]) -> Result<Vec<FilledDatabase>> {
                 "database `{e}`: unknown kind `{kind}`\nhelp: write kind or name:kind, kind one of postgres, mysql, mongodb, redis, elasticsearch (for example `postgres,cache:redis`)"
             )
         })?;
-        let name = if name.is_empty() { kind.to_string() } else { name };
+        let name = if name.is_empty() {
+            kind.to_string()
+        } else {
+            name
+        };
         if out.iter().any(|d| d.name == name) {
-            bail!("database `{name}` is named twice\nhelp: name them apart, for example `orders:postgres,users:postgres`");
+            bail!(
+                "database `{name}` is named twice\nhelp: name them apart, for example `orders:postgres,users:postgres`"
+            );
         }
         out.push(FilledDatabase {
             name,
@@ -633,8 +642,7 @@ fn list(v: &Option<StringOrList>) -> Option<Vec<String>> {
 
 fn receiver(r: &ReceiverAnswers, taken: &[FilledReceiver]) -> Result<FilledReceiver> {
     let kind = r.kind.trim().to_lowercase();
-    let Some((_, secret_key, secret_default)) =
-        RECEIVER_KINDS.iter().find(|(k, _, _)| *k == kind)
+    let Some((_, secret_key, secret_default)) = RECEIVER_KINDS.iter().find(|(k, _, _)| *k == kind)
     else {
         bail!(
             "receiver kind `{}` is unknown\nhelp: use one of slack, pagerduty, opsgenie, email, webhook",
@@ -667,7 +675,9 @@ fn receiver(r: &ReceiverAnswers, taken: &[FilledReceiver]) -> Result<FilledRecei
         "webhook" => {
             fields.push((
                 "url".into(),
-                q(r.url.as_deref().unwrap_or("https://hooks.example.com/alerts")),
+                q(r.url
+                    .as_deref()
+                    .unwrap_or("https://hooks.example.com/alerts")),
             ));
             if !secret.is_empty() && r.secret_env.as_deref() != Some("") {
                 fields.push((secret_key.to_string(), q(&secret)));
@@ -677,7 +687,10 @@ fn receiver(r: &ReceiverAnswers, taken: &[FilledReceiver]) -> Result<FilledRecei
             let to = list(&r.to).unwrap_or_else(|| vec!["oncall@example.com".into()]);
             fields.push((
                 "to".into(),
-                format!("[{}]", to.iter().map(|t| q(t)).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "[{}]",
+                    to.iter().map(|t| q(t)).collect::<Vec<_>>().join(", ")
+                ),
             ));
             fields.push((
                 "from".into(),
@@ -699,7 +712,11 @@ fn receiver(r: &ReceiverAnswers, taken: &[FilledReceiver]) -> Result<FilledRecei
 /// Fills every value: given answers first, then `defaults_for_required` (service `app`
 /// on 8080) for what [`missing`] lists, then the profile's defaults.
 pub fn fill(a: &Answers, folder: &Path) -> Result<Filled> {
-    let profile = a.project.profile.clone().unwrap_or_else(|| "standard".into());
+    let profile = a
+        .project
+        .profile
+        .clone()
+        .unwrap_or_else(|| "standard".into());
     let (pl, pt, pe) = profile_backends(&profile);
     let mut services = service_list(a);
     if services.is_empty() {
@@ -709,10 +726,13 @@ pub fn fill(a: &Answers, folder: &Path) -> Result<Filled> {
         .into_iter()
         .enumerate()
         .map(|(i, s)| {
-            let name = s
-                .name
-                .clone()
-                .unwrap_or_else(|| if i == 0 { "app".into() } else { format!("app-{}", i + 1) });
+            let name = s.name.clone().unwrap_or_else(|| {
+                if i == 0 {
+                    "app".into()
+                } else {
+                    format!("app-{}", i + 1)
+                }
+            });
             let build = if s.image.is_none() {
                 Some(s.build.clone().unwrap_or_else(|| format!("./{name}")))
             } else {
@@ -753,7 +773,8 @@ pub fn fill(a: &Answers, folder: &Path) -> Result<Filled> {
             .map(|r| r.name.clone())
             .collect();
         let critical = list(&a.routing.critical).unwrap_or_else(|| all.clone());
-        let warning = list(&a.routing.warning).unwrap_or(if quiet.is_empty() { all.clone() } else { quiet });
+        let warning =
+            list(&a.routing.warning).unwrap_or(if quiet.is_empty() { all.clone() } else { quiet });
         for (sev, names) in [("critical", critical), ("warning", warning)] {
             for n in &names {
                 if !all.contains(n) {

@@ -12,8 +12,8 @@ use dialoguer::{Confirm, Input, Select};
 
 use crate::detect::Found;
 use crate::init::{
-    Answers, AwsAnswers, Backend, RECEIVER_KINDS, ReceiverAnswers, RoutingAnswers,
-    ServiceAnswers, StorageAnswers, StringOrList, profile_backends, service_list,
+    Answers, AwsAnswers, Backend, RECEIVER_KINDS, ReceiverAnswers, RoutingAnswers, ServiceAnswers,
+    StorageAnswers, StringOrList, profile_backends, service_list,
 };
 
 /// The wizard was cancelled (Ctrl-C or end of input): nothing was written.
@@ -135,12 +135,18 @@ impl Wizard {
                 self.say(&format!("  warning: {w}"))?;
             }
         } else {
-            self.say("Nothing to detect in this folder (no Compose file, Dockerfile or build file).")?;
+            self.say(
+                "Nothing to detect in this folder (no Compose file, Dockerfile or build file).",
+            )?;
         }
         self.say("Press Enter to accept a default in [brackets].")?;
 
         if a.project.name.is_none() {
-            let d = proposed.project.name.clone().unwrap_or_else(|| "app".into());
+            let d = proposed
+                .project
+                .name
+                .clone()
+                .unwrap_or_else(|| "app".into());
             a.project.name = Some(self.text_checked("Project name", &d, |s| {
                 if crate::units::is_dns_label(s) {
                     Ok(())
@@ -150,11 +156,8 @@ impl Wizard {
             })?);
         }
         if a.project.profile.is_none() {
-            a.project.profile = Some(self.pick(
-                "Stack preset",
-                &["minimal", "standard", "full"],
-                "standard",
-            )?);
+            a.project.profile =
+                Some(self.pick("Stack preset", &["minimal", "standard", "full"], "standard")?);
         }
 
         self.services(&mut a, proposed)?;
@@ -166,13 +169,20 @@ impl Wizard {
                 .map(StringOrList::into_list)
                 .map(|l| l.join(","))
                 .unwrap_or_else(|| "none".into());
+            self.say("Database kinds: postgres mysql mongodb redis elasticsearch")?;
             let answer = self.text_checked(
-                "Databases (kind or name:kind, comma-separated: postgres mysql mongodb redis elasticsearch, or none)",
+                "Databases (kind or name:kind, comma-separated, or none)",
                 &d,
                 |s| {
-                    crate::init::parse_databases(&[s.to_string()].iter().flat_map(|s| s.split(',')).map(str::to_string).collect::<Vec<_>>())
-                        .map(|_| ())
-                        .map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string())
+                    crate::init::parse_databases(
+                        &[s.to_string()]
+                            .iter()
+                            .flat_map(|s| s.split(','))
+                            .map(str::to_string)
+                            .collect::<Vec<_>>(),
+                    )
+                    .map(|_| ())
+                    .map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string())
                 },
             )?;
             a.databases = Some(StringOrList::Text(answer));
@@ -181,7 +191,11 @@ impl Wizard {
         let (pl, pt, pe) = profile_backends(a.project.profile.as_deref().unwrap_or("standard"));
         if a.logging.backend.is_none() {
             a.logging = Backend {
-                backend: Some(self.pick("Logging backend", &["loki", "elasticsearch", "none"], &pl)?),
+                backend: Some(self.pick(
+                    "Logging backend",
+                    &["loki", "elasticsearch", "none"],
+                    &pl,
+                )?),
             };
         }
         if a.tracing.backend.is_none() {
@@ -201,10 +215,9 @@ impl Wizard {
         if a.storage.backend.is_none() {
             let b = self.pick("Object storage", &["none", "minio"], "none")?;
             let buckets = if b == "minio" && a.storage.buckets.is_none() {
-                Some(StringOrList::Text(self.text(
-                    "  buckets (comma-separated)",
-                    "uploads",
-                )?))
+                Some(StringOrList::Text(
+                    self.text("  buckets (comma-separated)", "uploads")?,
+                ))
             } else {
                 a.storage.buckets.clone()
             };
@@ -239,13 +252,20 @@ impl Wizard {
                 .filter(|(r, _)| r.kind != "pagerduty" && r.kind != "opsgenie")
                 .map(|(_, n)| n.clone())
                 .collect();
-            let quiet = if quiet.is_empty() { names.clone() } else { quiet };
+            let quiet = if quiet.is_empty() {
+                names.clone()
+            } else {
+                quiet
+            };
             let check = {
                 let names = names.clone();
                 move |s: &str| -> Result<(), String> {
                     for n in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
                         if !names.iter().any(|x| x == n) {
-                            return Err(format!("no receiver `{n}` (receivers: {})", names.join(", ")));
+                            return Err(format!(
+                                "no receiver `{n}` (receivers: {})",
+                                names.join(", ")
+                            ));
                         }
                     }
                     Ok(())
@@ -283,8 +303,13 @@ impl Wizard {
             if self.yes("Deploy to AWS (EC2 over SSM)?", false)? {
                 let region = self.text_checked("  AWS region", "eu-central-1", |s| {
                     let ok = s.split('-').count() >= 3
-                        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-                    if ok { Ok(()) } else { Err("a region such as eu-central-1".into()) }
+                        && s.chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                    if ok {
+                        Ok(())
+                    } else {
+                        Err("a region such as eu-central-1".into())
+                    }
                 })?;
                 let domain = if a.deploy.aws.domain.is_none() {
                     Some(self.text("  public domain (empty for none)", "")?)
@@ -336,20 +361,38 @@ impl Wizard {
                 .as_ref()
                 .map(|l| format!(", {l}"))
                 .unwrap_or_default();
-            if !self.yes(&format!("Service `{}` ({what}{lang}): include it?", c.name.as_deref().unwrap_or("?")), true)? {
+            if !self.yes(
+                &format!(
+                    "Service `{}` ({what}{lang}): include it?",
+                    c.name.as_deref().unwrap_or("?")
+                ),
+                true,
+            )? {
                 continue;
             }
-            let skip = if chosen.is_empty() { fixed.clone() } else { ServiceAnswers::default() };
+            let skip = if chosen.is_empty() {
+                fixed.clone()
+            } else {
+                ServiceAnswers::default()
+            };
             chosen.push(self.service_details(c, &skip, chosen.is_empty())?);
         }
-        let mut prompt = if chosen.is_empty() { None } else { Some("Add another service?") };
+        let mut prompt = if chosen.is_empty() {
+            None
+        } else {
+            Some("Add another service?")
+        };
         loop {
             if let Some(p) = prompt
                 && !self.yes(p, false)?
             {
                 break;
             }
-            let skip = if chosen.is_empty() { fixed.clone() } else { ServiceAnswers::default() };
+            let skip = if chosen.is_empty() {
+                fixed.clone()
+            } else {
+                ServiceAnswers::default()
+            };
             let taken: Vec<String> = chosen.iter().filter_map(|s| s.name.clone()).collect();
             let name = match &skip.name {
                 Some(n) => n.clone(),
@@ -376,7 +419,10 @@ impl Wizard {
                     "  image with a pinned tag (empty: build it from a folder)",
                     "",
                     |s| {
-                        if s.is_empty() || (s.rsplit('/').next().is_some_and(|l| l.contains(':')) && !s.ends_with(":latest")) {
+                        if s.is_empty()
+                            || (s.rsplit('/').next().is_some_and(|l| l.contains(':'))
+                                && !s.ends_with(":latest"))
+                        {
                             Ok(())
                         } else {
                             Err("pin a tag (ghcr.io/acme/api:1.4.2), never latest".into())
@@ -467,7 +513,9 @@ impl Wizard {
         })?;
         let env_check = |s: &str| {
             if s.is_empty()
-                || (s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                || (s
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
                     && !s.starts_with(|c: char| c.is_ascii_digit()))
             {
                 Ok(())
@@ -490,28 +538,24 @@ impl Wizard {
                 )?);
             }
             "pagerduty" => {
-                r.secret_env = Some(self.text_checked(
-                    "  variable holding the routing key",
-                    var,
-                    env_check,
-                )?)
+                r.secret_env =
+                    Some(self.text_checked("  variable holding the routing key", var, env_check)?)
             }
             "opsgenie" => {
                 r.secret_env =
                     Some(self.text_checked("  variable holding the API key", var, env_check)?)
             }
             "webhook" => {
-                r.url = Some(self.text_checked(
-                    "  URL",
-                    "https://hooks.example.com/alerts",
-                    |s| {
-                        if s.starts_with("https://") || s.starts_with("http://") {
-                            Ok(())
-                        } else {
-                            Err("an http(s):// URL".into())
-                        }
-                    },
-                )?);
+                r.url =
+                    Some(
+                        self.text_checked("  URL", "https://hooks.example.com/alerts", |s| {
+                            if s.starts_with("https://") || s.starts_with("http://") {
+                                Ok(())
+                            } else {
+                                Err("an http(s):// URL".into())
+                            }
+                        })?,
+                    );
                 r.secret_env = Some(self.text_checked(
                     "  variable holding a bearer token (empty for none)",
                     "",
@@ -519,10 +563,9 @@ impl Wizard {
                 )?);
             }
             _ => {
-                r.to = Some(StringOrList::Text(self.text(
-                    "  recipients (comma-separated)",
-                    "oncall@example.com",
-                )?));
+                r.to = Some(StringOrList::Text(
+                    self.text("  recipients (comma-separated)", "oncall@example.com")?,
+                ));
                 r.from = Some(self.text("  sender", "alertmanager@example.com")?);
                 r.smarthost = Some(self.text("  SMTP server host:port", "smtp.example.com:587")?);
                 let user = self.text("  SMTP login (empty for none)", "")?;
@@ -546,9 +589,12 @@ impl Wizard {
         for line in summary {
             self.say(&format!("  {line}"))?;
         }
-        self.say(&format!("`obsgen generate` will write {} files:", files.len()))?;
-        for chunk in files.chunks(3) {
-            self.say(&format!("  {}", chunk.join("  ")))?;
+        self.say(&format!(
+            "`obsgen generate` will write {} files and obsgen.lock:",
+            files.len()
+        ))?;
+        for line in file_lines(files) {
+            self.say(&format!("  {line}"))?;
         }
         self.yes(&format!("Write {target}?"), true)
     }
@@ -556,6 +602,31 @@ impl Wizard {
     pub fn offer_generate(&self) -> Result<bool> {
         self.yes("Run `obsgen generate` now?", true)
     }
+}
+
+/// Files grouped by folder, one line per folder (`monitoring/prometheus/rules/: a.yml b.yml`).
+pub fn file_lines(files: &[String]) -> Vec<String> {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for f in files {
+        let (dir, name) = match f.rsplit_once('/') {
+            Some((d, n)) => (format!("{d}/"), n.to_string()),
+            None => (String::new(), f.clone()),
+        };
+        match groups.iter_mut().find(|(d, _)| *d == dir) {
+            Some((_, names)) => names.push(name),
+            None => groups.push((dir, vec![name])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(d, names)| {
+            if d.is_empty() {
+                names.join("  ")
+            } else {
+                format!("{d}  {}", names.join("  "))
+            }
+        })
+        .collect()
 }
 
 /// The name a receiver gets (its own, or its kind, numbered when taken).
@@ -636,7 +707,7 @@ pub fn summary(f: &crate::init::Filled) -> Vec<String> {
         out.push(format!("receiver {} ({}{secret})", r.name, r.kind));
     }
     for (sev, names) in &f.routes {
-        out.push(format!("{sev} alerts → {}", names.join(", ")));
+        out.push(format!("{sev} alerts -> {}", names.join(", ")));
     }
     if f.receivers.is_empty() {
         out.push("no alert receivers (alerts show in Alertmanager only)".into());

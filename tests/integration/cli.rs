@@ -191,3 +191,54 @@ fn reusable_action_and_pre_commit_hooks_are_valid() {
         Project::new().run(&[sub, "--help"]).expect(0);
     }
 }
+
+#[test]
+fn quiet_prints_nothing_on_success_and_verbose_times_each_stage() {
+    let p = Project::example("shop");
+    let out = p.run(&["-q", "generate"]).expect(0);
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+    let out = p.run(&["check", "--quiet"]).expect(0);
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+    let out = p.run(&["diff", "-q"]).expect(0);
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+    // Quiet still fails loudly, and drift still shows in the exit code.
+    p.write("compose.yaml", "# edited\n");
+    let out = p.run(&["-q", "check"]).expect(1);
+    assert_eq!(out.stdout, "");
+    let out = p.run(&["-q", "generate"]).expect(2);
+    assert!(
+        out.stderr.starts_with("error: refusing to overwrite"),
+        "{}",
+        out.stderr
+    );
+
+    let out = p.run(&["-v", "generate", "--force"]).expect(0);
+    for stage in [
+        "read", "load", "resolve", "plan", "render", "verify", "lock", "write",
+    ] {
+        assert!(
+            out.stderr
+                .lines()
+                .any(|l| l.starts_with(&format!("stage {stage} ")) && l.ends_with(" ms")),
+            "no timing for {stage}:\n{}",
+            out.stderr
+        );
+    }
+    assert!(out.stderr.contains("pipeline: "), "{}", out.stderr);
+    assert!(out.stdout.contains("wrote compose.yaml"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("unchanged compose.production.yaml"),
+        "verbose lists every file:\n{}",
+        out.stdout
+    );
+    let out = p.run(&["-q", "-v", "check"]).expect(2);
+    assert!(out.stderr.contains("cannot be used with"), "{}", out.stderr);
+}
+
+#[test]
+fn init_quiet_writes_silently() {
+    let p = Project::new();
+    let out = p.run(&["init", "--defaults", "-q"]).expect(0);
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+    assert!(p.exists("obsgen.toml"));
+}

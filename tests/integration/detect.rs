@@ -29,7 +29,11 @@ fn compose_file_services_images_ports_and_databases() {
     assert_eq!(gateway.image, None);
     assert_eq!(gateway.port, Some(3000), "the container side of 8080:3000");
     assert!(gateway.public, "it publishes a port");
-    assert_eq!(gateway.language.as_deref(), Some("node"), "from gateway/package.json");
+    assert_eq!(
+        gateway.language.as_deref(),
+        Some("node"),
+        "from gateway/package.json"
+    );
     assert_eq!(gateway.metrics_lib.as_deref(), Some("prom-client"));
     let worker = &found.services[1];
     assert_eq!(worker.image.as_deref(), Some("ghcr.io/acme/worker:1.2.0"));
@@ -38,7 +42,11 @@ fn compose_file_services_images_ports_and_databases() {
     let proxy = &found.services[2];
     assert_eq!(proxy.image, None, "nginx:latest is not pinned");
     assert_eq!(proxy.build.as_deref(), Some("./proxy"));
-    assert!(found.notes.iter().any(|n| n.contains("unpinned image")), "{:?}", found.notes);
+    assert!(
+        found.notes.iter().any(|n| n.contains("unpinned image")),
+        "{:?}",
+        found.notes
+    );
     let dbs: Vec<(&str, DatabaseKind)> = found
         .databases
         .iter()
@@ -60,7 +68,11 @@ fn compose_file_services_images_ports_and_databases() {
 fn dockerfile_expose() {
     let s = only_service("dockerfile");
     assert_eq!(s.name, "dockerfile", "named after the folder");
-    assert_eq!(s.port, Some(5000), "the first EXPOSE port, lower case and /tcp allowed");
+    assert_eq!(
+        s.port,
+        Some(5000),
+        "the first EXPOSE port, lower case and /tcp allowed"
+    );
     assert_eq!(s.build.as_deref(), Some("."));
 }
 
@@ -68,7 +80,11 @@ fn dockerfile_expose() {
 fn node_package_json_with_prom_client() {
     let s = only_service("node");
     assert_eq!(s.language.as_deref(), Some("node"));
-    assert_eq!(s.metrics_lib.as_deref(), Some("prom-client"), "devDependencies count");
+    assert_eq!(
+        s.metrics_lib.as_deref(),
+        Some("prom-client"),
+        "devDependencies count"
+    );
     assert_eq!(s.port, None);
 }
 
@@ -76,10 +92,17 @@ fn node_package_json_with_prom_client() {
 fn python_pyproject_and_requirements() {
     let s = only_service("python-pyproject");
     assert_eq!(s.language.as_deref(), Some("python"));
-    assert_eq!(s.metrics_lib.as_deref(), Some("prometheus-fastapi-instrumentator"));
+    assert_eq!(
+        s.metrics_lib.as_deref(),
+        Some("prometheus-fastapi-instrumentator")
+    );
     let s = only_service("python-requirements");
     assert_eq!(s.language.as_deref(), Some("python"));
-    assert_eq!(s.metrics_lib.as_deref(), Some("prometheus-client"), "prometheus_client==0.20.0");
+    assert_eq!(
+        s.metrics_lib.as_deref(),
+        Some("prometheus-client"),
+        "prometheus_client==0.20.0"
+    );
 }
 
 #[test]
@@ -93,14 +116,20 @@ fn go_mod_with_client_golang() {
 fn cargo_toml_with_metrics_exporter_prometheus() {
     let s = only_service("rust");
     assert_eq!(s.language.as_deref(), Some("rust"));
-    assert_eq!(s.metrics_lib.as_deref(), Some("metrics-exporter-prometheus"));
+    assert_eq!(
+        s.metrics_lib.as_deref(),
+        Some("metrics-exporter-prometheus")
+    );
 }
 
 #[test]
 fn pom_xml_with_micrometer_proposes_actuator_paths() {
     let s = only_service("java");
     assert_eq!(s.language.as_deref(), Some("java"));
-    assert_eq!(s.metrics_lib.as_deref(), Some("micrometer-registry-prometheus"));
+    assert_eq!(
+        s.metrics_lib.as_deref(),
+        Some("micrometer-registry-prometheus")
+    );
     assert_eq!(s.metrics_path.as_deref(), Some("/actuator/prometheus"));
     assert_eq!(s.health.as_deref(), Some("/actuator/health"));
 }
@@ -109,7 +138,8 @@ fn pom_xml_with_micrometer_proposes_actuator_paths() {
 fn service_folders_each_become_a_service() {
     let found = scan(&fixture("monorepo"));
     assert!(found.warnings.is_empty(), "{:?}", found.warnings);
-    let got: Vec<(&str, Option<&str>, Option<u16>, Option<&str>)> = found
+    type Row<'a> = (&'a str, Option<&'a str>, Option<u16>, Option<&'a str>);
+    let got: Vec<Row> = found
         .services
         .iter()
         .map(|s| {
@@ -135,8 +165,16 @@ fn broken_files_are_skipped_with_a_warning() {
     let found = scan(&fixture("broken"));
     assert!(found.services.is_empty(), "{:?}", found.services);
     assert_eq!(found.warnings.len(), 2, "{:?}", found.warnings);
-    assert!(found.warnings[0].starts_with("compose.yaml: skipped"), "{:?}", found.warnings);
-    assert!(found.warnings[1].starts_with("package.json: skipped"), "{:?}", found.warnings);
+    assert!(
+        found.warnings[0].starts_with("compose.yaml: skipped"),
+        "{:?}",
+        found.warnings
+    );
+    assert!(
+        found.warnings[1].starts_with("package.json: skipped"),
+        "{:?}",
+        found.warnings
+    );
     // An empty or missing folder finds nothing and does not fail.
     assert!(scan(&fixture("does-not-exist")).services.is_empty());
 }
@@ -170,9 +208,16 @@ fn init_without_a_terminal_takes_the_proposals() {
     assert_eq!(services.len(), 3);
     assert_eq!(services[0]["name"].as_str(), Some("gateway"));
     assert_eq!(services[0]["port"].as_integer(), Some(3000));
-    assert_eq!(services[0]["host_port"].as_integer(), Some(8080), "as in 8080:3000");
+    assert_eq!(
+        services[0]["host_port"].as_integer(),
+        Some(8080),
+        "as in 8080:3000"
+    );
     assert_eq!(services[0]["language"].as_str(), Some("node"));
-    assert_eq!(services[1]["image"].as_str(), Some("ghcr.io/acme/worker:1.2.0"));
+    assert_eq!(
+        services[1]["image"].as_str(),
+        Some("ghcr.io/acme/worker:1.2.0")
+    );
     let dbs: Vec<(&str, &str)> = m["database"]
         .as_array()
         .unwrap()
@@ -199,17 +244,25 @@ fn missing_values_without_a_terminal_list_each_set() {
     let p = project_from("node");
     let out = p.run(&["init"]).expect(2);
     assert!(out.stderr.contains("services[0].port"), "{}", out.stderr);
-    assert!(out.stderr.contains("--set service.port=8080"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--set service.port=8080"),
+        "{}",
+        out.stderr
+    );
     assert!(!p.exists("obsgen.toml"));
     // The --set it names completes it. Port 3000 is Grafana's on the host: the service
     // keeps it inside its container and is published on the next free host port.
     let out = p.run(&["init", "--set", "service.port=3000"]).expect(0);
     assert!(
-        out.stderr.contains("published on host port 3001 (3000 is taken by the Grafana UI)"),
+        out.stderr
+            .contains("published on host port 3001 (3000 is taken by the Grafana UI)"),
         "{}",
         out.stderr
     );
     let text = p.read("obsgen.toml");
-    assert!(text.contains("port = 3000") && text.contains("host_port = 3001"), "{text}");
+    assert!(
+        text.contains("port = 3000") && text.contains("host_port = 3001"),
+        "{text}"
+    );
     p.generate();
 }
