@@ -66,6 +66,11 @@ fn profile_text(name: &str) -> Option<&'static str> {
         .map(|(_, t)| *t)
 }
 
+/// The text of an embedded profile (`profiles/<name>.toml`), for `obsgen explain`.
+pub fn profile_source(name: &str) -> Option<&'static str> {
+    profile_text(name)
+}
+
 fn profile_names(stack: bool) -> Vec<String> {
     embedded::PROFILES
         .iter()

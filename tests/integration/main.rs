@@ -10,6 +10,7 @@ mod cli;
 mod detect;
 mod drift;
 mod examples;
+mod explain;
 mod exporters;
 mod grafana;
 mod init;
