@@ -13,6 +13,24 @@ use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
 use crate::diag::Diagnostics;
 use crate::project::{self, MANIFEST_FILE, Project, State, Status};
 
+/// `println!` that returns an error instead of panicking when stdout is closed
+/// (`obsgen templates list | head`).
+macro_rules! outln {
+    () => {
+        writeln!(std::io::stdout())?
+    };
+    ($($t:tt)*) => {
+        writeln!(std::io::stdout(), $($t)*)?
+    };
+}
+
+/// `print!` that returns an error instead of panicking.
+macro_rules! out {
+    ($($t:tt)*) => {
+        write!(std::io::stdout(), $($t)*)?
+    };
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "obsgen",
@@ -119,7 +137,7 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum TemplatesCommand {
-    /// List template-set versions, their files and content hashes.
+    /// List template-set versions: content hash, what changed, files.
     List,
 }
 
@@ -155,6 +173,15 @@ pub fn main() -> ExitCode {
     let err_color = use_color(cli.color, std::io::stderr().is_terminal());
     match run(&cli) {
         Ok(code) => ExitCode::from(code),
+        // A closed stdout (`obsgen … | head`) ends the output quietly, as for any Unix tool.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::from(0)
+        }
         Err(e) if e.downcast_ref::<crate::wizard::Cancelled>().is_some() => {
             eprintln!("\n{e}");
             ExitCode::from(130)
@@ -198,7 +225,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
     let out_color = use_color(cli.color, std::io::stdout().is_terminal());
     match &cli.command {
         Command::Schema => {
-            print!("{}", crate::manifest::json_schema());
+            out!("{}", crate::manifest::json_schema());
             Ok(0)
         }
         Command::Man => {
@@ -208,21 +235,29 @@ pub fn run(cli: &Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Completions { shell } => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "obsgen",
-                &mut std::io::stdout(),
-            );
+            // Into a buffer first: clap_complete panics when its writer fails.
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "obsgen", &mut buf);
+            std::io::stdout().write_all(&buf)?;
             Ok(0)
         }
         Command::Templates {
             command: TemplatesCommand::List,
         } => {
             for v in crate::assets::template_versions() {
-                println!("v{v}  {}", crate::assets::template_set_hash(&v));
+                outln!("v{v}  {}", crate::assets::template_set_hash(&v));
+                match crate::assets::template_changes(&v) {
+                    Some((summary, changes)) => {
+                        outln!("  {summary}; what changed:");
+                        for c in changes {
+                            outln!("    - {c}");
+                        }
+                    }
+                    None => outln!("  (no entry in templates/CHANGES.toml)"),
+                }
+                outln!("  files:");
                 for (name, _) in crate::assets::template_set(&v) {
-                    println!("    {name}");
+                    outln!("    {name}");
                 }
             }
             Ok(0)
@@ -280,7 +315,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
             let dir = cwd(cli)?;
             let project = Project::locate(&dir, cli.manifest.as_deref())?;
             let text = crate::explain::explain(&project, cli.templates.as_deref(), what)?;
-            print!("{text}");
+            out!("{text}");
             Ok(0)
         }
         Command::Diff => {
@@ -478,7 +513,7 @@ fn init(
     crate::wizard::WRITING.store(false, std::sync::atomic::Ordering::SeqCst);
     written?;
     if !cli.quiet {
-        println!("wrote {}", target.display());
+        outln!("wrote {}", target.display());
     }
     if let Some(w) = &wizard
         && w.offer_generate()?
@@ -487,7 +522,7 @@ fn init(
         return generate(cli, &project, false, false);
     }
     if !cli.quiet {
-        println!("next: edit it, then run `obsgen generate`");
+        outln!("next: edit it, then run `obsgen generate`");
     }
     Ok(0)
 }
@@ -554,11 +589,11 @@ fn generate(cli: &Cli, project: &Project, dry_run: bool, force: bool) -> Result<
     }
     let verb = if dry_run { "would write" } else { "wrote" };
     for p in &outcome.written {
-        println!("{verb} {p}");
+        outln!("{verb} {p}");
     }
     let verb = if dry_run { "would remove" } else { "removed" };
     for p in &outcome.removed {
-        println!("{verb} {p}");
+        outln!("{verb} {p}");
     }
     if cli.verbose {
         let written: std::collections::BTreeSet<&String> = outcome.written.iter().collect();
@@ -567,10 +602,10 @@ fn generate(cli: &Cli, project: &Project, dry_run: bool, force: bool) -> Result<
             .iter()
             .filter(|f| !written.contains(&f.path))
         {
-            println!("unchanged {}", f.path);
+            outln!("unchanged {}", f.path);
         }
     }
-    println!(
+    outln!(
         "{}: {} written, {} removed, {} unchanged{}",
         if dry_run { "dry run" } else { "generate" },
         outcome.written.len(),

@@ -39,12 +39,16 @@ impl Ctx<'_> {
     }
     /// `obsgen.toml:12` for a key the manifest sets.
     fn at(&self, path: &str) -> Option<String> {
-        self.line(path).map(|l| format!("{}:{l}", self.manifest_name))
+        self.line(path)
+            .map(|l| format!("{}:{l}", self.manifest_name))
     }
     /// The manifest lines of a table item (`service[1]`): from its `[[…]]` header to
     /// the next table header, without trailing blank or comment lines; numbered.
     fn lines_of(&self, path: &str, out: &mut String) {
-        let Some(first) = self.line(&format!("{path}.name")).or_else(|| self.line(path)) else {
+        let Some(first) = self
+            .line(&format!("{path}.name"))
+            .or_else(|| self.line(path))
+        else {
             return;
         };
         let lines: Vec<&str> = self.text.lines().collect();
@@ -88,11 +92,7 @@ fn mentions(text: &str, word: &str) -> bool {
 fn matcher_values(expr: &str) -> BTreeSet<String> {
     let re = regex::Regex::new(r#"[=~!]"([^"]*)""#).expect("valid regex");
     re.captures_iter(expr)
-        .flat_map(|c| {
-            c[1].split('|')
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|c| c[1].split('|').map(str::to_string).collect::<Vec<_>>())
         .collect()
 }
 
@@ -175,7 +175,11 @@ pub fn explain(project: &Project, overlay: Option<&Path>, what: &[String]) -> Re
     }
     if kind.is_empty() || kind == "file" {
         candidates.extend(files.iter().map(|f| f.to_string()));
-        candidates.extend(files.iter().filter_map(|f| f.rsplit('/').next().map(str::to_string)));
+        candidates.extend(
+            files
+                .iter()
+                .filter_map(|f| f.rsplit('/').next().map(str::to_string)),
+        );
     }
     let what = match kind {
         "" => "service, database, alert or generated file",
@@ -195,7 +199,10 @@ pub fn explain(project: &Project, overlay: Option<&Path>, what: &[String]) -> Re
             )
         }
     };
-    Err(anyhow!("no {what} named `{name}` in {}\nhelp: {help}", ctx.manifest_name))
+    Err(anyhow!(
+        "no {what} named `{name}` in {}\nhelp: {help}",
+        ctx.manifest_name
+    ))
 }
 
 fn profile_file(name: &str) -> String {
@@ -377,7 +384,10 @@ fn explain_database(ctx: &Ctx, i: usize) -> String {
     let _ = writeln!(out, "  manifest:");
     ctx.lines_of(&key, &mut out);
     let version = if ctx.spans().has(&format!("{key}.version")) {
-        format!("version from {}", ctx.at(&format!("{key}.version")).unwrap_or_default())
+        format!(
+            "version from {}",
+            ctx.at(&format!("{key}.version")).unwrap_or_default()
+        )
     } else {
         format!("version pinned in templates/v{}/images.toml", m.templates)
     };
@@ -404,7 +414,11 @@ fn explain_database(ctx: &Ctx, i: usize) -> String {
     if !users.is_empty() {
         let _ = writeln!(out, "  needed by: {}", users.join(", "));
     }
-    let _ = write!(out, "{}", related(ctx, &d.name, std::slice::from_ref(&d.name)));
+    let _ = write!(
+        out,
+        "{}",
+        related(ctx, &d.name, std::slice::from_ref(&d.name))
+    );
     out
 }
 
@@ -520,7 +534,8 @@ fn alert(ctx: &Ctx, name: &str) -> String {
                         receivers.push(format!(
                             "{} (route {})",
                             route.receivers.join(", "),
-                            ctx.at(&format!("route[{ri}]")).unwrap_or_else(|| format!("#{}", ri + 1))
+                            ctx.at(&format!("route[{ri}]"))
+                                .unwrap_or_else(|| format!("#{}", ri + 1))
                         ));
                         if !route.continue_ {
                             break;
@@ -565,7 +580,12 @@ fn alert(ctx: &Ctx, name: &str) -> String {
             m.alerts.error_rate,
             setting("alerts.error_rate", "error_rate")
         );
-        let _ = writeln!(out, "    for {}: {}", m.alerts.for_, setting("alerts.for", "for"));
+        let _ = writeln!(
+            out,
+            "    for {}: {}",
+            m.alerts.for_,
+            setting("alerts.for", "for")
+        );
     } else if name.starts_with("ServiceHighLatency") {
         let _ = writeln!(
             out,
@@ -573,7 +593,12 @@ fn alert(ctx: &Ctx, name: &str) -> String {
             m.alerts.latency_p95,
             setting("alerts.latency_p95", "latency_p95")
         );
-        let _ = writeln!(out, "    for {}: {}", m.alerts.for_, setting("alerts.for", "for"));
+        let _ = writeln!(
+            out,
+            "    for {}: {}",
+            m.alerts.for_,
+            setting("alerts.for", "for")
+        );
     } else if name.starts_with("ErrorBudget") {
         for (i, slo) in m.alerts.slo.iter().enumerate() {
             let _ = writeln!(
@@ -600,18 +625,40 @@ fn family(path: &str) -> (&'static str, &'static [&'static str]) {
     if path.starts_with("compose") {
         (
             "compose",
-            &["project", "service", "database", "components", "environment", "logging", "tracing", "errors", "storage"],
+            &[
+                "project",
+                "service",
+                "database",
+                "components",
+                "environment",
+                "logging",
+                "tracing",
+                "errors",
+                "storage",
+            ],
         )
     } else if path.starts_with("monitoring/prometheus/rules")
         || path.starts_with("monitoring/prometheus/tests")
     {
         ("rules", &["service", "database", "components", "alerts"])
     } else if path.starts_with("monitoring/prometheus") {
-        ("prometheus", &["service", "database", "components", "environment", "prometheus"])
+        (
+            "prometheus",
+            &[
+                "service",
+                "database",
+                "components",
+                "environment",
+                "prometheus",
+            ],
+        )
     } else if path.starts_with("monitoring/alertmanager") {
         ("alertmanager", &["receiver", "route", "environment"])
     } else if path.starts_with("monitoring/grafana") {
-        ("grafana", &["service", "database", "components", "alerts", "deploy"])
+        (
+            "grafana",
+            &["service", "database", "components", "alerts", "deploy"],
+        )
     } else if path.starts_with(".github") {
         ("ci", &["ci", "service", "project"])
     } else if path.starts_with("deploy/") || path.starts_with("docs/deploy") {
@@ -625,7 +672,9 @@ fn family(path: &str) -> (&'static str, &'static [&'static str]) {
 
 fn explain_file(ctx: &Ctx, path: &str) -> Result<String> {
     let m = ctx.model();
-    let f = ctx.file(path).context("bug: file listed but not generated")?;
+    let f = ctx
+        .file(path)
+        .context("bug: file listed but not generated")?;
     let mut out = String::new();
     let text = String::from_utf8_lossy(&f.bytes);
     let _ = writeln!(
@@ -643,16 +692,20 @@ fn explain_file(ctx: &Ctx, path: &str) -> Result<String> {
             let _ = writeln!(out, "  template: {} (your overlay)", p.display());
         }
         None => {
-            let _ = writeln!(out, "  template: templates/v{}/{} (embedded)", m.templates, f.template);
+            let _ = writeln!(
+                out,
+                "  template: templates/v{}/{} (embedded)",
+                m.templates, f.template
+            );
         }
     }
     let (fam, sections) = family(path);
     let _ = writeln!(out, "  family: {fam}");
-    if let Some(env) = m
-        .environments
-        .iter()
-        .find(|e| path == e.compose_file || path.ends_with(&format!("/{}", e.prometheus_file)) || path.ends_with(&format!(".{}.yml", e.name)))
-    {
+    if let Some(env) = m.environments.iter().find(|e| {
+        path == e.compose_file
+            || path.ends_with(&format!("/{}", e.prometheus_file))
+            || path.ends_with(&format!(".{}.yml", e.name))
+    }) {
         let over = ctx
             .at(&format!("environment.{}", env.name))
             .map(|l| format!(", overridden by [environment.{}] at {l}", env.name))
@@ -662,10 +715,14 @@ fn explain_file(ctx: &Ctx, path: &str) -> Result<String> {
             "  environment: {} (settings from {}{over}; listed in project.environments at {})",
             env.name,
             profile_file(&env.name),
-            ctx.at("project.environments").unwrap_or_else(|| "the default".into())
+            ctx.at("project.environments")
+                .unwrap_or_else(|| "the default".into())
         );
         if path == env.compose_file {
-            let _ = writeln!(out, "  used with: docker compose -f compose.yaml -f {path} up -d");
+            let _ = writeln!(
+                out,
+                "  used with: docker compose -f compose.yaml -f {path} up -d"
+            );
         }
     }
     let _ = writeln!(out, "  inputs from {}:", ctx.manifest_name);
@@ -712,7 +769,9 @@ fn explain_file(ctx: &Ctx, path: &str) -> Result<String> {
             let t = String::from_utf8_lossy(&o.bytes);
             let short = path.rsplit('/').next().unwrap_or(path);
             let rel = path.strip_prefix("monitoring/prometheus/").unwrap_or(path);
-            mentions(&t, path) || (short != path && t.contains(rel) && rel != short) || (short.contains('.') && short.len() > 12 && mentions(&t, short))
+            mentions(&t, path)
+                || (short != path && t.contains(rel) && rel != short)
+                || (short.contains('.') && short.len() > 12 && mentions(&t, short))
         })
         .map(|o| o.path.as_str())
         .collect();
