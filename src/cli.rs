@@ -647,7 +647,7 @@ fn validate(cli: &Cli, color: bool) -> Result<u8> {
     };
     let generated: Vec<String> = lock.files.iter().map(|f| f.path.clone()).collect();
     let checks = checks(&project.root, &generated);
-    let bar = if std::io::stderr().is_terminal() {
+    let bar = if std::io::stderr().is_terminal() && !cli.quiet {
         let b = indicatif::ProgressBar::new(checks.len() as u64);
         b.set_style(
             indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
@@ -672,7 +672,11 @@ fn validate(cli: &Cli, color: bool) -> Result<u8> {
         .max()
         .unwrap_or(10)
         .min(70);
-    for r in &rows {
+    // With -q only the failures are printed.
+    for r in rows
+        .iter()
+        .filter(|r| !cli.quiet || matches!(r.outcome, Outcome::Failed(_)))
+    {
         let (text, style) = match &r.outcome {
             Outcome::Ok => ("ok", state_style(State::Ok)),
             Outcome::Failed(_) => ("FAILED", state_style(State::Modified)),
@@ -714,6 +718,9 @@ fn validate(cli: &Cli, color: bool) -> Result<u8> {
                 text.trim_end()
             )?;
         }
+    }
+    if cli.quiet {
+        return Ok(u8::from(!failed.is_empty()));
     }
     if !missing.is_empty() {
         writeln!(out)?;

@@ -266,3 +266,49 @@ fn missing_values_without_a_terminal_list_each_set() {
     );
     p.generate();
 }
+
+#[test]
+fn mangled_build_files_never_panic() {
+    // Every fixture file cut short at many points and with bytes flipped: detection
+    // skips or reads what it can, and never panics.
+    let cases = [
+        "compose/docker-compose.yml",
+        "compose/gateway/package.json",
+        "compose/gateway/Dockerfile",
+        "python-pyproject/pyproject.toml",
+        "python-requirements/requirements.txt",
+        "go/go.mod",
+        "rust/Cargo.toml",
+        "java/pom.xml",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for case in cases {
+        let original = std::fs::read(fixture(case)).unwrap();
+        let name = case.rsplit('/').next().unwrap();
+        for round in 0..60 {
+            let mut bytes = original.clone();
+            if round % 2 == 0 {
+                bytes.truncate(next() as usize % (original.len() + 1));
+            }
+            for _ in 0..(round % 5) {
+                let at = next() as usize % bytes.len().max(1);
+                if let Some(b) = bytes.get_mut(at) {
+                    *b = (next() % 256) as u8;
+                }
+            }
+            std::fs::write(dir.path().join(name), &bytes).unwrap();
+            let found = scan(dir.path());
+            for s in &found.services {
+                assert!(!s.name.is_empty(), "{case} round {round}: {s:?}");
+            }
+            std::fs::remove_file(dir.path().join(name)).unwrap();
+        }
+    }
+}
