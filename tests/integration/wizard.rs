@@ -307,3 +307,17 @@ fn ctrl_c_at_the_first_question_leaves_no_file() {
         "{transcript}"
     );
 }
+
+#[test]
+fn ci_set_means_no_prompts_even_on_a_terminal() {
+    let p = Project::new();
+    let s = Session::start(p.path(), &["init"], &[("CI", "true")]);
+    let (transcript, status) = s.finish();
+    assert!(status.ends_with(", 2)"), "exit status {status}\n{transcript}");
+    assert!(!transcript.contains("Project name"), "{transcript}");
+    assert!(
+        transcript.contains("service.port") && transcript.contains("--set service.port=8080"),
+        "{transcript}"
+    );
+    assert!(std::fs::read_dir(p.path()).unwrap().next().is_none());
+}
