@@ -701,6 +701,52 @@ fn explain_file(ctx: &Ctx, path: &str) -> Result<String> {
     }
     let (fam, sections) = family(path);
     let _ = writeln!(out, "  family: {fam}");
+    // What the one item behind a per-item file is.
+    let rel = path.strip_prefix("monitoring/prometheus/").unwrap_or(path);
+    if let Some(t) = m.target_files.iter().find(|t| t.path == rel) {
+        let targets: Vec<&str> = t
+            .groups
+            .iter()
+            .flat_map(|g| g.targets.iter().map(String::as_str))
+            .collect();
+        let _ = writeln!(out, "  targets of: {} ({})", t.about, targets.join(", "));
+        let jobs: Vec<&str> = m
+            .scrape_jobs
+            .iter()
+            .filter(|j| j.file == rel)
+            .map(|j| j.name.as_str())
+            .collect();
+        if !jobs.is_empty() {
+            let _ = writeln!(out, "  read by scrape job(s): {}", jobs.join(", "));
+        }
+    }
+    if let Some(r) = m.rules.iter().find(|r| {
+        rel == format!("rules/{}.yml", r.name) || rel == format!("tests/{}.test.yml", r.name)
+    }) {
+        let _ = writeln!(
+            out,
+            "  rules: {} ({} alerts, {} recording rules, {} promtool cases)",
+            r.about,
+            r.alerts,
+            r.records,
+            r.tests.len()
+        );
+    }
+    if let Some(d) = m
+        .provisioning
+        .as_ref()
+        .and_then(|g| g.dashboards.iter().find(|d| d.path == path))
+    {
+        let _ = writeln!(
+            out,
+            "  dashboard: \"{}\" ({} dashboard, folder {}, uid {}, {} panels)",
+            d.title,
+            d.kind,
+            d.folder,
+            d.uid,
+            d.panels().len()
+        );
+    }
     if let Some(env) = m.environments.iter().find(|e| {
         path == e.compose_file
             || path.ends_with(&format!("/{}", e.prometheus_file))

@@ -139,7 +139,9 @@ impl Wizard {
                 "Nothing to detect in this folder (no Compose file, Dockerfile or build file).",
             )?;
         }
-        self.say("Press Enter to accept the proposed answer; Ctrl-C stops without writing anything.")?;
+        self.say(
+            "Press Enter to accept the proposed answer; Ctrl-C stops without writing anything.",
+        )?;
 
         if a.project.name.is_none() {
             let d = proposed

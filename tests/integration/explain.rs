@@ -163,6 +163,21 @@ fn a_file_names_its_template_environment_and_inputs() {
         "{out}"
     );
     assert!(out.contains("receiver (2) from line"), "{out}");
+    // Per-item files say which item they are.
+    let out = p.run(&["explain", "targets/gateway.yml"]).expect(0).stdout;
+    assert!(out.contains("targets of: "), "{out}");
+    assert!(out.contains("(gateway:5921)"), "{out}");
+    assert!(out.contains("read by scrape job(s): gateway"), "{out}");
+    let out = p.run(&["explain", "rules/services.yml"]).expect(0).stdout;
+    assert!(out.contains("recording rules,"), "{out}");
+    let out = p
+        .run(&["explain", "shop-svc-gateway.json"])
+        .expect(0)
+        .stdout;
+    assert!(
+        out.contains("dashboard: \"shop: service gateway\""),
+        "{out}"
+    );
 }
 
 #[test]

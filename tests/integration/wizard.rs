@@ -313,7 +313,10 @@ fn ci_set_means_no_prompts_even_on_a_terminal() {
     let p = Project::new();
     let s = Session::start(p.path(), &["init"], &[("CI", "true")]);
     let (transcript, status) = s.finish();
-    assert!(status.ends_with(", 2)"), "exit status {status}\n{transcript}");
+    assert!(
+        status.ends_with(", 2)"),
+        "exit status {status}\n{transcript}"
+    );
     assert!(!transcript.contains("Project name"), "{transcript}");
     assert!(
         transcript.contains("service.port") && transcript.contains("--set service.port=8080"),
