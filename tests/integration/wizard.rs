@@ -71,11 +71,17 @@ impl Session {
         self.p.flush().unwrap();
     }
 
-    fn finish(mut self) -> (String, String) {
+    fn finish(self) -> (String, String) {
+        let (raw, status) = self.finish_raw();
+        (clean(&raw), status)
+    }
+
+    /// Everything shown, redraws included, and the exit status.
+    fn finish_raw(mut self) -> (String, String) {
         let rest = self.p.exp_eof().unwrap_or_default();
         self.transcript.push_str(&rest);
         let status = format!("{:?}", self.p.process_mut().wait().unwrap());
-        (clean(&self.transcript), status)
+        (self.transcript, status)
     }
 }
 
@@ -323,4 +329,29 @@ fn ci_set_means_no_prompts_even_on_a_terminal() {
         "{transcript}"
     );
     assert!(std::fs::read_dir(p.path()).unwrap().next().is_none());
+}
+
+#[test]
+fn a_progress_bar_only_on_a_terminal_and_not_with_quiet() {
+    let p = Project::example("everything");
+    let s = Session::start(p.path(), &["generate"], &[]);
+    let (transcript, status) = s.finish_raw();
+    assert!(
+        status.ends_with(", 0)"),
+        "exit status {status}\n{transcript}"
+    );
+    assert!(
+        transcript.contains("] read") || transcript.contains("] load"),
+        "the bar names the stage:\n{transcript}"
+    );
+    let s = Session::start(p.path(), &["-q", "check"], &[]);
+    let (transcript, status) = s.finish_raw();
+    assert!(
+        status.ends_with(", 0)"),
+        "exit status {status}\n{transcript}"
+    );
+    assert_eq!(transcript.trim(), "", "quiet: no bar, no output");
+    // Not a terminal (the other tests): no bar in stderr.
+    let out = p.run(&["check"]).expect(0);
+    assert!(!out.stderr.contains("] "), "{}", out.stderr);
 }
