@@ -845,6 +845,16 @@ pub fn settle_ports(filled: &mut Filled) -> Result<Vec<String>> {
         let Ok(loaded) = crate::load::load_manifest(text, "obsgen.toml") else {
             return Ok(moves);
         };
+        // Only a manifest whose sole problems are port clashes is worth settling (the
+        // resolver assumes a valid one); any other problem is reported by the caller.
+        let problems = crate::validate::validate(&loaded);
+        if problems.is_empty()
+            || problems
+                .iter()
+                .any(|d| !d.message.contains("is published twice"))
+        {
+            return Ok(moves);
+        }
         let m = &loaded.value;
         let envs: Vec<&String> = m
             .project
