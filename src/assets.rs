@@ -66,6 +66,30 @@ fn profile_text(name: &str) -> Option<&'static str> {
         .map(|(_, t)| *t)
 }
 
+/// What a template-set version contains and what changed (`templates/CHANGES.toml`):
+/// its one-line summary and change list, or `None` when the version has no entry.
+pub fn template_changes(version: &str) -> Option<(String, Vec<String>)> {
+    let text = templates()
+        .iter()
+        .find(|(p, _)| *p == "CHANGES.toml")
+        .map(|(_, t)| *t)?;
+    let table: toml::Table = toml::from_str(text).ok()?;
+    let entry = table.get(&format!("v{version}"))?;
+    let summary = entry.get("summary")?.as_str()?.to_string();
+    let changes = entry
+        .get("changes")?
+        .as_array()?
+        .iter()
+        .filter_map(|c| c.as_str().map(str::to_string))
+        .collect();
+    Some((summary, changes))
+}
+
+/// The text of an embedded profile (`profiles/<name>.toml`), for `obsgen explain`.
+pub fn profile_source(name: &str) -> Option<&'static str> {
+    profile_text(name)
+}
+
 fn profile_names(stack: bool) -> Vec<String> {
     embedded::PROFILES
         .iter()

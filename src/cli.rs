@@ -13,6 +13,24 @@ use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
 use crate::diag::Diagnostics;
 use crate::project::{self, MANIFEST_FILE, Project, State, Status};
 
+/// `println!` that returns an error instead of panicking when stdout is closed
+/// (`obsgen templates list | head`).
+macro_rules! outln {
+    () => {
+        writeln!(std::io::stdout())?
+    };
+    ($($t:tt)*) => {
+        writeln!(std::io::stdout(), $($t)*)?
+    };
+}
+
+/// `print!` that returns an error instead of panicking.
+macro_rules! out {
+    ($($t:tt)*) => {
+        write!(std::io::stdout(), $($t)*)?
+    };
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "obsgen",
@@ -32,6 +50,12 @@ pub struct Cli {
     /// Lay the templates in DIR over the embedded ones, file by file.
     #[arg(long, global = true, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// Print nothing but errors (the exit code tells the rest).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print each file written and the time each stage took.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -52,7 +76,10 @@ pub enum Format {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Write a commented obsgen.toml (no prompts with --defaults, --set or --answers).
+    /// Write a commented obsgen.toml: a wizard on a terminal, proposing what it finds in
+    /// the folder; no prompts with --defaults, without a terminal or under CI.
+    /// `OBSGEN_<KEY>` variables answer too (`OBSGEN_PROJECT_NAME=shop`);
+    /// precedence: --set > OBSGEN_* > --answers > what the folder holds > defaults.
     Init {
         /// Use the default answer for everything not given.
         #[arg(long)]
@@ -104,6 +131,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Where a service, an alert or a generated file comes from: manifest lines, profile
+    /// values, templates and what depends on it.
+    Explain {
+        /// A service or database name, `alert <AlertName>`, or a generated file path.
+        #[arg(required = true, num_args = 1..=2, value_name = "WHAT")]
+        what: Vec<String>,
+    },
     /// Template sets embedded in this obsgen.
     Templates {
         #[command(subcommand)]
@@ -113,7 +147,7 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum TemplatesCommand {
-    /// List template-set versions, their files and content hashes.
+    /// List template-set versions: content hash, what changed, files.
     List,
 }
 
@@ -149,6 +183,19 @@ pub fn main() -> ExitCode {
     let err_color = use_color(cli.color, std::io::stderr().is_terminal());
     match run(&cli) {
         Ok(code) => ExitCode::from(code),
+        // A closed stdout (`obsgen … | head`) ends the output quietly, as for any Unix tool.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::from(0)
+        }
+        Err(e) if e.downcast_ref::<crate::wizard::Cancelled>().is_some() => {
+            eprintln!("\n{e}");
+            ExitCode::from(130)
+        }
         Err(e) => {
             if let Some(d) = e.downcast_ref::<Diagnostics>() {
                 eprint!("{}", d.render(err_color));
@@ -188,7 +235,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
     let out_color = use_color(cli.color, std::io::stdout().is_terminal());
     match &cli.command {
         Command::Schema => {
-            print!("{}", crate::manifest::json_schema());
+            out!("{}", crate::manifest::json_schema());
             Ok(0)
         }
         Command::Man => {
@@ -198,21 +245,29 @@ pub fn run(cli: &Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Completions { shell } => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "obsgen",
-                &mut std::io::stdout(),
-            );
+            // Into a buffer first: clap_complete panics when its writer fails.
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "obsgen", &mut buf);
+            std::io::stdout().write_all(&buf)?;
             Ok(0)
         }
         Command::Templates {
             command: TemplatesCommand::List,
         } => {
             for v in crate::assets::template_versions() {
-                println!("v{v}  {}", crate::assets::template_set_hash(&v));
+                outln!("v{v}  {}", crate::assets::template_set_hash(&v));
+                match crate::assets::template_changes(&v) {
+                    Some((summary, changes)) => {
+                        outln!("  {summary}; what changed:");
+                        for c in changes {
+                            outln!("    - {c}");
+                        }
+                    }
+                    None => outln!("  (no entry in templates/CHANGES.toml)"),
+                }
+                outln!("  files:");
                 for (name, _) in crate::assets::template_set(&v) {
-                    println!("    {name}");
+                    outln!("    {name}");
                 }
             }
             Ok(0)
@@ -226,36 +281,17 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Generate { dry_run, force } => {
             let dir = cwd(cli)?;
             let project = Project::locate(&dir, cli.manifest.as_deref())?;
-            let generated = project::generate(&project, cli.templates.as_deref())?;
-            let outcome = project::emit(&project.root, &generated, *force, *dry_run)?;
-            let verb = if *dry_run { "would write" } else { "wrote" };
-            for p in &outcome.written {
-                println!("{verb} {p}");
-            }
-            let verb = if *dry_run { "would remove" } else { "removed" };
-            for p in &outcome.removed {
-                println!("{verb} {p}");
-            }
-            println!(
-                "{}: {} written, {} removed, {} unchanged{}",
-                if *dry_run { "dry run" } else { "generate" },
-                outcome.written.len(),
-                outcome.removed.len(),
-                outcome.unchanged,
-                if *dry_run {
-                    " (nothing was written)"
-                } else {
-                    ""
-                }
-            );
-            Ok(0)
+            generate(cli, &project, *dry_run, *force)
         }
         Command::Check { format } => {
             let dir = cwd(cli)?;
             let project = Project::locate(&dir, cli.manifest.as_deref())?;
-            let generated = project::generate(&project, cli.templates.as_deref())?;
+            let generated = run_pipeline(cli, &project)?;
             let statuses = project::status(&project.root, &generated)?;
             let drift = statuses.iter().filter(|s| s.state != State::Ok).count();
+            if cli.quiet {
+                return Ok(u8::from(drift > 0));
+            }
             let mut stdout = std::io::stdout().lock();
             match format {
                 Format::Human => print_human(&mut stdout, &statuses, out_color)?,
@@ -286,16 +322,25 @@ pub fn run(cli: &Cli) -> Result<u8> {
         }
         Command::Validate => validate(cli, out_color),
         Command::Secrets { dry_run, check } => secrets(cli, *dry_run || *check, *check),
+        Command::Explain { what } => {
+            let dir = cwd(cli)?;
+            let project = Project::locate(&dir, cli.manifest.as_deref())?;
+            let text = crate::explain::explain(&project, cli.templates.as_deref(), what)?;
+            out!("{text}");
+            Ok(0)
+        }
         Command::Diff => {
             let dir = cwd(cli)?;
             let project = Project::locate(&dir, cli.manifest.as_deref())?;
-            let generated = project::generate(&project, cli.templates.as_deref())?;
+            let generated = run_pipeline(cli, &project)?;
             let statuses = project::status(&project.root, &generated)?;
             let mut stdout = std::io::stdout().lock();
             let mut changed = 0;
             for s in statuses.iter().filter(|s| s.state != State::Ok) {
                 changed += 1;
-                write_diff(&mut stdout, s, out_color)?;
+                if !cli.quiet {
+                    write_diff(&mut stdout, s, out_color)?;
+                }
             }
             Ok(u8::from(changed > 0))
         }
@@ -454,11 +499,6 @@ fn init(
         Some(p) => dir.join(p),
         None => dir.join(MANIFEST_FILE),
     };
-    if !defaults && set.is_empty() && answers.is_none() {
-        bail!(
-            "obsgen init needs answers\nhelp: pass --defaults (all defaults), --set KEY=VALUE (repeatable) or --answers FILE"
-        );
-    }
     if std::fs::symlink_metadata(&target).is_ok() && !force {
         bail!(
             "{} already exists\nhelp: pass --force to overwrite it",
@@ -473,33 +513,207 @@ fn init(
         }
         None => None,
     };
-    let answers = crate::init::gather(
+    let env = crate::init::env_sets(std::env::vars())?;
+    let given = crate::init::gather_all(
         answers_file.as_ref().map(|(n, t)| (n.as_str(), t.clone())),
+        &env,
         set,
     )?;
     let folder = target.parent().unwrap_or(&dir).to_path_buf();
-    let text = crate::init::render(answers, &folder)?;
+    let found = crate::detect::scan(&folder);
+    let proposed = crate::init::proposals(&found, &folder);
+    let interactive = !defaults
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("CI").is_none_or(|v| v.is_empty());
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| MANIFEST_FILE.into());
+    let wizard = if interactive {
+        crate::wizard::install_ctrlc();
+        Some(crate::wizard::Wizard::new(use_color(
+            cli.color,
+            std::io::stderr().is_terminal(),
+        )))
+    } else {
+        None
+    };
+    let all = match &wizard {
+        Some(w) => w.ask(&given, &proposed, &found)?,
+        None => {
+            for w in &found.warnings {
+                if !cli.quiet {
+                    eprintln!("warning: {w}");
+                }
+            }
+            let all = crate::init::answers_over(given, proposed);
+            let missing = crate::init::missing(&all);
+            if !defaults && !missing.is_empty() {
+                return Err(crate::init::missing_error(&missing));
+            }
+            all
+        }
+    };
+    let mut filled = crate::init::fill(&all, &folder)?;
+    let moves = crate::init::settle_ports(&mut filled)?;
+    if !cli.quiet && wizard.is_none() {
+        for m in &moves {
+            eprintln!("note: {m}");
+        }
+    }
+    let text = crate::init::render_filled(&filled)?;
     // The manifest must be valid before it is written.
     project::load_valid(text.clone(), &format!("{name} (from your answers)"))?;
+    if let Some(w) = &wizard {
+        let generated = project::generate_from(&text, &name, cli.templates.as_deref())?;
+        let files: Vec<String> = generated.files.iter().map(|f| f.path.clone()).collect();
+        let locked: Vec<String> = project::read_lock(&folder)
+            .ok()
+            .flatten()
+            .map(|l| l.files.into_iter().map(|f| f.path).collect())
+            .unwrap_or_default();
+        let mut summary = crate::wizard::summary(&filled);
+        summary.extend(moves.iter().map(|m| format!("note: {m}")));
+        for f in files
+            .iter()
+            .filter(|f| folder.join(f).exists() && !locked.contains(f))
+        {
+            summary.push(format!(
+                "note: {f} exists and was not written by obsgen: `generate` leaves it alone until you move it away (or pass --force)"
+            ));
+        }
+        if !w.confirm(&summary, &files, &name)? {
+            w.say("nothing written")?;
+            return Ok(0);
+        }
+    }
     std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
+    crate::wizard::WRITING.store(true, std::sync::atomic::Ordering::SeqCst);
+    let written = write_atomically(&folder, &target, &text);
+    crate::wizard::WRITING.store(false, std::sync::atomic::Ordering::SeqCst);
+    written?;
+    if !cli.quiet {
+        outln!("wrote {}", target.display());
+    }
+    if let Some(w) = &wizard
+        && w.offer_generate()?
+    {
+        let project = Project::locate(&folder, Some(&target))?;
+        return generate(cli, &project, false, false);
+    }
+    if !cli.quiet {
+        outln!("next: edit it, then run `obsgen generate`");
+    }
+    Ok(0)
+}
+
+/// Runs the pipeline with a progress spinner (stderr is a terminal and not `-q`) and,
+/// with `-v`, the time each stage took.
+fn run_pipeline(cli: &Cli, project: &Project) -> Result<project::Generated> {
+    let bar = if std::io::stderr().is_terminal() && !cli.quiet {
+        let b = indicatif::ProgressBar::new(7);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} [{bar:20}] {msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        b.enable_steady_tick(std::time::Duration::from_millis(100));
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let start = std::time::Instant::now();
+    let mut last: Option<(&'static str, std::time::Instant)> = None;
+    let mut timings: Vec<(&'static str, std::time::Duration)> = Vec::new();
+    let result =
+        project::generate_project_stages(project, cli.templates.as_deref(), &mut |stage| {
+            let now = std::time::Instant::now();
+            if let Some((name, t)) = last.take() {
+                timings.push((name, now - t));
+            }
+            last = Some((stage, now));
+            bar.set_message(stage);
+            bar.inc(1);
+        });
+    if let Some((name, t)) = last {
+        timings.push((name, t.elapsed()));
+    }
+    bar.finish_and_clear();
+    let generated = result?;
+    if cli.verbose {
+        for (name, took) in &timings {
+            eprintln!("stage {name:<8} {:>8.1} ms", took.as_secs_f64() * 1000.0);
+        }
+        eprintln!(
+            "pipeline: {} files in {:.1} ms",
+            generated.files.len(),
+            start.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    Ok(generated)
+}
+
+fn generate(cli: &Cli, project: &Project, dry_run: bool, force: bool) -> Result<u8> {
+    let generated = run_pipeline(cli, project)?;
+    let t = std::time::Instant::now();
+    let outcome = project::emit(&project.root, &generated, force, dry_run)?;
+    if cli.verbose {
+        eprintln!(
+            "stage {:<8} {:>8.1} ms",
+            "write",
+            t.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    if cli.quiet {
+        return Ok(0);
+    }
+    let verb = if dry_run { "would write" } else { "wrote" };
+    for p in &outcome.written {
+        outln!("{verb} {p}");
+    }
+    let verb = if dry_run { "would remove" } else { "removed" };
+    for p in &outcome.removed {
+        outln!("{verb} {p}");
+    }
+    if cli.verbose {
+        let written: std::collections::BTreeSet<&String> = outcome.written.iter().collect();
+        for f in generated
+            .files
+            .iter()
+            .filter(|f| !written.contains(&f.path))
+        {
+            outln!("unchanged {}", f.path);
+        }
+    }
+    outln!(
+        "{}: {} written, {} removed, {} unchanged{}",
+        if dry_run { "dry run" } else { "generate" },
+        outcome.written.len(),
+        outcome.removed.len(),
+        outcome.unchanged,
+        if dry_run {
+            " (nothing was written)"
+        } else {
+            ""
+        }
+    );
+    Ok(0)
+}
+
+fn write_atomically(folder: &Path, target: &Path, text: &str) -> Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".obsgen-")
-        .tempfile_in(&folder)?;
+        .tempfile_in(folder)?;
     tmp.write_all(text.as_bytes())?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
     }
-    tmp.persist(&target)
+    tmp.persist(target)
         .map_err(|e| anyhow::anyhow!("writing {}: {}", target.display(), e.error))?;
-    println!("wrote {}", target.display());
-    println!("next: edit it, then run `obsgen generate`");
-    Ok(0)
+    Ok(())
 }
 
 fn validate(cli: &Cli, color: bool) -> Result<u8> {
@@ -514,7 +728,7 @@ fn validate(cli: &Cli, color: bool) -> Result<u8> {
     };
     let generated: Vec<String> = lock.files.iter().map(|f| f.path.clone()).collect();
     let checks = checks(&project.root, &generated);
-    let bar = if std::io::stderr().is_terminal() {
+    let bar = if std::io::stderr().is_terminal() && !cli.quiet {
         let b = indicatif::ProgressBar::new(checks.len() as u64);
         b.set_style(
             indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
@@ -539,7 +753,11 @@ fn validate(cli: &Cli, color: bool) -> Result<u8> {
         .max()
         .unwrap_or(10)
         .min(70);
-    for r in &rows {
+    // With -q only the failures are printed.
+    for r in rows
+        .iter()
+        .filter(|r| !cli.quiet || matches!(r.outcome, Outcome::Failed(_)))
+    {
         let (text, style) = match &r.outcome {
             Outcome::Ok => ("ok", state_style(State::Ok)),
             Outcome::Failed(_) => ("FAILED", state_style(State::Modified)),
@@ -581,6 +799,9 @@ fn validate(cli: &Cli, color: bool) -> Result<u8> {
                 text.trim_end()
             )?;
         }
+    }
+    if cli.quiet {
+        return Ok(u8::from(!failed.is_empty()));
     }
     if !missing.is_empty() {
         writeln!(out)?;

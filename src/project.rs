@@ -103,13 +103,31 @@ pub fn generate_with(
     overlay: Option<&Path>,
     web: &exporters::WebInputs,
 ) -> Result<Generated> {
+    generate_stages(text, manifest_name, overlay, web, &mut |_| {})
+}
+
+/// [`generate_with`], calling `stage` with the name of each stage as it starts
+/// (`load`, `resolve`, `plan`, `render`, `verify`, `lock`), for progress and timing.
+pub fn generate_stages(
+    text: &str,
+    manifest_name: &str,
+    overlay: Option<&Path>,
+    web: &exporters::WebInputs,
+    stage: &mut dyn FnMut(&'static str),
+) -> Result<Generated> {
+    stage("load");
     let manifest = load_valid(text.to_string(), manifest_name)?;
+    stage("resolve");
     let mut model = resolve::resolve(&manifest, manifest_name);
     exporters::apply_web(&mut model, web)?;
+    stage("plan");
     let renderer = Renderer::new(&model.templates, overlay)?;
     let artifacts = plan::plan(&model);
+    stage("render");
     let files = renderer.render(&model, &artifacts)?;
+    stage("verify");
     verify::verify(&model, &files)?;
+    stage("lock");
     let templates_hash = assets::content_hash(
         renderer
             .sources
@@ -135,6 +153,19 @@ pub fn generate(project: &Project, overlay: Option<&Path>) -> Result<Generated> 
     // Messages name the manifest relative to where the user is, when possible.
     let web = web_inputs(&project.root)?;
     generate_with(&text, &project.manifest_name, overlay, &web)
+}
+
+/// [`generate`] with a callback per stage (see [`generate_stages`]).
+pub fn generate_project_stages(
+    project: &Project,
+    overlay: Option<&Path>,
+    stage: &mut dyn FnMut(&'static str),
+) -> Result<Generated> {
+    stage("read");
+    let text = std::fs::read_to_string(&project.manifest)
+        .with_context(|| format!("reading {}", project.manifest.display()))?;
+    let web = web_inputs(&project.root)?;
+    generate_stages(&text, &project.manifest_name, overlay, &web, stage)
 }
 
 /// The Prometheus password (environment, then `.env`) and the hash of the `web.yml`

@@ -125,6 +125,27 @@ fn templates_list_shows_versions_and_hashes() {
     let out = Project::new().run(&["templates", "list"]).expect(0);
     assert!(out.stdout.starts_with("v1  sha256:"), "{}", out.stdout);
     assert!(out.stdout.contains("compose/compose.yaml.j2"));
+    assert!(
+        out.stdout
+            .contains("\n  the first template set; what changed:\n    - Compose: "),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("no entry in templates/CHANGES.toml"),
+        "{}",
+        out.stdout
+    );
+    // Every version folder has its entry.
+    for entry in std::fs::read_dir(repo().join("templates")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if let Some(v) = name.strip_prefix('v') {
+            assert!(
+                obsgen::assets::template_changes(v).is_some(),
+                "templates/{name} has no entry in templates/CHANGES.toml"
+            );
+        }
+    }
 }
 
 #[test]
@@ -189,5 +210,90 @@ fn reusable_action_and_pre_commit_hooks_are_valid() {
         let entry = h["entry"].as_str().unwrap();
         let sub = entry.strip_prefix("obsgen ").unwrap();
         Project::new().run(&[sub, "--help"]).expect(0);
+    }
+}
+
+#[test]
+fn quiet_prints_nothing_on_success_and_verbose_times_each_stage() {
+    let p = Project::example("shop");
+    let out = p.run(&["-q", "generate"]).expect(0);
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+    let out = p.run(&["check", "--quiet"]).expect(0);
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+    let out = p.run(&["diff", "-q"]).expect(0);
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+    // Quiet still fails loudly, and drift still shows in the exit code.
+    p.write("compose.yaml", "# edited\n");
+    let out = p.run(&["-q", "check"]).expect(1);
+    assert_eq!(out.stdout, "");
+    let out = p.run(&["-q", "generate"]).expect(2);
+    assert!(
+        out.stderr.starts_with("error: refusing to overwrite"),
+        "{}",
+        out.stderr
+    );
+
+    let out = p.run(&["-v", "generate", "--force"]).expect(0);
+    for stage in [
+        "read", "load", "resolve", "plan", "render", "verify", "lock", "write",
+    ] {
+        assert!(
+            out.stderr
+                .lines()
+                .any(|l| l.starts_with(&format!("stage {stage} ")) && l.ends_with(" ms")),
+            "no timing for {stage}:\n{}",
+            out.stderr
+        );
+    }
+    assert!(out.stderr.contains("pipeline: "), "{}", out.stderr);
+    assert!(out.stdout.contains("wrote compose.yaml"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("unchanged compose.production.yaml"),
+        "verbose lists every file:\n{}",
+        out.stdout
+    );
+    let out = p.run(&["-q", "-v", "check"]).expect(2);
+    assert!(out.stderr.contains("cannot be used with"), "{}", out.stderr);
+}
+
+#[test]
+fn init_quiet_writes_silently() {
+    let p = Project::new();
+    let out = p.run(&["init", "--defaults", "-q"]).expect(0);
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+    assert!(p.exists("obsgen.toml"));
+}
+
+#[test]
+fn a_closed_stdout_never_panics() {
+    // `obsgen … | head`: the reader is gone before obsgen writes a byte.
+    let p = Project::example("shop");
+    p.generate();
+    for args in [
+        &["templates", "list"][..],
+        &["schema"],
+        &["man"],
+        &["completions", "bash"],
+        &["explain", "gateway"],
+        &["check"],
+        &["generate", "--dry-run", "--force"],
+        &["--help"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_obsgen"))
+            .current_dir(p.path())
+            .env("NO_COLOR", "1")
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("panicked") && out.status.code() != Some(101),
+            "obsgen {args:?}: {stderr}"
+        );
+        assert_eq!(out.status.code(), Some(0), "obsgen {args:?}: {stderr}");
     }
 }

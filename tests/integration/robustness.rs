@@ -107,3 +107,82 @@ fn the_binary_never_exits_with_a_panic() {
         );
     }
 }
+
+#[test]
+fn no_mutated_answers_file_makes_init_panic() {
+    // `obsgen init --answers FILE` in-process: every mutation either fills a manifest
+    // (which must then be valid or rejected with diagnostics) or is an error.
+    let answers = r#"databases = "orders:postgres,cache:redis"
+[project]
+name = "shop"
+profile = "full"
+environments = ["development", "staging", "production"]
+[[services]]
+name = "api"
+image = "ghcr.io/acme/api:1.0.0"
+port = 3000
+public = true
+metrics_path = "/metrics"
+[[services]]
+name = "worker"
+port = 3000
+[storage]
+backend = "minio"
+buckets = "uploads"
+[[receivers]]
+kind = "slack"
+secret_env = "SLACK_URL"
+[[receivers]]
+kind = "email"
+to = ["ops@example.com"]
+username = "me"
+[routing]
+critical = "slack,email"
+warning = "slack"
+[ci]
+provider = "github"
+[deploy.aws]
+region = "eu-west-1"
+domain = "shop.example.com"
+"#;
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut panics = Vec::new();
+    let mut written = 0;
+    let all = mutations(answers, &mut rng);
+    for m in &all {
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            let folder = std::path::Path::new("/tmp/obsgen-fuzz");
+            let Ok(a) = obsgen::init::gather_all(Some(("answers.toml", m.clone())), &[], &[])
+            else {
+                return false;
+            };
+            let Ok(text) = obsgen::init::render(a, folder) else {
+                return false;
+            };
+            obsgen::project::load_valid(text, "obsgen.toml").is_ok()
+        }));
+        match r {
+            Ok(valid) => written += usize::from(valid),
+            Err(e) => {
+                let msg = e
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                if panics.len() < 3 {
+                    panics.push(format!("{msg}\n--- answers ---\n{m}"));
+                }
+            }
+        }
+    }
+    std::panic::set_hook(hook);
+    assert!(all.len() > 200, "only {} cases", all.len());
+    // About one in six mutations still describes a valid project (42 with this seed).
+    assert!(
+        written > 25,
+        "only {written} mutations gave a valid manifest"
+    );
+    assert!(panics.is_empty(), "panics:\n{}", panics.join("\n\n"));
+}

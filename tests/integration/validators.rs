@@ -200,4 +200,14 @@ fn obsgen_validate_runs_the_tools_it_finds_and_fails_on_a_broken_file() {
         "{stdout}"
     );
     assert!(stdout.contains("0 passed, 0 failed"), "{stdout}");
+    // -q: only failures are printed; "not found" is not a failure.
+    let out = assert_cmd::Command::cargo_bin("obsgen")
+        .unwrap()
+        .current_dir(p.path())
+        .env("PATH", empty.path())
+        .args(["validate", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
 }
