@@ -374,6 +374,19 @@ fn placeholder_lines(model: &Model) -> Vec<String> {
         .iter()
         .map(|s| s.file.trim_start_matches("./"))
         .collect();
+    // env_file: Compose fails on a missing one; an empty file stands in.
+    let mut env_files: Vec<&str> = model
+        .compose
+        .iter()
+        .flat_map(|c| c.env_file.iter().map(String::as_str))
+        .collect();
+    env_files.sort_unstable();
+    env_files.dedup();
+    for f in env_files {
+        lines.push(format!(
+            "[ -e {f} ] || {{ mkdir -p \"$(dirname {f})\" && : > {f}; }}"
+        ));
+    }
     if !secrets.is_empty() {
         lines.push("mkdir -p secrets".into());
         lines.push(format!(

@@ -223,6 +223,45 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
     out
 }
 
+/// The container health check of an app service: `health_cmd` as given, else a probe
+/// of `health` on loopback with `health_check` (default `wget`: present in busybox and
+/// alpine images; exec form, so no shell is needed). `None` without either.
+pub fn app_healthcheck(s: &crate::manifest::Service) -> Option<Healthcheck> {
+    use crate::manifest::HealthCheck;
+    let exec = match (&s.health_cmd, &s.health, s.health_check) {
+        (Some(cmd), _, _) => cmd.clone(),
+        (None, _, Some(HealthCheck::None)) | (None, None, _) => return None,
+        (None, Some(path), tool) => {
+            // `$` is Compose's interpolation sign: `$$` is a literal one.
+            let url = format!("http://127.0.0.1:{}{}", s.port, path.replace('$', "$$"));
+            match tool.unwrap_or(HealthCheck::Wget) {
+                HealthCheck::Curl => vec![
+                    "curl".into(),
+                    "-fsS".into(),
+                    "-o".into(),
+                    "/dev/null".into(),
+                    url,
+                ],
+                _ => vec![
+                    "wget".into(),
+                    "-q".into(),
+                    "-O".into(),
+                    "/dev/null".into(),
+                    url,
+                ],
+            }
+        }
+    };
+    Some(Healthcheck {
+        shell: String::new(),
+        exec,
+        interval: "10s".into(),
+        timeout: "5s".into(),
+        retries: 5,
+        start_period: "30s".into(),
+    })
+}
+
 /// Builds the model of a validated manifest.
 pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
     let images = assets::images(&m.project.templates);
@@ -254,6 +293,12 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         })
         .collect();
 
+    // Apps with a container health check: dependents wait for `service_healthy`.
+    let healthchecks: BTreeMap<&str, Option<Healthcheck>> = m
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), app_healthcheck(s)))
+        .collect();
     let services: Vec<Service> = m
         .services
         .iter()
@@ -308,7 +353,11 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
                         .iter()
                         .map(|n| Dependency {
                             name: n.clone(),
-                            condition: "service_started".into(),
+                            condition: if healthchecks[d.as_str()].is_some() {
+                                "service_healthy".into()
+                            } else {
+                                "service_started".into()
+                            },
                         })
                         .collect::<Vec<_>>(),
                     None => vec![Dependency {
@@ -333,6 +382,18 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
                 language: s.language.map(|l| format!("{l:?}").to_lowercase()),
                 env: s.env.clone(),
                 command: s.command.clone(),
+                env_file: s.env_file.clone(),
+                healthcheck: healthchecks[s.name.as_str()].clone(),
+                user: s.user.clone(),
+                egress: s.egress,
+                hardening: Hardening {
+                    drop_caps: true,
+                    cap_add: s.hardening.cap_add.clone(),
+                    read_only: s.hardening.read_only,
+                    tmpfs: s.hardening.tmpfs.clone(),
+                },
+                dev_mount: s.dev.as_ref().map(|d| d.mount.clone()),
+                dev_command: s.dev.as_ref().and_then(|d| d.command.clone()),
             }
         })
         .collect();
@@ -554,9 +615,42 @@ fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
             p.address, p.host_port, p.container_port
         ));
     }
-    let limits = Limits {
-        cpus: format!("{}", s.cpus.expect("overlay")),
-        memory: s.memory.clone().expect("overlay"),
+    let hardened = s.hardening.expect("overlay");
+    let hot_reload = s.hot_reload.expect("overlay");
+    let role_limits = |c: &ComposeService| {
+        let (cpus, memory, cpus_r, memory_r) = match c.role {
+            Role::App => (s.cpus, &s.memory, s.cpus_reservation, &s.memory_reservation),
+            Role::Database => (
+                s.database_cpus,
+                &s.database_memory,
+                s.database_cpus_reservation,
+                &s.database_memory_reservation,
+            ),
+            Role::Monitoring => (
+                s.monitoring_cpus,
+                &s.monitoring_memory,
+                s.monitoring_cpus_reservation,
+                &s.monitoring_memory_reservation,
+            ),
+            Role::Exporter => (
+                s.exporter_cpus,
+                &s.exporter_memory,
+                s.exporter_cpus_reservation,
+                &s.exporter_memory_reservation,
+            ),
+        };
+        let mut memory = memory.clone().expect("overlay");
+        if let Some(floor) = c.min_memory_mib
+            && crate::units::parse_memory(&memory).unwrap_or(0) < floor * 1024 * 1024
+        {
+            memory = format!("{floor}M");
+        }
+        Limits {
+            cpus: format!("{}", cpus.expect("overlay")),
+            memory,
+            cpus_reservation: format!("{}", cpus_r.expect("overlay")),
+            memory_reservation: memory_r.clone().expect("overlay"),
+        }
     };
     let prometheus_file = format!("prometheus.{env}.yml");
     let prometheus_args = vec![
@@ -578,14 +672,23 @@ fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
         .map(|c| EnvService {
             name: c.name.clone(),
             ports: published.remove(&c.name).unwrap_or_default(),
-            limits: (c.role == Role::App).then(|| limits.clone()),
+            limits: Some(role_limits(c)),
             command: if c.name == model.prometheus.name {
                 Some(prometheus_args.clone())
+            } else if hot_reload && c.dev_command.is_some() {
+                c.dev_command.clone()
             } else {
                 c.env_command
                     .as_ref()
                     .map(|args| args.iter().map(|a| a.replace("{env}", env)).collect())
             },
+            hardening: hardened.then(|| c.hardening.clone()),
+            volumes: c
+                .dev_volume
+                .iter()
+                .filter(|_| hot_reload)
+                .cloned()
+                .collect(),
         })
         .collect();
     debug_assert!(
@@ -604,8 +707,24 @@ fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
         restart: s.restart.expect("overlay").as_str().into(),
         log_max_size: s.log_max_size.clone().expect("overlay"),
         log_max_file: s.log_max_file.expect("overlay"),
-        hardening: s.hardening.expect("overlay"),
+        hardening: hardened,
         services,
+        // Hardened: only `edge` reaches the outside; `app` and `monitoring` are internal
+        // (an overlay redefines a network: docker-compose v1 replaces its definition,
+        // Compose v2 merges it — the same result, as the base defines them empty).
+        networks: if hardened {
+            model
+                .networks
+                .iter()
+                .filter(|n| n.name != "edge")
+                .map(|n| Network {
+                    name: n.name.clone(),
+                    internal: true,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
         prometheus_args,
         alertmanager: model
             .alertmanager
