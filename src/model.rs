@@ -380,6 +380,9 @@ pub struct EnvService {
     pub hardening: Option<Hardening>,
     /// Extra volumes (development bind mounts).
     pub volumes: Vec<String>,
+    /// Networks this environment adds: `edge` for a container that publishes a port
+    /// here but sits only on networks that are internal here.
+    pub networks: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

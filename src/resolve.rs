@@ -669,9 +669,22 @@ fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
     let services = model
         .compose
         .iter()
-        .map(|c| EnvService {
+        .map(|c| {
+            let ports = published.remove(&c.name).unwrap_or_default();
+            // Hardened, only `edge` is not internal: a container that publishes a port
+            // here (a database with `publish = "all"`) joins it in this environment.
+            let on_edge = c.networks.iter().any(|n| n.name == "edge");
+            let networks = if hardened && !ports.is_empty() && !on_edge {
+                vec!["edge".to_string()]
+            } else {
+                Vec::new()
+            };
+            (c, ports, networks)
+        })
+        .map(|(c, ports, networks)| EnvService {
             name: c.name.clone(),
-            ports: published.remove(&c.name).unwrap_or_default(),
+            ports,
+            networks,
             limits: Some(role_limits(c)),
             command: if c.name == model.prometheus.name {
                 Some(prometheus_args.clone())

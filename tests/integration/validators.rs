@@ -97,6 +97,11 @@ fn docker_compose_merges_base_and_each_environment() {
             if let Some(ctx) = svc["build"]["context"].as_str() {
                 std::fs::create_dir_all(p.path().join(ctx)).unwrap();
             }
+            // docker-compose fails on a missing env_file (as the CI workflow's
+            // placeholders do, an empty one stands in).
+            for f in svc["env_file"].as_array().into_iter().flatten() {
+                p.write(f.as_str().unwrap(), "");
+            }
         }
         let vars: Vec<String> = p
             .read(".env.example")
