@@ -860,6 +860,112 @@ retention_time = "90d"
         );
     }
 
+    const CONTAINER: &str = r#"
+[project]
+name = "c"
+environments = ["development", "production"]
+[[service]]
+name = "api"
+build = "./api"
+port = 8080
+health = "/health$x"
+user = "1000:1000"
+egress = true
+env_file = ["./api.env"]
+dev = { mount = "/app", command = ["npm", "run", "dev"] }
+hardening = { read_only = true, tmpfs = ["/tmp"], cap_add = ["NET_BIND_SERVICE"] }
+[[service]]
+name = "web"
+image = "ghcr.io/acme/web:1.0.0"
+port = 80
+health = "/"
+health_check = "curl"
+depends_on = ["api"]
+[[service]]
+name = "jobs"
+image = "ghcr.io/acme/jobs:1.0.0"
+port = 81
+health_cmd = ["/jobs", "check"]
+depends_on = ["web"]
+[[database]]
+name = "search"
+kind = "elasticsearch"
+"#;
+
+    #[test]
+    fn app_container_fields_reach_the_compose_service() {
+        let m = resolve(&manifest(CONTAINER), "obsgen.toml");
+        let api = m.compose.iter().find(|c| c.name == "api").unwrap();
+        // Default check: wget, exec form; `$` escaped for Compose.
+        assert_eq!(
+            api.healthcheck.as_ref().unwrap().exec,
+            vec![
+                "wget",
+                "-q",
+                "-O",
+                "/dev/null",
+                "http://127.0.0.1:8080/health$$x"
+            ]
+        );
+        assert_eq!(api.user.as_deref(), Some("1000:1000"));
+        assert_eq!(api.env_file, vec!["./api.env"]);
+        assert_eq!(api.dev_volume.as_deref(), Some("./api:/app"));
+        assert!(api.networks.iter().any(|n| n.name == "edge"), "egress");
+        assert!(api.hardening.drop_caps && api.hardening.read_only);
+        assert_eq!(api.hardening.cap_add, vec!["NET_BIND_SERVICE"]);
+        let web = m.compose.iter().find(|c| c.name == "web").unwrap();
+        assert_eq!(web.healthcheck.as_ref().unwrap().exec[0], "curl");
+        assert_eq!(web.depends_on[0].condition, "service_healthy");
+        assert!(!web.networks.iter().any(|n| n.name == "edge"));
+        let jobs = m.compose.iter().find(|c| c.name == "jobs").unwrap();
+        assert_eq!(
+            jobs.healthcheck.as_ref().unwrap().exec,
+            vec!["/jobs", "check"]
+        );
+
+        let dev = &m.environments[0];
+        let prod = &m.environments[1];
+        let env_api = |e: &Environment| {
+            e.services
+                .iter()
+                .find(|s| s.name == "api")
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(env_api(dev).volumes, vec!["./api:/app"]);
+        assert_eq!(env_api(dev).command.unwrap(), vec!["npm", "run", "dev"]);
+        assert!(env_api(dev).hardening.is_none() && dev.networks.is_empty());
+        assert!(env_api(prod).volumes.is_empty() && env_api(prod).command.is_none());
+        assert!(env_api(prod).hardening.unwrap().read_only);
+        let internal: Vec<&str> = prod.networks.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(internal, vec!["app", "monitoring"]);
+        // Limits per role; Elasticsearch's memory floor above the database limit.
+        let limits = |name: &str| {
+            prod.services
+                .iter()
+                .find(|s| s.name == name)
+                .and_then(|s| s.limits.clone())
+                .unwrap()
+        };
+        assert_eq!(limits("api").memory, "512M");
+        assert_eq!(limits("api").memory_reservation, "128M");
+        assert_eq!(limits("search").memory, "1536M");
+        assert_eq!(limits("prometheus").memory, "1024M");
+        assert_eq!(limits("grafana").memory, "512M");
+        assert_eq!(limits("search-exporter").cpus, "0.25");
+    }
+
+    #[test]
+    fn database_images_get_the_capabilities_their_entrypoints_need() {
+        let caps = |k: &str| crate::stack::database_hardening(k).cap_add;
+        assert_eq!(
+            caps("postgres"),
+            vec!["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]
+        );
+        assert!(caps("redis").is_empty() && crate::stack::database_hardening("redis").read_only);
+        assert!(caps("elasticsearch").is_empty());
+    }
+
     #[test]
     fn secrets_are_env_references_never_values() {
         let m = resolve(&manifest(SHOP), "obsgen.toml");

@@ -345,7 +345,7 @@ fn check_environments(c: &mut Checker, m: &Manifest) {
                 "write an integer and one of B, KB, MB, GB, TB (for example `20GB`)",
             );
         }
-        check_resources(c, &base, settings);
+        check_resources(c, &base, settings, &resolve::env_settings(m, name));
         for (field, addr) in [
             ("bind_address", &settings.bind_address),
             ("public_address", &settings.public_address),
@@ -377,40 +377,50 @@ fn check_environments(c: &mut Checker, m: &Manifest) {
 
 /// Limits and reservations of every role: sizes parse, CPUs are in range, and (when
 /// both are set here) a reservation is not above its limit.
-fn check_resources(c: &mut Checker, base: &str, s: &crate::settings::EnvSettings) {
-    let roles = [
-        (
-            "",
-            &s.cpus,
-            &s.memory,
-            &s.cpus_reservation,
-            &s.memory_reservation,
-        ),
-        (
-            "database_",
-            &s.database_cpus,
-            &s.database_memory,
-            &s.database_cpus_reservation,
-            &s.database_memory_reservation,
-        ),
-        (
-            "monitoring_",
-            &s.monitoring_cpus,
-            &s.monitoring_memory,
-            &s.monitoring_cpus_reservation,
-            &s.monitoring_memory_reservation,
-        ),
-        (
-            "exporter_",
-            &s.exporter_cpus,
-            &s.exporter_memory,
-            &s.exporter_cpus_reservation,
-            &s.exporter_memory_reservation,
-        ),
-    ];
-    for (prefix, cpus, memory, cpus_r, memory_r) in roles {
+fn check_resources(
+    c: &mut Checker,
+    base: &str,
+    s: &crate::settings::EnvSettings,
+    layered: &crate::settings::EnvSettings,
+) {
+    let roles = |s: &crate::settings::EnvSettings| {
+        [
+            (
+                "",
+                &s.cpus,
+                &s.memory,
+                &s.cpus_reservation,
+                &s.memory_reservation,
+            ),
+            (
+                "database_",
+                &s.database_cpus,
+                &s.database_memory,
+                &s.database_cpus_reservation,
+                &s.database_memory_reservation,
+            ),
+            (
+                "monitoring_",
+                &s.monitoring_cpus,
+                &s.monitoring_memory,
+                &s.monitoring_cpus_reservation,
+                &s.monitoring_memory_reservation,
+            ),
+            (
+                "exporter_",
+                &s.exporter_cpus,
+                &s.exporter_memory,
+                &s.exporter_cpus_reservation,
+                &s.exporter_memory_reservation,
+            ),
+        ]
+        .map(|(p, a, b, c, d)| (p, *a, b.clone(), *c, d.clone()))
+    };
+    for ((prefix, cpus, memory, cpus_r, memory_r), (_, l_cpus, l_memory, l_cpus_r, l_memory_r)) in
+        roles(s).into_iter().zip(roles(layered))
+    {
         let mut sizes = Vec::new();
-        for (field, mem) in [("memory", memory), ("memory_reservation", memory_r)] {
+        for (field, mem) in [("memory", &memory), ("memory_reservation", &memory_r)] {
             let key = format!("{base}.{prefix}{field}");
             match mem.as_deref().map(|m| (m, parse_memory(m))) {
                 Some((m, None)) => c.at(
@@ -418,15 +428,15 @@ fn check_resources(c: &mut Checker, base: &str, s: &crate::settings::EnvSettings
                     format!("`{m}` is not a memory size"),
                     "write a size like `512M` or `2G`",
                 ),
-                Some((_, Some(bytes))) => sizes.push(bytes),
+                Some((_, Some(_))) => sizes.push(field),
                 None => {}
             }
         }
         let mut cpu_values = Vec::new();
         for (field, value) in [("cpus", cpus), ("cpus_reservation", cpus_r)] {
-            if let Some(v) = *value {
+            if let Some(v) = value {
                 if v > 0.0 && v <= 256.0 {
-                    cpu_values.push(v);
+                    cpu_values.push(field);
                 } else {
                     c.at(
                         &format!("{base}.{prefix}{field}"),
@@ -436,22 +446,40 @@ fn check_resources(c: &mut Checker, base: &str, s: &crate::settings::EnvSettings
                 }
             }
         }
-        if let [limit, reserved] = sizes[..]
+        // Compared after layering (the manifest over the overlay), blamed on what the
+        // manifest sets: the reservation if it sets one, else the limit.
+        let blame = |set: &[&str], limit: &str, reservation: &str| {
+            if set.contains(&reservation) {
+                Some(reservation.to_string())
+            } else if set.contains(&limit) {
+                Some(limit.to_string())
+            } else {
+                None
+            }
+        };
+        let mem = |v: &Option<String>| v.as_deref().and_then(parse_memory);
+        if let (Some(limit), Some(reserved)) = (mem(&l_memory), mem(&l_memory_r))
             && reserved > limit
+            && let Some(field) = blame(&sizes, "memory", "memory_reservation")
         {
             c.at(
-                &format!("{base}.{prefix}memory_reservation"),
-                format!("{prefix}memory_reservation is above {prefix}memory"),
-                "a container cannot reserve more than its limit; lower the reservation",
+                &format!("{base}.{prefix}{field}"),
+                format!(
+                    "{prefix}memory_reservation ({}) is above {prefix}memory ({})",
+                    l_memory_r.as_deref().unwrap_or_default(),
+                    l_memory.as_deref().unwrap_or_default()
+                ),
+                "a container cannot reserve more than its limit; lower the reservation or raise the limit",
             );
         }
-        if let [limit, reserved] = cpu_values[..]
+        if let (Some(limit), Some(reserved)) = (l_cpus, l_cpus_r)
             && reserved > limit
+            && let Some(field) = blame(&cpu_values, "cpus", "cpus_reservation")
         {
             c.at(
-                &format!("{base}.{prefix}cpus_reservation"),
-                format!("{prefix}cpus_reservation is above {prefix}cpus"),
-                "a container cannot reserve more than its limit; lower the reservation",
+                &format!("{base}.{prefix}{field}"),
+                format!("{prefix}cpus_reservation ({reserved}) is above {prefix}cpus ({limit})"),
+                "a container cannot reserve more than its limit; lower the reservation or raise the limit",
             );
         }
     }
