@@ -184,7 +184,7 @@ fn matcher(label: &str, op: &str, value: &str) -> String {
 }
 
 /// `'…'` for POSIX sh.
-fn shell_quote(s: &str) -> String {
+pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 

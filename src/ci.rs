@@ -383,6 +383,7 @@ fn placeholder_lines(model: &Model) -> Vec<String> {
     env_files.sort_unstable();
     env_files.dedup();
     for f in env_files {
+        let f = crate::alertmanager::shell_quote(f);
         lines.push(format!(
             "[ -e {f} ] || {{ mkdir -p \"$(dirname {f})\" && : > {f}; }}"
         ));

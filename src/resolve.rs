@@ -952,7 +952,7 @@ kind = "elasticsearch"
         assert_eq!(limits("search").memory, "1536M");
         assert_eq!(limits("prometheus").memory, "1024M");
         assert_eq!(limits("grafana").memory, "512M");
-        assert_eq!(limits("search-exporter").cpus, "0.25");
+        assert_eq!(limits("search-exporter").cpus, "0.1");
     }
 
     #[test]

@@ -240,10 +240,12 @@ fn grafana(model: &mut Model) {
     }];
     // edge: its UI is published.
     c.networks = vec![attach("monitoring"), attach("edge")];
-    // The image's own user (uid 472, group 0: its folders are group-writable), made
-    // explicit. Grafana writes to /var/lib/grafana (volume) and /tmp only; plugins are
-    // not installed at start (no GF_INSTALL_PLUGINS), so the root can be read-only.
-    c.user = Some("472:0".into());
+    // The image's own user (uid 472, which owns its data folder), with group 65534:
+    // the group secret files are readable by (deploy/aws/secrets.sh: group 65534, mode
+    // 0640), as Grafana reads the Prometheus password from one. Grafana writes to
+    // /var/lib/grafana (volume) and /tmp only; plugins are not installed at start (no
+    // GF_INSTALL_PLUGINS), so the root can be read-only.
+    c.user = Some("472:65534".into());
     c.hardening = read_only_hardening();
     model.compose.push(c);
     model.volumes.push(g.volume.clone());

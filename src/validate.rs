@@ -550,11 +550,15 @@ fn container_path(path: &str) -> bool {
 /// hot reload.
 fn check_service_container(c: &mut Checker, base: &str, s: &crate::manifest::Service) {
     for (j, f) in s.env_file.iter().enumerate() {
-        if !inside_project(f) {
+        if !inside_project(f)
+            || !f
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '_' | '-' | '/'))
+        {
             c.at(
                 &format!("{base}.env_file[{j}]"),
-                format!("env_file `{f}` is outside the project"),
-                "use a file inside the project, relative to obsgen.toml (`./backend.env`)",
+                format!("env_file `{f}` is outside the project or has unusual characters"),
+                "use a file inside the project, relative to obsgen.toml, of letters, digits, `.`, `_`, `-` and `/` (`./backend.env`)",
             );
         } else if f.trim_start_matches("./") == ".env" {
             c.at(
