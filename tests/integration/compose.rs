@@ -10,29 +10,6 @@ use serde_json::Value as Json;
 
 use crate::support::{Project, examples, require_tool, tool, yaml};
 
-/// Rules of dclint 3.1 that are turned off, and why (everything else, the schema check
-/// included, must pass with no warning):
-const DCLINT_DISABLED: &[&str] = &[
-    // Keys are laid out by meaning (image, command, user, ports … then deploy), the same
-    // in every service; the rule wants its own fixed order.
-    "service-keys-order",
-    // Services are ordered apps, databases, monitoring, exporters: as a reader expects
-    // the stack, not alphabetically.
-    "services-alphabetical-order",
-    // docker-compose v1 rejects a top-level `name:`; the project name comes from
-    // COMPOSE_PROJECT_NAME in .env instead.
-    "require-project-name-field",
-    // `depends_on` keeps the manifest's order (what the user wrote); the rule wants it
-    // alphabetical. Compose starts by the graph, not by this order.
-    "service-dependencies-alphabetical-order",
-    // Every string obsgen writes is quoted (JSON quoting is valid YAML), so a path with
-    // `:` or `#` stays one string; the rule wants volumes unquoted.
-    "no-quotes-in-volumes",
-    // Ports are quoted, with double quotes (JSON quoting); the rule's default asks for
-    // single quotes. Its purpose (no YAML base-60 numbers like 22:22) is met either way.
-    "require-quotes-in-ports",
-];
-
 /// The Compose merge of an overlay onto a base, as far as obsgen's files need it:
 /// mappings merge key by key; `command` is replaced; other sequences are appended.
 fn merge(base: &mut Json, overlay: &Json, key: &str) {
@@ -497,13 +474,11 @@ fn every_merged_combination_passes_the_compose_schema_and_keeps_internal_network
     assert!(checked >= 11, "only {checked} combinations");
 }
 
+/// dclint as `obsgen validate` runs it (rules off: `validators::DCLINT_DISABLED`, each
+/// with its reason).
 fn dclint(bin: &std::path::Path, files: &[std::path::PathBuf]) -> (i32, String) {
-    let mut cmd = Command::new(bin);
-    // Files first: `--disable-rule` takes every argument after it.
-    cmd.args(files)
-        .args(["--color=false", "--max-warnings", "0", "--disable-rule"])
-        .args(DCLINT_DISABLED);
-    tool(&mut cmd)
+    let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    tool(Command::new(bin).args(obsgen::validators::dclint_args(&files)))
 }
 
 #[test]

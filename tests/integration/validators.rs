@@ -172,6 +172,9 @@ fn obsgen_validate_runs_the_tools_it_finds_and_fails_on_a_broken_file() {
         out.stdout
     );
     assert!(out.stdout.contains(" 0 failed"), "{}", out.stdout);
+    if obsgen::validators::find("dclint").is_some() {
+        assert!(out.stdout.contains("ok        dclint"), "{}", out.stdout);
+    }
 
     let rel = "monitoring/prometheus/prometheus.production.yml";
     p.write(
