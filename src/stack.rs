@@ -133,23 +133,24 @@ fn databases(model: &mut Model) {
 }
 
 /// Hardening of a database image. The postgres, mysql and mongo images start their
-/// entrypoint as root: it `chown`s the data folder to the database user (CHOWN, and
-/// DAC_OVERRIDE/FOWNER to walk and `chmod` a folder that user owns with mode 700) and
-/// then drops to that user with gosu (SETUID, SETGID). Nothing else is needed once the
-/// server runs unprivileged. Their roots stay writable (sockets and pid files in
-/// /var/run, init scripts in /docker-entrypoint-initdb.d). redis and elasticsearch
-/// run as their own non-root user from the start: no capability at all, and redis,
-/// which writes only to /data, gets a read-only root.
+/// entrypoint as root: it `find`s through the data folder (owned by the database user,
+/// mode 700: DAC_OVERRIDE to walk it as root), `chown`s what the database user does not
+/// own (CHOWN), and then re-executes itself as that user with gosu (SETUID, SETGID).
+/// Nothing else is needed once the server runs unprivileged. postgres also `chmod`s
+/// PGDATA (owned by postgres: FOWNER); the mysql and mongo entrypoints chmod nothing.
+/// Their roots stay writable (sockets and pid files in /var/run, init scripts). redis
+/// and elasticsearch run as their own non-root user from the start: no capability at
+/// all, and redis, which writes only to /data, gets a read-only root.
 pub fn database_hardening(kind: &str) -> Hardening {
     let caps = |list: &[&str]| list.iter().map(|c| c.to_string()).collect();
     match kind {
-        "postgres" | "mysql" => Hardening {
+        "postgres" => Hardening {
             cap_add: caps(&["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]),
             ..Hardening::default()
         },
-        // The mongo entrypoint chowns the data folder and its own stdout/stderr, then
-        // gosu; it never chmods a file it does not own (no FOWNER).
-        "mongodb" => Hardening {
+        // mysql: chowns its data, socket and log folders; mongo: its data folders and
+        // its own stdout/stderr.
+        "mysql" | "mongodb" => Hardening {
             cap_add: caps(&["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"]),
             ..Hardening::default()
         },
