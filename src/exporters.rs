@@ -239,6 +239,8 @@ fn cadvisor(model: &mut Model, image: String) {
     ];
     c.devices = vec!["/dev/kmsg".into()];
     c.privileged = true;
+    // Its in-memory stats of every container grow with their number.
+    c.min_memory_mib = Some(256);
     // Privileged (it reads every container's cgroups and /dev/kmsg): dropping
     // capabilities means nothing there, and it writes nothing to its root.
     c.hardening = Hardening {
