@@ -529,3 +529,43 @@ fn dclint_as_configured_still_rejects_schema_errors_and_unsafe_services() {
         assert!(text.contains(rule), "{rule}: {text}");
     }
 }
+
+#[test]
+fn the_ci_placeholder_step_makes_every_combination_configurable() {
+    // The generated workflow's placeholder step (run by sh here, as on the runner) must
+    // leave everything docker-compose needs: .env, secret files and env_file files.
+    let Some(dc) = require_tool("docker-compose") else {
+        return;
+    };
+    let p = Project::example("everything");
+    p.generate();
+    let w = yaml(&p.read(".github/workflows/obsgen.yml"));
+    let steps = w["jobs"]["compose"]["steps"].as_array().unwrap();
+    let step = steps
+        .iter()
+        .find(|s| {
+            s["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("Placeholder"))
+        })
+        .expect("placeholder step");
+    let (code, text) = tool(
+        Command::new("sh")
+            .current_dir(p.path())
+            .args(["-c", step["run"].as_str().unwrap()]),
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(p.exists("worker.env"));
+    std::fs::create_dir_all(p.path().join("worker")).unwrap();
+    for env in environments(&p) {
+        let (code, text) = tool(Command::new(&dc).current_dir(p.path()).args([
+            "-f",
+            "compose.yaml",
+            "-f",
+            &format!("compose.{env}.yaml"),
+            "config",
+            "-q",
+        ]));
+        assert_eq!(code, 0, "{env}: {text}");
+    }
+}
