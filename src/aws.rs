@@ -372,14 +372,7 @@ pub fn build(m: &Manifest, model: &Model) -> Option<Aws> {
     }
     // env_file of services: written whole from one SecureString parameter each (app
     // settings may hold secrets); Compose fails without them.
-    let mut env_files: Vec<&str> = model
-        .compose
-        .iter()
-        .flat_map(|c| c.env_file.iter().map(|f| f.trim_start_matches("./")))
-        .collect();
-    env_files.sort_unstable();
-    env_files.dedup();
-    for f in env_files {
+    for f in model.env_files.iter().map(|f| f.trim_start_matches("./")) {
         parameters.push(Parameter {
             name: format!("env_file/{f}"),
             var: None,

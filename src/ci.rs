@@ -375,14 +375,7 @@ fn placeholder_lines(model: &Model) -> Vec<String> {
         .map(|s| s.file.trim_start_matches("./"))
         .collect();
     // env_file: Compose fails on a missing one; an empty file stands in.
-    let mut env_files: Vec<&str> = model
-        .compose
-        .iter()
-        .flat_map(|c| c.env_file.iter().map(String::as_str))
-        .collect();
-    env_files.sort_unstable();
-    env_files.dedup();
-    for f in env_files {
+    for f in &model.env_files {
         let f = crate::alertmanager::shell_quote(f);
         lines.push(format!(
             "[ -e {f} ] || {{ mkdir -p \"$(dirname {f})\" && : > {f}; }}"

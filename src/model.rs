@@ -51,6 +51,9 @@ pub struct Model {
     pub rules: Vec<crate::rules::RuleFile>,
     /// Whether any rules file exists (for `rule_files:`).
     pub has_rules: bool,
+    /// Every `env_file` of a service, sorted, once (`./worker.env`): Compose needs each to
+    /// exist; listed in `.env.example`, written by CI placeholders and the AWS secrets script.
+    pub env_files: Vec<String>,
     /// Docker secrets of the base Compose file (top-level `secrets:`), read from files
     /// next to the manifest; listed in `.env.example`.
     pub secrets: Vec<Secret>,

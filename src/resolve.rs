@@ -571,6 +571,7 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         rules: Vec::new(),
         has_rules: false,
         secrets: Vec::new(),
+        env_files: Vec::new(),
         alertmanager: None,
         web: crate::exporters::web_auth(crate::exporters::LOCKED_HASH, true),
         remote_write: crate::exporters::remote_write(m),

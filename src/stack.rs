@@ -274,6 +274,14 @@ pub fn assemble(model: &mut Model) {
         Role::Monitoring => 2,
         Role::Exporter => 3,
     });
+    let mut env_files: Vec<String> = model
+        .compose
+        .iter()
+        .flat_map(|c| c.env_file.iter().cloned())
+        .collect();
+    env_files.sort();
+    env_files.dedup();
+    model.env_files = env_files;
     model.networks = ["app", "monitoring", "edge"]
         .into_iter()
         .map(|name| Network {
