@@ -184,7 +184,7 @@ fn matcher(label: &str, op: &str, value: &str) -> String {
 }
 
 /// `'…'` for POSIX sh.
-fn shell_quote(s: &str) -> String {
+pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
@@ -457,6 +457,9 @@ pub fn contribute(model: &mut Model) {
         format!("{volume}:{DATA_DIR}"),
     ];
     c.secrets = secrets.iter().map(|s| s.name.clone()).collect();
+    // The image's user (nobody), made explicit; it writes only to its data volume.
+    c.user = Some(crate::stack::NOBODY.into());
+    c.hardening = crate::stack::read_only_hardening();
     // edge: its UI is published, and it must reach the receivers on the internet.
     c.networks = vec![
         crate::stack::attach("monitoring"),

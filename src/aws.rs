@@ -370,6 +370,18 @@ pub fn build(m: &Manifest, model: &Model) -> Option<Aws> {
             description: s.description.clone(),
         });
     }
+    // env_file of services: written whole from one SecureString parameter each (app
+    // settings may hold secrets); Compose fails without them.
+    for f in model.env_files.iter().map(|f| f.trim_start_matches("./")) {
+        parameters.push(Parameter {
+            name: format!("env_file/{f}"),
+            var: None,
+            file: Some(f.to_string()),
+            secret: true,
+            default: None,
+            description: "env_file of a service: the whole file".into(),
+        });
+    }
     let volumes = model
         .volumes
         .iter()

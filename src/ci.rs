@@ -374,6 +374,13 @@ fn placeholder_lines(model: &Model) -> Vec<String> {
         .iter()
         .map(|s| s.file.trim_start_matches("./"))
         .collect();
+    // env_file: Compose fails on a missing one; an empty file stands in.
+    for f in &model.env_files {
+        let f = crate::alertmanager::shell_quote(f);
+        lines.push(format!(
+            "[ -e {f} ] || {{ mkdir -p \"$(dirname {f})\" && : > {f}; }}"
+        ));
+    }
     if !secrets.is_empty() {
         lines.push("mkdir -p secrets".into());
         lines.push(format!(

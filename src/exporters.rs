@@ -203,6 +203,9 @@ fn node_exporter(model: &mut Model, image: String) {
         "/:/rootfs:ro,rslave".into(),
     ];
     c.pid = Some("host".into());
+    // Reads the host's /proc, /sys and / through read-only mounts: nobody suffices.
+    c.user = Some(stack::NOBODY.into());
+    c.hardening = stack::read_only_hardening();
     push_scraped(model, c, 9100, "node-exporter (host metrics)");
 }
 
@@ -239,6 +242,14 @@ fn cadvisor(model: &mut Model, image: String) {
     ];
     c.devices = vec!["/dev/kmsg".into()];
     c.privileged = true;
+    // Its in-memory stats of every container grow with their number.
+    c.min_memory_mib = Some(256);
+    // Privileged (it reads every container's cgroups and /dev/kmsg): dropping
+    // capabilities means nothing there, and it writes nothing to its root.
+    c.hardening = Hardening {
+        drop_caps: false,
+        ..stack::read_only_hardening()
+    };
     push_scraped(model, c, 8080, "cAdvisor (container metrics)");
 }
 
@@ -255,6 +266,10 @@ fn blackbox(model: &mut Model, image: String) {
     c.expose = vec![BLACKBOX_PORT];
     c.volumes =
         vec!["./monitoring/blackbox/blackbox.yml:/etc/blackbox_exporter/blackbox.yml:ro".into()];
+    // Only the `http_2xx` module: no ICMP, so no NET_RAW; an HTTP probe needs no
+    // privilege, so it runs as nobody with every capability dropped.
+    c.user = Some(stack::NOBODY.into());
+    c.hardening = stack::read_only_hardening();
     c.networks = vec![attach("app"), attach("monitoring")];
     model.compose.push(c);
     model.blackbox_modules = vec!["http_2xx".into()];
@@ -362,6 +377,9 @@ fn database_exporter(model: &mut Model, d: &Database, image: String) {
     };
     c.environment = env;
     c.expose = vec![port];
+    // Exporters are static Go binaries that only talk to their database over the network.
+    c.user = Some(stack::NOBODY.into());
+    c.hardening = stack::read_only_hardening();
     c.depends_on = vec![Dependency {
         name: d.name.clone(),
         condition: "service_healthy".into(),

@@ -132,6 +132,69 @@ pub struct Service {
     pub env: BTreeMap<String, String>,
     /// Command override, as an argument list.
     pub command: Option<Vec<String>>,
+    /// Files of environment variables read by Compose into the container (`env_file`),
+    /// relative to the manifest (`./backend.env`). Each must exist when Compose runs
+    /// (docker-compose v1 has no optional env files); keep secrets in them, not in `env`.
+    #[serde(default)]
+    pub env_file: Vec<String>,
+    /// How the container checks `health`: `wget` (default; busybox/alpine images),
+    /// `curl`, or `none` (no Compose health check; the blackbox probe stays).
+    pub health_check: Option<HealthCheck>,
+    /// Own health-check command in exec form, run inside the container
+    /// (`["/app/healthcheck", "--port", "8080"]`). Instead of `health_check`.
+    pub health_cmd: Option<Vec<String>>,
+    /// User the container runs as (`"1000:1000"`, `"app"`); default: the image's.
+    pub user: Option<String>,
+    /// The service reaches the internet (outbound calls to third-party APIs): it joins the
+    /// non-internal `edge` network. Without it, in hardened environments a service only
+    /// sees the stack (the `app` network is internal).
+    #[serde(default)]
+    pub egress: bool,
+    /// What hardened environments (production, staging) apply beyond the defaults
+    /// (no-new-privileges, all capabilities dropped).
+    #[serde(default)]
+    pub hardening: ServiceHardening,
+    /// Development hot reload (build services only): the development overlay bind-mounts
+    /// the build context into the container (`dev = { mount = "/app" }`).
+    pub dev: Option<DevSettings>,
+}
+
+/// How an app container checks its `health` path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthCheck {
+    /// `wget -q -O /dev/null http://127.0.0.1:<port><health>` (busybox, alpine).
+    Wget,
+    /// `curl -fsS -o /dev/null http://127.0.0.1:<port><health>`.
+    Curl,
+    /// No Compose health check (dependents wait for the start only).
+    None,
+}
+
+/// `[service.hardening]`: hardened-environment settings of an app container.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceHardening {
+    /// Run with a read-only root filesystem (default false: obsgen does not know the
+    /// image). Writable paths go in `tmpfs`.
+    #[serde(default)]
+    pub read_only: bool,
+    /// tmpfs mounts (absolute container paths) for a read-only root (`["/tmp"]`).
+    #[serde(default)]
+    pub tmpfs: Vec<String>,
+    /// Capabilities added back after dropping all (`["NET_BIND_SERVICE"]`).
+    #[serde(default)]
+    pub cap_add: Vec<String>,
+}
+
+/// `dev = { ... }`: hot reload in environments with `hot_reload = true` (development).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DevSettings {
+    /// Absolute container path the build context is bind-mounted at (`/app`).
+    pub mount: String,
+    /// Command in development instead of the image's (`["npm", "run", "dev"]`).
+    pub command: Option<Vec<String>>,
 }
 
 /// App-side metric names of one service.

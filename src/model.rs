@@ -51,6 +51,9 @@ pub struct Model {
     pub rules: Vec<crate::rules::RuleFile>,
     /// Whether any rules file exists (for `rule_files:`).
     pub has_rules: bool,
+    /// Every `env_file` of a service, sorted, once (`./worker.env`): Compose needs each to
+    /// exist; listed in `.env.example`, written by CI placeholders and the AWS secrets script.
+    pub env_files: Vec<String>,
     /// Docker secrets of the base Compose file (top-level `secrets:`), read from files
     /// next to the manifest; listed in `.env.example`.
     pub secrets: Vec<Secret>,
@@ -153,6 +156,15 @@ pub struct ComposeService {
     pub env_command: Option<Vec<String>>,
     /// What hardened environments (production, staging) apply to this container.
     pub hardening: Hardening,
+    /// Files Compose reads into the environment (`env_file`), relative to the project.
+    pub env_file: Vec<String>,
+    /// Memory limit floor in MiB, above the environment's limit for the role, for images
+    /// that need more (Elasticsearch's heap, Prometheus's head block).
+    pub min_memory_mib: Option<u64>,
+    /// Development hot reload: bind mount (`./backend:/app`) and command of environments
+    /// with `hot_reload = true`.
+    pub dev_volume: Option<String>,
+    pub dev_command: Option<Vec<String>>,
 }
 
 /// Per-container hardening, applied by the overlay of environments with
@@ -202,14 +214,20 @@ impl ComposeService {
             pid: None,
             env_command: None,
             hardening: Hardening::default(),
+            env_file: Vec::new(),
+            min_memory_mib: None,
+            dev_volume: None,
+            dev_command: None,
         }
     }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Healthcheck {
-    /// `CMD-SHELL` command.
+    /// `CMD-SHELL` command (when `exec` is empty).
     pub shell: String,
+    /// Exec-form command (`["CMD", …]` without the `CMD`), for images without a shell.
+    pub exec: Vec<String>,
     pub interval: String,
     pub timeout: String,
     pub retries: u32,
@@ -281,6 +299,16 @@ pub struct Service {
     pub language: Option<String>,
     pub env: BTreeMap<String, String>,
     pub command: Option<Vec<String>>,
+    pub env_file: Vec<String>,
+    /// Container health check of the replicas (from `health`, `health_check`, `health_cmd`).
+    pub healthcheck: Option<Healthcheck>,
+    pub user: Option<String>,
+    /// Joins the `edge` network (outbound internet).
+    pub egress: bool,
+    pub hardening: Hardening,
+    /// Container path of the development bind mount of the build context.
+    pub dev_mount: Option<String>,
+    pub dev_command: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -339,6 +367,8 @@ pub struct Environment {
     pub hardening: bool,
     /// Per Compose service: what this environment adds to the base file.
     pub services: Vec<EnvService>,
+    /// Networks this environment redefines (`internal: true` when hardened).
+    pub networks: Vec<Network>,
     pub prometheus_args: Vec<String>,
     /// The Alertmanager configuration of this environment, when Alertmanager runs.
     pub alertmanager: Option<crate::alertmanager::AmEnvironment>,
@@ -349,15 +379,24 @@ pub struct EnvService {
     pub name: String,
     /// Published ports, `address:host:container`.
     pub ports: Vec<String>,
-    /// Resource limits (app services).
+    /// Resource limits and reservations.
     pub limits: Option<Limits>,
     pub command: Option<Vec<String>>,
+    /// Hardening, in hardened environments.
+    pub hardening: Option<Hardening>,
+    /// Extra volumes (development bind mounts).
+    pub volumes: Vec<String>,
+    /// Networks this environment adds: `edge` for a container that publishes a port
+    /// here but sits only on networks that are internal here.
+    pub networks: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Limits {
     pub cpus: String,
     pub memory: String,
+    pub cpus_reservation: String,
+    pub memory_reservation: String,
 }
 
 /// One scrape job. Its targets are read from a file-SD file next to the

@@ -223,6 +223,45 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
     out
 }
 
+/// The container health check of an app service: `health_cmd` as given, else a probe
+/// of `health` on loopback with `health_check` (default `wget`: present in busybox and
+/// alpine images; exec form, so no shell is needed). `None` without either.
+pub fn app_healthcheck(s: &crate::manifest::Service) -> Option<Healthcheck> {
+    use crate::manifest::HealthCheck;
+    let exec = match (&s.health_cmd, &s.health, s.health_check) {
+        (Some(cmd), _, _) => cmd.clone(),
+        (None, _, Some(HealthCheck::None)) | (None, None, _) => return None,
+        (None, Some(path), tool) => {
+            // `$` is Compose's interpolation sign: `$$` is a literal one.
+            let url = format!("http://127.0.0.1:{}{}", s.port, path.replace('$', "$$"));
+            match tool.unwrap_or(HealthCheck::Wget) {
+                HealthCheck::Curl => vec![
+                    "curl".into(),
+                    "-fsS".into(),
+                    "-o".into(),
+                    "/dev/null".into(),
+                    url,
+                ],
+                _ => vec![
+                    "wget".into(),
+                    "-q".into(),
+                    "-O".into(),
+                    "/dev/null".into(),
+                    url,
+                ],
+            }
+        }
+    };
+    Some(Healthcheck {
+        shell: String::new(),
+        exec,
+        interval: "10s".into(),
+        timeout: "5s".into(),
+        retries: 5,
+        start_period: "30s".into(),
+    })
+}
+
 /// Builds the model of a validated manifest.
 /// How to make a random secret, as `.env.example` says it.
 pub const RANDOM: &str =
@@ -258,6 +297,12 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         })
         .collect();
 
+    // Apps with a container health check: dependents wait for `service_healthy`.
+    let healthchecks: BTreeMap<&str, Option<Healthcheck>> = m
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), app_healthcheck(s)))
+        .collect();
     let services: Vec<Service> = m
         .services
         .iter()
@@ -312,7 +357,11 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
                         .iter()
                         .map(|n| Dependency {
                             name: n.clone(),
-                            condition: "service_started".into(),
+                            condition: if healthchecks[d.as_str()].is_some() {
+                                "service_healthy".into()
+                            } else {
+                                "service_started".into()
+                            },
                         })
                         .collect::<Vec<_>>(),
                     None => vec![Dependency {
@@ -337,6 +386,18 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
                 language: s.language.map(|l| format!("{l:?}").to_lowercase()),
                 env: s.env.clone(),
                 command: s.command.clone(),
+                env_file: s.env_file.clone(),
+                healthcheck: healthchecks[s.name.as_str()].clone(),
+                user: s.user.clone(),
+                egress: s.egress,
+                hardening: Hardening {
+                    drop_caps: true,
+                    cap_add: s.hardening.cap_add.clone(),
+                    read_only: s.hardening.read_only,
+                    tmpfs: s.hardening.tmpfs.clone(),
+                },
+                dev_mount: s.dev.as_ref().map(|d| d.mount.clone()),
+                dev_command: s.dev.as_ref().and_then(|d| d.command.clone()),
             }
         })
         .collect();
@@ -517,6 +578,7 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         rules: Vec::new(),
         has_rules: false,
         secrets: Vec::new(),
+        env_files: Vec::new(),
         alertmanager: None,
         web: crate::exporters::web_auth(crate::exporters::LOCKED_HASH, true),
         remote_write: crate::exporters::remote_write(m),
@@ -561,9 +623,42 @@ fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
             p.address, p.host_port, p.container_port
         ));
     }
-    let limits = Limits {
-        cpus: format!("{}", s.cpus.expect("overlay")),
-        memory: s.memory.clone().expect("overlay"),
+    let hardened = s.hardening.expect("overlay");
+    let hot_reload = s.hot_reload.expect("overlay");
+    let role_limits = |c: &ComposeService| {
+        let (cpus, memory, cpus_r, memory_r) = match c.role {
+            Role::App => (s.cpus, &s.memory, s.cpus_reservation, &s.memory_reservation),
+            Role::Database => (
+                s.database_cpus,
+                &s.database_memory,
+                s.database_cpus_reservation,
+                &s.database_memory_reservation,
+            ),
+            Role::Monitoring => (
+                s.monitoring_cpus,
+                &s.monitoring_memory,
+                s.monitoring_cpus_reservation,
+                &s.monitoring_memory_reservation,
+            ),
+            Role::Exporter => (
+                s.exporter_cpus,
+                &s.exporter_memory,
+                s.exporter_cpus_reservation,
+                &s.exporter_memory_reservation,
+            ),
+        };
+        let mut memory = memory.clone().expect("overlay");
+        if let Some(floor) = c.min_memory_mib
+            && crate::units::parse_memory(&memory).unwrap_or(0) < floor * 1024 * 1024
+        {
+            memory = format!("{floor}M");
+        }
+        Limits {
+            cpus: format!("{}", cpus.expect("overlay")),
+            memory,
+            cpus_reservation: format!("{}", cpus_r.expect("overlay")),
+            memory_reservation: memory_r.clone().expect("overlay"),
+        }
     };
     let prometheus_file = format!("prometheus.{env}.yml");
     let prometheus_args = vec![
@@ -582,17 +677,39 @@ fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
     let services = model
         .compose
         .iter()
-        .map(|c| EnvService {
+        .map(|c| {
+            let ports = published.remove(&c.name).unwrap_or_default();
+            // Hardened, only `edge` is not internal: a container that publishes a port
+            // here (a database with `publish = "all"`) joins it in this environment.
+            let on_edge = c.networks.iter().any(|n| n.name == "edge");
+            let networks = if hardened && !ports.is_empty() && !on_edge {
+                vec!["edge".to_string()]
+            } else {
+                Vec::new()
+            };
+            (c, ports, networks)
+        })
+        .map(|(c, ports, networks)| EnvService {
             name: c.name.clone(),
-            ports: published.remove(&c.name).unwrap_or_default(),
-            limits: (c.role == Role::App).then(|| limits.clone()),
+            ports,
+            networks,
+            limits: Some(role_limits(c)),
             command: if c.name == model.prometheus.name {
                 Some(prometheus_args.clone())
+            } else if hot_reload && c.dev_command.is_some() {
+                c.dev_command.clone()
             } else {
                 c.env_command
                     .as_ref()
                     .map(|args| args.iter().map(|a| a.replace("{env}", env)).collect())
             },
+            hardening: hardened.then(|| c.hardening.clone()),
+            volumes: c
+                .dev_volume
+                .iter()
+                .filter(|_| hot_reload)
+                .cloned()
+                .collect(),
         })
         .collect();
     debug_assert!(
@@ -611,8 +728,24 @@ fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
         restart: s.restart.expect("overlay").as_str().into(),
         log_max_size: s.log_max_size.clone().expect("overlay"),
         log_max_file: s.log_max_file.expect("overlay"),
-        hardening: s.hardening.expect("overlay"),
+        hardening: hardened,
         services,
+        // Hardened: only `edge` reaches the outside; `app` and `monitoring` are internal
+        // (an overlay redefines a network: docker-compose v1 replaces its definition,
+        // Compose v2 merges it — the same result, as the base defines them empty).
+        networks: if hardened {
+            model
+                .networks
+                .iter()
+                .filter(|n| n.name != "edge")
+                .map(|n| Network {
+                    name: n.name.clone(),
+                    internal: true,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
         prometheus_args,
         alertmanager: model
             .alertmanager
@@ -733,6 +866,112 @@ retention_time = "90d"
                 "gateway=0.0.0.0:5921"
             ]
         );
+    }
+
+    const CONTAINER: &str = r#"
+[project]
+name = "c"
+environments = ["development", "production"]
+[[service]]
+name = "api"
+build = "./api"
+port = 8080
+health = "/health$x"
+user = "1000:1000"
+egress = true
+env_file = ["./api.env"]
+dev = { mount = "/app", command = ["npm", "run", "dev"] }
+hardening = { read_only = true, tmpfs = ["/tmp"], cap_add = ["NET_BIND_SERVICE"] }
+[[service]]
+name = "web"
+image = "ghcr.io/acme/web:1.0.0"
+port = 80
+health = "/"
+health_check = "curl"
+depends_on = ["api"]
+[[service]]
+name = "jobs"
+image = "ghcr.io/acme/jobs:1.0.0"
+port = 81
+health_cmd = ["/jobs", "check"]
+depends_on = ["web"]
+[[database]]
+name = "search"
+kind = "elasticsearch"
+"#;
+
+    #[test]
+    fn app_container_fields_reach_the_compose_service() {
+        let m = resolve(&manifest(CONTAINER), "obsgen.toml");
+        let api = m.compose.iter().find(|c| c.name == "api").unwrap();
+        // Default check: wget, exec form; `$` escaped for Compose.
+        assert_eq!(
+            api.healthcheck.as_ref().unwrap().exec,
+            vec![
+                "wget",
+                "-q",
+                "-O",
+                "/dev/null",
+                "http://127.0.0.1:8080/health$$x"
+            ]
+        );
+        assert_eq!(api.user.as_deref(), Some("1000:1000"));
+        assert_eq!(api.env_file, vec!["./api.env"]);
+        assert_eq!(api.dev_volume.as_deref(), Some("./api:/app"));
+        assert!(api.networks.iter().any(|n| n.name == "edge"), "egress");
+        assert!(api.hardening.drop_caps && api.hardening.read_only);
+        assert_eq!(api.hardening.cap_add, vec!["NET_BIND_SERVICE"]);
+        let web = m.compose.iter().find(|c| c.name == "web").unwrap();
+        assert_eq!(web.healthcheck.as_ref().unwrap().exec[0], "curl");
+        assert_eq!(web.depends_on[0].condition, "service_healthy");
+        assert!(!web.networks.iter().any(|n| n.name == "edge"));
+        let jobs = m.compose.iter().find(|c| c.name == "jobs").unwrap();
+        assert_eq!(
+            jobs.healthcheck.as_ref().unwrap().exec,
+            vec!["/jobs", "check"]
+        );
+
+        let dev = &m.environments[0];
+        let prod = &m.environments[1];
+        let env_api = |e: &Environment| {
+            e.services
+                .iter()
+                .find(|s| s.name == "api")
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(env_api(dev).volumes, vec!["./api:/app"]);
+        assert_eq!(env_api(dev).command.unwrap(), vec!["npm", "run", "dev"]);
+        assert!(env_api(dev).hardening.is_none() && dev.networks.is_empty());
+        assert!(env_api(prod).volumes.is_empty() && env_api(prod).command.is_none());
+        assert!(env_api(prod).hardening.unwrap().read_only);
+        let internal: Vec<&str> = prod.networks.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(internal, vec!["app", "monitoring"]);
+        // Limits per role; Elasticsearch's memory floor above the database limit.
+        let limits = |name: &str| {
+            prod.services
+                .iter()
+                .find(|s| s.name == name)
+                .and_then(|s| s.limits.clone())
+                .unwrap()
+        };
+        assert_eq!(limits("api").memory, "512M");
+        assert_eq!(limits("api").memory_reservation, "128M");
+        assert_eq!(limits("search").memory, "1536M");
+        assert_eq!(limits("prometheus").memory, "1024M");
+        assert_eq!(limits("grafana").memory, "512M");
+        assert_eq!(limits("search-exporter").cpus, "0.1");
+    }
+
+    #[test]
+    fn database_images_get_the_capabilities_their_entrypoints_need() {
+        let caps = |k: &str| crate::stack::database_hardening(k).cap_add;
+        assert_eq!(
+            caps("postgres"),
+            vec!["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]
+        );
+        assert!(caps("redis").is_empty() && crate::stack::database_hardening("redis").read_only);
+        assert!(caps("elasticsearch").is_empty());
     }
 
     #[test]

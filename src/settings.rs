@@ -187,6 +187,36 @@ layered! {
         pub cpus: f64,
         /// Memory limit of each app container (`512M`).
         pub memory: String,
+        /// CPUs reserved for each app container (`0.25`).
+        pub cpus_reservation: f64,
+        /// Memory reserved for each app container (`128M`).
+        pub memory_reservation: String,
+        /// CPU limit of each database container.
+        pub database_cpus: f64,
+        /// Memory limit of each database container (`1G`).
+        pub database_memory: String,
+        /// CPUs reserved for each database container.
+        pub database_cpus_reservation: f64,
+        /// Memory reserved for each database container.
+        pub database_memory_reservation: String,
+        /// CPU limit of each monitoring container (Prometheus, Grafana, Alertmanager …).
+        pub monitoring_cpus: f64,
+        /// Memory limit of each monitoring container.
+        pub monitoring_memory: String,
+        /// CPUs reserved for each monitoring container.
+        pub monitoring_cpus_reservation: f64,
+        /// Memory reserved for each monitoring container.
+        pub monitoring_memory_reservation: String,
+        /// CPU limit of each exporter container (node-exporter, cAdvisor, database exporters).
+        pub exporter_cpus: f64,
+        /// Memory limit of each exporter container.
+        pub exporter_memory: String,
+        /// CPUs reserved for each exporter container.
+        pub exporter_cpus_reservation: f64,
+        /// Memory reserved for each exporter container.
+        pub exporter_memory_reservation: String,
+        /// Bind-mount the build context of services with `dev = { mount = … }` (development).
+        pub hot_reload: bool,
         /// Alertmanager: how long to wait to batch the first alerts of a new group (`30s`).
         pub group_wait: String,
         /// Alertmanager: how long to wait before notifying about new alerts of a group (`5m`).

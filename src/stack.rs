@@ -59,6 +59,16 @@ fn app_services(model: &mut Model) {
             c.expose = s.expose.clone();
             c.environment = s.env.clone();
             c.depends_on = s.depends_on.clone();
+            c.env_file = s.env_file.clone();
+            c.healthcheck = s.healthcheck.clone();
+            c.user = s.user.clone();
+            // Apps: all capabilities dropped, no-new-privileges; read-only, tmpfs and
+            // added capabilities only when the manifest asks (obsgen does not know the image).
+            c.hardening = s.hardening.clone();
+            if let (Some(ctx), Some(mount)) = (&s.build, &s.dev_mount) {
+                c.dev_volume = Some(format!("{ctx}:{mount}"));
+            }
+            c.dev_command = s.dev_command.clone();
             c.networks = vec![NetworkAttachment {
                 name: "app".into(),
                 aliases: if s.aliased {
@@ -67,8 +77,8 @@ fn app_services(model: &mut Model) {
                     Vec::new()
                 },
             }];
-            if s.public {
-                // Published ports only work on a network that is not internal.
+            if s.public || s.egress {
+                // Published ports and outbound internet need a network that is not internal.
                 c.networks.push(attach("edge"));
             }
             model.compose.push(c);
@@ -93,7 +103,23 @@ fn databases(model: &mut Model) {
         c.command = d.command.clone();
         c.environment = d.environment.clone();
         c.volumes = vec![format!("{}:{}", d.volume, d.data_path)];
+        c.hardening = database_hardening(&d.kind);
+        if d.kind == "elasticsearch" {
+            // 512 MiB heap (ES_JAVA_OPTS) plus off-heap memory.
+            c.min_memory_mib = Some(1536);
+        }
+        if d.kind == "redis" {
+            // Our command (`sh -c "exec redis-server …"`) bypasses the entrypoint's switch
+            // to the `redis` user, so run as it (uid 999 in the official image) directly;
+            // the named volume `/data` is created owned by it from the image.
+            c.user = Some("999:999".into());
+        }
+        if d.kind == "elasticsearch" {
+            // The image's own user (uid 1000, group 0), made explicit.
+            c.user = Some("1000:0".into());
+        }
         c.healthcheck = Some(Healthcheck {
+            exec: Vec::new(),
             shell: d.healthcheck.clone(),
             interval: "10s".into(),
             timeout: "5s".into(),
@@ -106,6 +132,53 @@ fn databases(model: &mut Model) {
     }
 }
 
+/// Hardening of a database image. The postgres, mysql and mongo images start their
+/// entrypoint as root: it `find`s through the data folder (owned by the database user,
+/// mode 700: DAC_OVERRIDE to walk it as root), `chown`s what the database user does not
+/// own (CHOWN), and then re-executes itself as that user with gosu (SETUID, SETGID).
+/// Nothing else is needed once the server runs unprivileged. postgres also `chmod`s
+/// PGDATA (owned by postgres: FOWNER); the mysql and mongo entrypoints chmod nothing.
+/// Their roots stay writable (sockets and pid files in /var/run, init scripts). redis
+/// and elasticsearch run as their own non-root user from the start: no capability at
+/// all, and redis, which writes only to /data, gets a read-only root.
+pub fn database_hardening(kind: &str) -> Hardening {
+    let caps = |list: &[&str]| list.iter().map(|c| c.to_string()).collect();
+    match kind {
+        "postgres" => Hardening {
+            cap_add: caps(&["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]),
+            ..Hardening::default()
+        },
+        // mysql: chowns its data, socket and log folders; mongo: its data folders and
+        // its own stdout/stderr.
+        "mysql" | "mongodb" => Hardening {
+            cap_add: caps(&["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"]),
+            ..Hardening::default()
+        },
+        "redis" => Hardening {
+            read_only: true,
+            tmpfs: vec!["/tmp".into()],
+            ..Hardening::default()
+        },
+        // Elasticsearch writes its keystore into /usr/share/elasticsearch/config at start
+        // (ELASTIC_PASSWORD): the root stays writable.
+        _ => Hardening::default(),
+    }
+}
+
+/// A read-only root with a tmpfs `/tmp`, all capabilities dropped: for the Go binaries
+/// of the Prometheus ecosystem, which write only to their data volume.
+pub fn read_only_hardening() -> Hardening {
+    Hardening {
+        read_only: true,
+        tmpfs: vec!["/tmp".into()],
+        ..Hardening::default()
+    }
+}
+
+/// `nobody`: what the Prometheus, Alertmanager and exporter images run as (made explicit,
+/// so a future image cannot silently switch to root).
+pub const NOBODY: &str = "65534:65534";
+
 fn prometheus(model: &mut Model) {
     let p = model.prometheus.clone();
     let mut c = ComposeService::new(p.name.clone(), Role::Monitoring);
@@ -116,6 +189,10 @@ fn prometheus(model: &mut Model) {
     ];
     // edge: its UI is published, and remote_write endpoints are on the internet.
     c.networks = vec![attach("app"), attach("monitoring"), attach("edge")];
+    c.user = Some(NOBODY.into());
+    c.hardening = read_only_hardening();
+    // The head block of a few hundred thousand series.
+    c.min_memory_mib = Some(1024);
     model.compose.push(c);
     model.volumes.push(p.volume.clone());
     let about = "Prometheus itself".to_string();
@@ -144,6 +221,9 @@ fn grafana(model: &mut Model) {
             "${GRAFANA_ADMIN_PASSWORD:?set GRAFANA_ADMIN_PASSWORD in .env}".to_string(),
         ),
         ("GF_USERS_ALLOW_SIGN_UP".to_string(), "false".to_string()),
+        // Logs to stdout only (json-file rotation), never to /var/log/grafana: the
+        // root filesystem is read-only in hardened environments.
+        ("GF_LOG_MODE".to_string(), "console".to_string()),
         ("GF_AUTH_ANONYMOUS_ENABLED".to_string(), "false".to_string()),
         (
             "GF_ANALYTICS_REPORTING_ENABLED".to_string(),
@@ -161,6 +241,13 @@ fn grafana(model: &mut Model) {
     }];
     // edge: its UI is published.
     c.networks = vec![attach("monitoring"), attach("edge")];
+    // The image's own user (uid 472, which owns its data folder), with group 65534:
+    // the group secret files are readable by (deploy/aws/secrets.sh: group 65534, mode
+    // 0640), as Grafana reads the Prometheus password from one. Grafana writes to
+    // /var/lib/grafana (volume) and /tmp only; plugins are not installed at start (no
+    // GF_INSTALL_PLUGINS), so the root can be read-only.
+    c.user = Some("472:65534".into());
+    c.hardening = read_only_hardening();
     model.compose.push(c);
     model.volumes.push(g.volume.clone());
     add_job(
@@ -187,6 +274,14 @@ pub fn assemble(model: &mut Model) {
         Role::Monitoring => 2,
         Role::Exporter => 3,
     });
+    let mut env_files: Vec<String> = model
+        .compose
+        .iter()
+        .flat_map(|c| c.env_file.iter().cloned())
+        .collect();
+    env_files.sort();
+    env_files.dedup();
+    model.env_files = env_files;
     model.networks = ["app", "monitoring", "edge"]
         .into_iter()
         .map(|name| Network {

@@ -345,24 +345,7 @@ fn check_environments(c: &mut Checker, m: &Manifest) {
                 "write an integer and one of B, KB, MB, GB, TB (for example `20GB`)",
             );
         }
-        if let Some(mem) = &settings.memory
-            && parse_memory(mem).is_none()
-        {
-            c.at(
-                &format!("{base}.memory"),
-                format!("`{mem}` is not a memory size"),
-                "write a size like `512M` or `2G`",
-            );
-        }
-        if let Some(cpus) = settings.cpus
-            && !(cpus > 0.0 && cpus <= 256.0)
-        {
-            c.at(
-                &format!("{base}.cpus"),
-                format!("cpus = {cpus} is out of range"),
-                "use a positive number such as 0.5 or 2",
-            );
-        }
+        check_resources(c, &base, settings, &resolve::env_settings(m, name));
         for (field, addr) in [
             ("bind_address", &settings.bind_address),
             ("public_address", &settings.public_address),
@@ -387,6 +370,289 @@ fn check_environments(c: &mut Checker, m: &Manifest) {
                 &format!("{base}.scrape_timeout"),
                 "scrape_timeout is longer than scrape_interval",
                 "Prometheus rejects this; make the timeout at most the interval",
+            );
+        }
+    }
+}
+
+/// Limits and reservations of every role: sizes parse, CPUs are in range, and (when
+/// both are set here) a reservation is not above its limit.
+fn check_resources(
+    c: &mut Checker,
+    base: &str,
+    s: &crate::settings::EnvSettings,
+    layered: &crate::settings::EnvSettings,
+) {
+    let roles = |s: &crate::settings::EnvSettings| {
+        [
+            (
+                "",
+                &s.cpus,
+                &s.memory,
+                &s.cpus_reservation,
+                &s.memory_reservation,
+            ),
+            (
+                "database_",
+                &s.database_cpus,
+                &s.database_memory,
+                &s.database_cpus_reservation,
+                &s.database_memory_reservation,
+            ),
+            (
+                "monitoring_",
+                &s.monitoring_cpus,
+                &s.monitoring_memory,
+                &s.monitoring_cpus_reservation,
+                &s.monitoring_memory_reservation,
+            ),
+            (
+                "exporter_",
+                &s.exporter_cpus,
+                &s.exporter_memory,
+                &s.exporter_cpus_reservation,
+                &s.exporter_memory_reservation,
+            ),
+        ]
+        .map(|(p, a, b, c, d)| (p, *a, b.clone(), *c, d.clone()))
+    };
+    for ((prefix, cpus, memory, cpus_r, memory_r), (_, l_cpus, l_memory, l_cpus_r, l_memory_r)) in
+        roles(s).into_iter().zip(roles(layered))
+    {
+        let mut sizes = Vec::new();
+        for (field, mem) in [("memory", &memory), ("memory_reservation", &memory_r)] {
+            let key = format!("{base}.{prefix}{field}");
+            match mem.as_deref().map(|m| (m, parse_memory(m))) {
+                Some((m, None)) => c.at(
+                    &key,
+                    format!("`{m}` is not a memory size"),
+                    "write a size like `512M` or `2G`",
+                ),
+                Some((_, Some(_))) => sizes.push(field),
+                None => {}
+            }
+        }
+        let mut cpu_values = Vec::new();
+        for (field, value) in [("cpus", cpus), ("cpus_reservation", cpus_r)] {
+            if let Some(v) = value {
+                if v > 0.0 && v <= 256.0 {
+                    cpu_values.push(field);
+                } else {
+                    c.at(
+                        &format!("{base}.{prefix}{field}"),
+                        format!("{prefix}{field} = {v} is out of range"),
+                        "use a positive number such as 0.5 or 2",
+                    );
+                }
+            }
+        }
+        // Compared after layering (the manifest over the overlay), blamed on what the
+        // manifest sets: the reservation if it sets one, else the limit.
+        let blame = |set: &[&str], limit: &str, reservation: &str| {
+            if set.contains(&reservation) {
+                Some(reservation.to_string())
+            } else if set.contains(&limit) {
+                Some(limit.to_string())
+            } else {
+                None
+            }
+        };
+        let mem = |v: &Option<String>| v.as_deref().and_then(parse_memory);
+        if let (Some(limit), Some(reserved)) = (mem(&l_memory), mem(&l_memory_r))
+            && reserved > limit
+            && let Some(field) = blame(&sizes, "memory", "memory_reservation")
+        {
+            c.at(
+                &format!("{base}.{prefix}{field}"),
+                format!(
+                    "{prefix}memory_reservation ({}) is above {prefix}memory ({})",
+                    l_memory_r.as_deref().unwrap_or_default(),
+                    l_memory.as_deref().unwrap_or_default()
+                ),
+                "a container cannot reserve more than its limit; lower the reservation or raise the limit",
+            );
+        }
+        if let (Some(limit), Some(reserved)) = (l_cpus, l_cpus_r)
+            && reserved > limit
+            && let Some(field) = blame(&cpu_values, "cpus", "cpus_reservation")
+        {
+            c.at(
+                &format!("{base}.{prefix}{field}"),
+                format!("{prefix}cpus_reservation ({reserved}) is above {prefix}cpus ({limit})"),
+                "a container cannot reserve more than its limit; lower the reservation or raise the limit",
+            );
+        }
+    }
+}
+
+/// Linux capabilities Docker knows (`cap_add`).
+const CAPABILITIES: &[&str] = &[
+    "AUDIT_CONTROL",
+    "AUDIT_READ",
+    "AUDIT_WRITE",
+    "BLOCK_SUSPEND",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "KILL",
+    "LEASE",
+    "LINUX_IMMUTABLE",
+    "MAC_ADMIN",
+    "MAC_OVERRIDE",
+    "MKNOD",
+    "NET_ADMIN",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_RAW",
+    "PERFMON",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_CHROOT",
+    "SYS_MODULE",
+    "SYS_NICE",
+    "SYS_PACCT",
+    "SYS_PTRACE",
+    "SYS_RAWIO",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "SYSLOG",
+    "WAKE_ALARM",
+];
+
+/// A relative path inside the project (`./backend.env`).
+fn inside_project(path: &str) -> bool {
+    !path.is_empty()
+        && !path.starts_with('/')
+        && !path.contains('\\')
+        && !path.split('/').any(|p| p == "..")
+        && !path.chars().any(|ch| ch.is_control())
+}
+
+/// An absolute container path Compose can take in a mount (`/app`).
+fn container_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.contains(':')
+        && !path.chars().any(|ch| ch.is_whitespace() || ch.is_control())
+}
+
+/// The Compose-facing fields of a service: env files, health check, user, hardening,
+/// hot reload.
+fn check_service_container(c: &mut Checker, base: &str, s: &crate::manifest::Service) {
+    for (j, f) in s.env_file.iter().enumerate() {
+        if !inside_project(f)
+            || !f
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '_' | '-' | '/'))
+        {
+            c.at(
+                &format!("{base}.env_file[{j}]"),
+                format!("env_file `{f}` is outside the project or has unusual characters"),
+                "use a file inside the project, relative to obsgen.toml, of letters, digits, `.`, `_`, `-` and `/` (`./backend.env`)",
+            );
+        } else if f.trim_start_matches("./") == ".env" {
+            c.at(
+                &format!("{base}.env_file[{j}]"),
+                "`.env` is the stack's own settings file (Compose interpolation), not a service's",
+                "give the service its own file, like `./backend.env`",
+            );
+        }
+    }
+    if let Some(cmd) = &s.health_cmd {
+        if s.health_check.is_some() {
+            c.at(
+                &format!("{base}.health_cmd"),
+                format!("service `{}` sets both `health_check` and `health_cmd`", s.name),
+                "keep one: `health_check = \"wget\" | \"curl\" | \"none\"` probes `health`; `health_cmd` is your own command",
+            );
+        }
+        if cmd.is_empty() || cmd[0].trim().is_empty() {
+            c.at(
+                &format!("{base}.health_cmd"),
+                "health_cmd is empty",
+                "write the command as an argument list, like `[\"/app/healthcheck\"]`",
+            );
+        }
+    } else if let Some(tool) = s.health_check
+        && tool != crate::manifest::HealthCheck::None
+        && s.health.is_none()
+    {
+        c.at(
+            &format!("{base}.health_check"),
+            format!("service `{}` has `health_check` but no `health` path to check", s.name),
+            "add `health = \"/health\"` (the HTTP path the check requests), or remove `health_check`",
+        );
+    }
+    if let Some(user) = &s.user {
+        let part = |p: &str| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'))
+        };
+        let ok = match user.split_once(':') {
+            Some((u, g)) => part(u) && part(g),
+            None => part(user),
+        };
+        if !ok {
+            c.at(
+                &format!("{base}.user"),
+                format!("`{user}` is not a user"),
+                "write `uid[:gid]` or a user name of the image, like `\"1000:1000\"` or `\"node\"`",
+            );
+        }
+    }
+    for (j, cap) in s.hardening.cap_add.iter().enumerate() {
+        let name = cap.strip_prefix("CAP_").unwrap_or(cap);
+        if !CAPABILITIES.contains(&name) {
+            let hint = suggest(&name.to_ascii_uppercase(), CAPABILITIES.iter().copied())
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
+            c.at(
+                &format!("{base}.hardening.cap_add[{j}]"),
+                format!("`{cap}` is not a Linux capability"),
+                format!("{hint}name one capability in capitals, like `NET_BIND_SERVICE` (`ALL` is not allowed: add only what the image needs)"),
+            );
+        }
+    }
+    for (j, t) in s.hardening.tmpfs.iter().enumerate() {
+        if !container_path(t) {
+            c.at(
+                &format!("{base}.hardening.tmpfs[{j}]"),
+                format!("`{t}` is not an absolute container path"),
+                "write a path like `/tmp`",
+            );
+        }
+    }
+    if let Some(dev) = &s.dev {
+        if s.build.is_none() {
+            c.at(
+                &format!("{base}.dev"),
+                format!("service `{}` has `dev` (hot reload) but no `build` context to mount", s.name),
+                "hot reload bind-mounts the build context; use `build = \"./folder\"`, or remove `dev`",
+            );
+        }
+        if !container_path(&dev.mount) {
+            c.at(
+                &format!("{base}.dev.mount"),
+                format!("`{}` is not an absolute container path", dev.mount),
+                "write where the image keeps its sources, like `/app`",
+            );
+        }
+        if dev.command.as_ref().is_some_and(|cmd| cmd.is_empty()) {
+            c.at(
+                &format!("{base}.dev.command"),
+                "dev.command is empty",
+                "write the command as an argument list, like `[\"npm\", \"run\", \"dev\"]`, or remove it",
             );
         }
     }
@@ -503,6 +769,7 @@ fn check_services(c: &mut Checker, m: &Manifest) {
         if let Some(health) = &s.health {
             check_http_path(c, &format!("{base}.health"), health);
         }
+        check_service_container(c, &base, s);
         if let Some(r) = s.replicas {
             if !(1..=100).contains(&r) {
                 c.at(

@@ -37,6 +37,47 @@ pub struct Row {
     pub took: Duration,
 }
 
+/// dclint 3.1 rules turned off (everything else, the schema check included, must pass
+/// with no warning), and why.
+pub const DCLINT_DISABLED: &[(&str, &str)] = &[
+    (
+        "service-keys-order",
+        "keys are laid out by meaning (image, command, user … deploy), the same in every service",
+    ),
+    (
+        "services-alphabetical-order",
+        "services are ordered apps, databases, monitoring, exporters, as a reader expects the stack",
+    ),
+    (
+        "service-dependencies-alphabetical-order",
+        "depends_on keeps the manifest's order; Compose starts by the graph, not by this order",
+    ),
+    (
+        "require-project-name-field",
+        "docker-compose v1 rejects a top-level `name:`; COMPOSE_PROJECT_NAME in .env names the project",
+    ),
+    (
+        "no-quotes-in-volumes",
+        "every string is JSON-quoted (valid YAML), so a path with `:` or `#` stays one string",
+    ),
+    (
+        "require-quotes-in-ports",
+        "ports are quoted with double quotes (JSON quoting); the rule's default wants single quotes, its purpose (no base-60 numbers) is met",
+    ),
+];
+
+/// dclint's arguments: the files first (`--disable-rule` takes every argument after it).
+pub fn dclint_args(files: &[String]) -> Vec<String> {
+    let mut args: Vec<String> = files.to_vec();
+    args.extend(
+        ["--color=false", "--max-warnings", "0", "--disable-rule"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    args.extend(DCLINT_DISABLED.iter().map(|(r, _)| r.to_string()));
+    args
+}
+
 const VALIDATORS_SCRIPT: &str = "scripts/install-validators.sh in obsgen's repository";
 
 /// The generated files under `root`, `/`-separated and sorted.
@@ -140,7 +181,7 @@ pub fn checks(root: &Path, generated: &[String]) -> Vec<Check> {
         "Compose schema",
         "check-jsonschema",
         &["--builtin-schema", "vendor.compose-spec"],
-        compose,
+        compose.clone(),
         "pip install check-jsonschema",
     );
     let workflows = files(root, generated, |p| p.starts_with(".github/workflows/"));
@@ -172,6 +213,16 @@ pub fn checks(root: &Path, generated: &[String]) -> Vec<Check> {
         dashboards,
         VALIDATORS_SCRIPT,
     );
+    if !compose.is_empty() {
+        out.push(Check {
+            name: "dclint".into(),
+            tool: "dclint",
+            args: dclint_args(&compose),
+            files: compose,
+            install: "npm install -g dclint",
+            needs: None,
+        });
+    }
     out
 }
 

@@ -81,11 +81,47 @@ fn target_host(target: &str) -> &str {
     authority.rsplit_once(':').map_or(authority, |(h, _)| h)
 }
 
+/// Whether a network is internal: the overlay's definition wins over the base's.
+fn is_internal(base: &Json, overlay: &Json, network: &str) -> bool {
+    let def = |v: &Json| v.get("networks").and_then(|n| n.get(network)).cloned();
+    def(overlay)
+        .or_else(|| def(base))
+        .and_then(|d| d.get("internal").and_then(Json::as_bool))
+        .unwrap_or(false)
+}
+
+/// Every container that publishes a port in an environment (overlay `ports`) is on a
+/// network that is not internal there: Docker publishes nothing from an internal network.
+pub fn check_published_networks(path: &str, base: &Json, overlay: &Json) -> Result<()> {
+    let Some(services) = overlay.get("services").and_then(Json::as_object) else {
+        return Ok(());
+    };
+    for (name, svc) in services {
+        let publishes = svc
+            .get("ports")
+            .and_then(Json::as_array)
+            .is_some_and(|p| !p.is_empty());
+        if !publishes {
+            continue;
+        }
+        let mut networks = keys(&base["services"][name], "networks");
+        networks.extend(keys(svc, "networks"));
+        if !networks.iter().any(|n| !is_internal(base, overlay, n)) {
+            bail!(
+                "bug in obsgen: {path}: `{name}` publishes a port but is only on internal networks ({})",
+                networks.into_iter().collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Checks every rendered file; returns the first problem as a bug report.
 pub fn verify(model: &Model, files: &[File]) -> Result<()> {
     let header = model.header();
     let paths: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
     let mut base_services = BTreeSet::new();
+    let mut base_compose = Json::Null;
     let mut parsed = Vec::new();
     // Grafana's files are parsed and checked (their PromQL parsed: the slow part) on a
     // thread of their own while the other files are parsed back.
@@ -125,6 +161,7 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
         }
         if f.path == "compose.yaml" {
             base_services = keys(value.as_ref().unwrap_or(&Json::Null), "services");
+            base_compose = value.clone().unwrap_or(Json::Null);
         }
         parsed.push((f, value));
     }
@@ -133,6 +170,9 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
         let Some(value) = value else { continue };
         crate::alertmanager::verify(&f.path, value, &paths)?;
         crate::ci::verify(&f.path, value, &paths)?;
+        if f.path.starts_with("compose.") && f.path != "compose.yaml" {
+            check_published_networks(&f.path, &base_compose, value)?;
+        }
         if f.path.starts_with("compose") {
             for name in keys(value, "services") {
                 if !base_services.contains(&name) {
@@ -250,6 +290,39 @@ mod tests {
         );
         assert_eq!(Format::of("a.json").header_line("H"), None);
         assert!(parse(&file("docs/a.md", "<!-- H -->\n# x\n")).is_ok());
+    }
+
+    #[test]
+    fn a_published_port_needs_a_network_that_is_not_internal() {
+        let base: Json = serde_json::json!({
+            "services": {
+                "web": {"networks": {"app": {}, "edge": {}}},
+                "db": {"networks": {"app": {}}}
+            },
+            "networks": {"app": {}, "edge": {}}
+        });
+        let ok = serde_json::json!({
+            "services": {"web": {"ports": ["0.0.0.0:80:80"]}, "db": {}},
+            "networks": {"app": {"internal": true}}
+        });
+        assert!(check_published_networks("compose.production.yaml", &base, &ok).is_ok());
+        let bad = serde_json::json!({
+            "services": {"db": {"ports": ["127.0.0.1:5432:5432"]}},
+            "networks": {"app": {"internal": true}}
+        });
+        let err = check_published_networks("compose.production.yaml", &base, &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`db` publishes a port"), "{err}");
+        // The overlay attaches it to `edge`: fine.
+        let joined = serde_json::json!({
+            "services": {"db": {"ports": ["127.0.0.1:5432:5432"], "networks": {"edge": {}}}},
+            "networks": {"app": {"internal": true}}
+        });
+        assert!(check_published_networks("compose.staging.yaml", &base, &joined).is_ok());
+        // Not internal in this environment: fine.
+        let dev = serde_json::json!({"services": {"db": {"ports": ["127.0.0.1:5432:5432"]}}});
+        assert!(check_published_networks("compose.development.yaml", &base, &dev).is_ok());
     }
 
     #[test]

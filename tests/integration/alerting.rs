@@ -239,6 +239,8 @@ fn secrets_never_reach_generated_files() {
         return;
     };
     std::fs::create_dir_all(p.path().join("worker")).unwrap();
+    // The worker's env_file: Compose fails without it.
+    p.write("worker.env", "");
     let mut cmd = Command::new(&dc);
     cmd.current_dir(p.path()).args([
         "-f",

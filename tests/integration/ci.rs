@@ -724,6 +724,17 @@ fn secrets_script_writes_every_variable_and_secret_file_the_stack_reads() {
                 "{name}: {file}"
             );
         }
+        // Every env_file of a service, whole, from its own parameter.
+        for (_, s) in compose["services"].as_object().unwrap() {
+            for f in s["env_file"].as_array().into_iter().flatten() {
+                let file = f.as_str().unwrap().trim_start_matches("./");
+                assert_eq!(
+                    p.read(file).trim_end(),
+                    format!("value-of-/{name}/production/env_file/{file}"),
+                    "{name}: {file}"
+                );
+            }
+        }
         // A missing parameter without default fails, and leaves no .env behind it.
         std::fs::remove_file(p.path().join(".env")).unwrap();
         let (code, out) = tool(

@@ -24,7 +24,7 @@ fn a_service_shows_its_manifest_lines_profile_values_and_dependents() {
         "{out}"
     );
     assert!(
-        out.contains("depends on: backend-1 (service_started), backend-2 (service_started)"),
+        out.contains("depends on: backend-1 (service_healthy), backend-2 (service_healthy)"),
         "{out}"
     );
     assert!(

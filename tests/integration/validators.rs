@@ -97,6 +97,11 @@ fn docker_compose_merges_base_and_each_environment() {
             if let Some(ctx) = svc["build"]["context"].as_str() {
                 std::fs::create_dir_all(p.path().join(ctx)).unwrap();
             }
+            // docker-compose fails on a missing env_file (as the CI workflow's
+            // placeholders do, an empty one stands in).
+            for f in svc["env_file"].as_array().into_iter().flatten() {
+                p.write(f.as_str().unwrap(), "");
+            }
         }
         let vars: Vec<String> = p
             .read(".env.example")
@@ -167,6 +172,9 @@ fn obsgen_validate_runs_the_tools_it_finds_and_fails_on_a_broken_file() {
         out.stdout
     );
     assert!(out.stdout.contains(" 0 failed"), "{}", out.stdout);
+    if obsgen::validators::find("dclint").is_some() {
+        assert!(out.stdout.contains("ok        dclint"), "{}", out.stdout);
+    }
 
     let rel = "monitoring/prometheus/prometheus.production.yml";
     p.write(
