@@ -355,6 +355,14 @@ fn secrets(cli: &Cli, dry_run: bool, check: bool) -> Result<u8> {
     let manifest = project::load_valid(text, &project.manifest_name)?;
     let model = crate::resolve::resolve(&manifest, &project.manifest_name);
     let plan = crate::secrets::run(&project.root, &model, dry_run)?;
+    let pending = plan.dotenv.is_some()
+        || !plan.files.is_empty()
+        || plan.gitignore.is_some()
+        || !plan.env_files.is_empty()
+        || !plan.needed.is_empty();
+    if cli.quiet {
+        return Ok(u8::from(check && pending));
+    }
     let would = |yes: &str, no: &str| {
         if dry_run {
             no.to_string()
@@ -362,40 +370,46 @@ fn secrets(cli: &Cli, dry_run: bool, check: bool) -> Result<u8> {
             yes.to_string()
         }
     };
-    let list = |v: &[String]| v.join(", ");
+    let mut lines = Vec::new();
     if plan.dotenv.is_some() {
-        println!(
+        lines.push(format!(
             "{} .env (mode 0600): {} random, {} proposed, {} kept",
             would("wrote", "would write"),
             plan.generated.len(),
             plan.proposed.len(),
             plan.kept.len()
-        );
+        ));
         if !plan.generated.is_empty() {
-            println!("  random: {}", list(&plan.generated));
+            lines.push(format!("  random: {}", plan.generated.join(", ")));
         }
         if !plan.proposed.is_empty() {
-            println!("  proposed: {}", list(&plan.proposed));
+            lines.push(format!("  proposed: {}", plan.proposed.join(", ")));
         }
     } else {
-        println!(".env: every value set ({} kept)", plan.kept.len());
+        lines.push(format!(".env: every value set ({} kept)", plan.kept.len()));
     }
     for (path, _) in &plan.files {
-        println!("{} {path}", would("wrote", "would write"));
+        lines.push(format!("{} {path}", would("wrote", "would write")));
     }
     for path in &plan.files_kept {
-        println!("{path}: exists, kept");
+        lines.push(format!("{path}: exists, kept"));
+    }
+    for path in &plan.env_files {
+        lines.push(format!(
+            "{} {path} (empty env_file of a service, mode 0600; put its settings there)",
+            would("created", "would create")
+        ));
     }
     if plan.gitignore.is_some() {
-        println!(
-            "{} .gitignore: ignore .env and secrets/",
+        lines.push(format!(
+            "{} .gitignore: ignore .env, secrets/ and env_files",
             would("updated", "would update")
-        );
+        ));
     }
     if !plan.needed.is_empty() {
-        println!("still needed, only you can provide these:");
+        lines.push("still needed, only you can provide these:".into());
         for (what, how) in &plan.needed {
-            println!("  - {what}: {how}");
+            lines.push(format!("  - {what}: {how}"));
         }
     }
     if plan
@@ -404,16 +418,15 @@ fn secrets(cli: &Cli, dry_run: bool, check: bool) -> Result<u8> {
         .any(|v| v == crate::exporters::PASSWORD_VAR)
         && !dry_run
     {
-        println!(
+        lines.push(format!(
             "next: run `obsgen generate` so {} gets the hash of the new {}",
             crate::exporters::WEB_FILE,
             crate::exporters::PASSWORD_VAR
-        );
+        ));
     }
-    let pending = plan.dotenv.is_some()
-        || !plan.files.is_empty()
-        || plan.gitignore.is_some()
-        || !plan.needed.is_empty();
+    for l in lines {
+        outln!("{l}");
+    }
     Ok(u8::from(check && pending))
 }
 

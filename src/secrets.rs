@@ -11,7 +11,9 @@
 //! - `.env` is written atomically with mode 0600 (and an existing one is tightened
 //!   to 0600); `secrets/` is 0700, its files 0644 because the containers read them
 //!   as their own non-root user through the bind mount.
-//! - `.gitignore` gets `.env` and `secrets/` when it does not ignore them yet.
+//! - A service's `env_file` that does not exist is created empty (mode 0600): it is the
+//!   user's file, but Compose refuses to start without it.
+//! - `.gitignore` gets `.env`, `secrets/` and the env_files when it does not ignore them yet.
 //!
 //! Nothing here goes through the lock: these files are the user's, not generated.
 
@@ -86,6 +88,9 @@ pub struct Plan {
     pub files_kept: Vec<String>,
     /// Values only the user can provide: (what, how).
     pub needed: Vec<(String, String)>,
+    /// Services' `env_file`s that do not exist yet: created empty (mode 0600), since
+    /// Compose refuses to start without them.
+    pub env_files: Vec<String>,
     /// New `.gitignore` text, when it changes.
     pub gitignore: Option<String>,
 }
@@ -150,8 +155,19 @@ pub fn plan(
                 .push((format!("{path} ({})", s.description), s.how.clone())),
         }
     }
-    let needs: Vec<&str> = [".env", "secrets/"]
+    p.env_files = model
+        .env_files
+        .iter()
+        .map(|f| rel(f).to_string())
+        .filter(|f| !exists(f))
+        .collect();
+    // Services' env_files hold settings and often secrets of the deployment: ignored too.
+    let entries: Vec<String> = [".env".to_string(), "secrets/".to_string()]
         .into_iter()
+        .chain(model.env_files.iter().map(|f| rel(f).to_string()))
+        .collect();
+    let needs: Vec<&String> = entries
+        .iter()
         .filter(|entry| !ignores(gitignore.unwrap_or(""), entry))
         .collect();
     if !needs.is_empty() {
@@ -257,6 +273,13 @@ pub fn run(root: &Path, model: &Model, dry_run: bool) -> Result<Plan> {
                 .with_context(|| format!("creating {}", root.join(parent).display()))?;
         }
         project::write_file(root, path, value.as_bytes(), Some(0o644))?;
+    }
+    for path in &plan.env_files {
+        if let Some(parent) = Path::new(path).parent() {
+            std::fs::create_dir_all(root.join(parent))
+                .with_context(|| format!("creating {}", root.join(parent).display()))?;
+        }
+        project::write_file(root, path, b"", Some(0o600))?;
     }
     if let Some(text) = &plan.gitignore {
         project::write_file(root, ".gitignore", text.as_bytes(), None)?;

@@ -179,3 +179,18 @@ fn secrets_refuse_a_symlinked_env_file() {
     assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "");
 }
+
+#[test]
+fn secrets_create_missing_env_files_empty_and_private_and_stay_quiet_with_q() {
+    let p = Project::example("everything");
+    let run = p.run(&["-q", "secrets"]).expect(0);
+    assert_eq!((run.stdout.as_str(), run.stderr.as_str()), ("", ""));
+    assert_eq!(p.read("worker.env"), "", "created empty, never filled");
+    assert!(p.read(".gitignore").lines().any(|l| l == "worker.env"));
+    #[cfg(unix)]
+    assert_eq!(mode(&p, "worker.env"), 0o600);
+    // An env_file the user has is theirs: never touched.
+    p.write("worker.env", "FEATURE_X=on\n");
+    p.run(&["secrets"]).expect(0);
+    assert_eq!(p.read("worker.env"), "FEATURE_X=on\n");
+}
