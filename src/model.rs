@@ -65,6 +65,9 @@ pub struct Model {
     pub provisioning: Option<crate::grafana::Grafana>,
     /// Blackbox-exporter modules (`monitoring/blackbox/blackbox.yml`), when it runs.
     pub blackbox_modules: Vec<String>,
+    /// Optional components (logs, traces, error tracking, object storage): their
+    /// settings and configuration files.
+    pub addons: crate::components::Addons,
     /// CI workflows (`[ci]`), when generated.
     pub ci: Option<crate::ci::Ci>,
     /// The AWS deployment (`[deploy.aws]`): CloudFormation stack and guide.
@@ -150,6 +153,8 @@ pub struct ComposeService {
     pub env_command: Option<Vec<String>>,
     /// What hardened environments (production, staging) apply to this container.
     pub hardening: Hardening,
+    /// A job that runs once and exits (`restart: "no"` in every environment).
+    pub one_shot: bool,
 }
 
 /// Per-container hardening, applied by the overlay of environments with
@@ -199,6 +204,7 @@ impl ComposeService {
             pid: None,
             env_command: None,
             hardening: Hardening::default(),
+            one_shot: false,
         }
     }
 }
@@ -349,6 +355,10 @@ pub struct EnvService {
     /// Resource limits (app services).
     pub limits: Option<Limits>,
     pub command: Option<Vec<String>>,
+    /// Variables this environment sets (values that name the environment).
+    pub environment: BTreeMap<String, String>,
+    /// Restart policy, when not the environment's (`no` for one-shot jobs).
+    pub restart: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

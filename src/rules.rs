@@ -1219,6 +1219,96 @@ fn database_rules(model: &Model) -> Vec<RuleFile> {
     out
 }
 
+/// Scrape jobs of the optional components with their own "down" alert: (job, alert,
+/// what stops working, severity). [`monitoring_rules`] leaves them out of
+/// `PrometheusTargetMissing`.
+pub const COMPONENT_JOBS: &[(&str, &str, &str, &str)] = &[
+    (
+        "loki",
+        "LokiDown",
+        "logs are not stored or searchable",
+        "warning",
+    ),
+    (
+        "alloy",
+        "AlloyDown",
+        "container logs are not shipped to Loki",
+        "warning",
+    ),
+    (
+        "otel-collector",
+        "OtelCollectorDown",
+        "traces from the apps are dropped",
+        "warning",
+    ),
+    (
+        "tempo",
+        "TempoDown",
+        "traces are not stored or searchable",
+        "warning",
+    ),
+    (
+        "jaeger",
+        "JaegerDown",
+        "traces are not stored or searchable",
+        "warning",
+    ),
+    (
+        "minio",
+        "MinioDown",
+        "the apps' object storage is unavailable",
+        "critical",
+    ),
+];
+
+/// One "down" alert per optional component that Prometheus scrapes.
+fn component_alerts(b: &mut Builder, model: &Model) {
+    for (job, alert, what, severity) in COMPONENT_JOBS {
+        let Some(j) = model.scrape_jobs.iter().find(|j| j.name == *job) else {
+            continue;
+        };
+        let target = model
+            .target_files
+            .iter()
+            .find(|t| t.path == j.file)
+            .and_then(|t| t.groups.first())
+            .and_then(|g| g.targets.first())
+            .cloned()
+            .unwrap_or_default();
+        let t = labels(&[
+            ("environment", ENV),
+            ("instance", &target),
+            ("job", job),
+            ("service", job),
+        ]);
+        let up = selector("up", &t);
+        let s = spec(
+            alert,
+            format!("up{{job=\"{job}\"}} == 0"),
+            "5m",
+            severity,
+            Text::new().t(&format!("{job} is down")),
+            Text::new()
+                .t("Prometheus cannot scrape ")
+                .l("instance")
+                .t(" for 5 minutes (up = ")
+                .v(Fmt::Fixed(0))
+                .t(&format!("): {what}.")),
+        );
+        b.gauge_zero_alert(
+            s,
+            Gauge {
+                series: up,
+                result: t,
+                samples: 15,
+                eval: "10m",
+                firing: "the component is down",
+                quiet: "the component is up",
+            },
+        );
+    }
+}
+
 fn monitoring_rules(model: &Model) -> RuleFile {
     let mut b = Builder::new("monitoring", "the monitoring stack itself");
     let prom = labels(&[
@@ -1380,7 +1470,7 @@ fn monitoring_rules(model: &Model) -> RuleFile {
         .scrape_jobs
         .iter()
         .map(|j| j.name.as_str())
-        .filter(|j| !apps.contains(j))
+        .filter(|j| !apps.contains(j) && !COMPONENT_JOBS.iter().any(|(c, ..)| c == j))
         .collect();
     if !others.is_empty() {
         let job = others[0];
@@ -1417,6 +1507,8 @@ fn monitoring_rules(model: &Model) -> RuleFile {
             },
         );
     }
+    b.group("components");
+    component_alerts(&mut b, model);
     b.group("watchdog");
     b.alerts(
         vec![spec(
