@@ -743,7 +743,8 @@ fn service_board(model: &Model, s: Subject, var: Option<Json>) -> Dashboard {
             ),
         );
     }
-    if let Some(panel) = logs_panel(model, &s.compose) {
+    if let Some((var, panel)) = logs_panel(model, &s.compose) {
+        b.vars.push(var);
         b.row("Logs");
         b.add(24, 12, panel);
     }
@@ -752,18 +753,37 @@ fn service_board(model: &Model, s: Subject, var: Option<Json>) -> Dashboard {
 
 /// The logs of a service's containers (`compose`: a regex of its Compose services),
 /// from Loki (LogQL) or Elasticsearch (Lucene), when logging is on.
-fn logs_panel(model: &Model, compose: &str) -> Option<Json> {
-    let (ds, target) = match model.logging.as_str() {
+fn logs_panel(model: &Model, compose: &str) -> Option<(Json, Json)> {
+    let (kind, name, uid) = match model.logging.as_str() {
+        "loki" => ("loki", "Loki", LOKI_UID),
+        "elasticsearch" => ("elasticsearch", "Elasticsearch (logs)", ELASTICSEARCH_UID),
+        _ => return None,
+    };
+    // Like `$datasource`: the panel names the logs datasource through a variable.
+    let var = json!({
+        "name": "logs",
+        "label": "Logs data source",
+        "type": "datasource",
+        "query": kind,
+        "current": { "text": name, "value": uid },
+        "hide": 0,
+        "includeAll": false,
+        "multi": false,
+        "options": [],
+        "refresh": 1,
+        "regex": "",
+    });
+    let (ds, target) = match kind {
         "loki" => {
-            let ds = json!({ "type": "loki", "uid": LOKI_UID });
+            let ds = json!({ "type": "loki", "uid": "${logs}" });
             let expr = format!("{{service=~\"{compose}\",{ENV}}}");
             (
                 ds.clone(),
                 json!({ "refId": "A", "datasource": ds, "expr": expr }),
             )
         }
-        "elasticsearch" => {
-            let ds = json!({ "type": "elasticsearch", "uid": ELASTICSEARCH_UID });
+        _ => {
+            let ds = json!({ "type": "elasticsearch", "uid": "${logs}" });
             let query = format!("service.name:/{compose}/ AND environment:\"$environment\"");
             (
                 ds.clone(),
@@ -777,9 +797,8 @@ fn logs_panel(model: &Model, compose: &str) -> Option<Json> {
                 }),
             )
         }
-        _ => return None,
     };
-    Some(json!({
+    let panel = json!({
         "type": "logs",
         "title": "Logs",
         "datasource": ds,
@@ -794,7 +813,8 @@ fn logs_panel(model: &Model, compose: &str) -> Option<Json> {
             "showCommonLabels": false,
             "showLabels": false,
         },
-    }))
+    });
+    Some((var, panel))
 }
 
 /// The datasources of the optional components (logs, traces) with their links:

@@ -260,7 +260,7 @@ fn check_host_ports(c: &mut Checker, m: &Manifest) {
             .collect::<Vec<_>>()
             .join(" and ");
         let help = if monitoring {
-            "give the service another `host_port`, or move the UI: `[environment.<env>] prometheus_port` / `grafana_port` / `alertmanager_port`"
+            "give the service another `host_port`, or move the UI: `[environment.<env>] prometheus_port` / `grafana_port` / `alertmanager_port` / `kibana_port` / `jaeger_port` / `glitchtip_port` / `minio_console_port`"
         } else {
             "give one of them another `host_port`"
         };
@@ -533,7 +533,10 @@ fn check_services(c: &mut Checker, m: &Manifest) {
                     format!("service `{}` depends on itself", s.name),
                     "remove it from its own depends_on",
                 );
-            } else if !services.contains(dep.as_str()) && !databases.contains(dep.as_str()) {
+            } else if !services.contains(dep.as_str())
+                && !databases.contains(dep.as_str())
+                && !crate::components::dependable(m).contains(&dep.as_str())
+            {
                 let all = services.iter().chain(databases.iter()).copied();
                 let hint = suggest(dep, all)
                     .map(|s| format!("did you mean `{s}`? "))
@@ -1079,11 +1082,28 @@ fn check_other(c: &mut Checker, m: &Manifest) {
                 })
                 && b.starts_with(|ch: char| ch.is_ascii_alphanumeric())
                 && b.ends_with(|ch: char| ch.is_ascii_alphanumeric());
+            let key = format!("storage.minio.buckets[{i}]");
             if !ok {
                 c.at(
-                    &format!("storage.minio.buckets[{i}]"),
+                    &key,
                     format!("`{b}` is not an S3 bucket name"),
-                    "use 3-63 lowercase letters, digits, `-` and `.`",
+                    "use 3-63 lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit",
+                );
+            } else if b.contains("..")
+                || b.parse::<std::net::Ipv4Addr>().is_ok()
+                || ["xn--", "sthree-"].iter().any(|p| b.starts_with(p))
+                || ["-s3alias", "--ol-s3"].iter().any(|s| b.ends_with(s))
+            {
+                c.at(
+                    &key,
+                    format!("`{b}` is not an S3 bucket name"),
+                    "S3 forbids `..`, IP addresses, the prefixes `xn--` and `sthree-` and the suffixes `-s3alias` and `--ol-s3`",
+                );
+            } else if minio.buckets[..i].contains(b) {
+                c.at(
+                    &key,
+                    format!("bucket `{b}` is listed twice"),
+                    "list each bucket once",
                 );
             }
         }

@@ -104,6 +104,16 @@ pub fn uis(m: &Manifest) -> Vec<Ui> {
     out
 }
 
+/// Components an app service may list in `depends_on` (they have a health check):
+/// MinIO when `[storage.minio]` is set.
+pub fn dependable(m: &Manifest) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if m.storage.minio.is_some() {
+        out.push(storage::MINIO);
+    }
+    out
+}
+
 /// The host port of a UI in one environment's settings.
 pub fn ui_port(s: &crate::settings::EnvSettings, field: &str) -> Option<u16> {
     match field {
