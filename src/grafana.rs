@@ -1525,9 +1525,7 @@ fn monitoring(model: &Model) -> Dashboard {
         uid(&[&model.project, "monitoring"]),
         format!("{}: monitoring stack", model.project),
     );
-    b.description =
-        "Prometheus, Alertmanager and Grafana themselves, and the log, trace and storage components."
-            .into();
+    b.description = "Prometheus, Alertmanager and Grafana themselves.".into();
     let mut jobs = vec!["prometheus"];
     if model.alertmanager.is_some() {
         jobs.push(crate::alertmanager::NAME);
@@ -1535,6 +1533,7 @@ fn monitoring(model: &Model) -> Dashboard {
     if model.grafana.is_some() {
         jobs.push("grafana");
     }
+    let own = jobs.len();
     jobs.extend(
         model
             .scrape_jobs
@@ -1542,6 +1541,11 @@ fn monitoring(model: &Model) -> Dashboard {
             .map(|j| j.name.as_str())
             .filter(|j| crate::rules::COMPONENT_JOBS.iter().any(|(n, ..)| n == j)),
     );
+    if jobs.len() > own {
+        b.description =
+            "Prometheus, Alertmanager and Grafana themselves, and the log, trace and storage components."
+                .into();
+    }
     let up = format!("up{{{},{ENV}}}", jobs_matcher("job", &jobs));
     b.add(24, 5, up_stat("Components up", &[(&up, "{{job}}")]));
     let prom = format!("job=\"prometheus\",{ENV}");

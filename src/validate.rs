@@ -226,7 +226,7 @@ pub fn validate(loaded: &Loaded<Manifest>) -> Vec<Diagnostic> {
 /// found in several environments is reported once, naming them all.
 fn check_host_ports(c: &mut Checker, m: &Manifest) {
     // (key, message) → environments
-    let mut clashes: BTreeMap<(String, String, bool), Vec<String>> = BTreeMap::new();
+    let mut clashes: BTreeMap<(String, String, bool, bool), Vec<String>> = BTreeMap::new();
     for env in &m.project.environments {
         let mut seen: Vec<(String, resolve::Published)> = Vec::new();
         for p in resolve::published_ports(m, env) {
@@ -245,7 +245,7 @@ fn check_host_ports(c: &mut Checker, m: &Manifest) {
                         p.host_port, first.owner, p.owner
                     );
                     clashes
-                        .entry((p.key.clone(), msg, first.monitoring))
+                        .entry((p.key.clone(), msg, first.monitoring, p.monitoring))
                         .or_default()
                         .push(env.clone());
                 }
@@ -253,13 +253,15 @@ fn check_host_ports(c: &mut Checker, m: &Manifest) {
             }
         }
     }
-    for ((key, msg, monitoring), envs) in clashes {
+    for ((key, msg, monitoring, both), envs) in clashes {
         let envs = envs
             .iter()
             .map(|e| format!("`{e}`"))
             .collect::<Vec<_>>()
             .join(" and ");
-        let help = if monitoring {
+        let help = if monitoring && both {
+            "give one of the UIs another host port: `[environment.<env>] prometheus_port` / `grafana_port` / `alertmanager_port` / `kibana_port` / `jaeger_port` / `glitchtip_port` / `minio_console_port`"
+        } else if monitoring {
             "give the service another `host_port`, or move the UI: `[environment.<env>] prometheus_port` / `grafana_port` / `alertmanager_port` / `kibana_port` / `jaeger_port` / `glitchtip_port` / `minio_console_port`"
         } else {
             "give one of them another `host_port`"
