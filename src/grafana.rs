@@ -2627,4 +2627,73 @@ metrics = {}
         assert!(!grafana.environment.contains_key("GF_SERVER_ROOT_URL"));
         crate::verify::verify(&m, &rendered(&m)).unwrap();
     }
+
+    #[test]
+    fn logql_and_lucene_checks() {
+        for ok in [
+            r#"{service=~"api|web",environment="production"}"#,
+            r#"{service="api"} |= "error" != "debug" | json"#,
+            r#"{service=~"$service(-[0-9]+)?"} |~ "time(out)?""#,
+        ] {
+            check_logql(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for (bad, why) in [
+            (r#"service="api""#, "stream selector"),
+            (r#"{}"#, "empty string"),
+            (r#"{service=~".*"}"#, "empty string"),
+            (r#"{service=~"(api"}"#, "invalid"),
+            (r#"{service="api"} | nonsense"#, "unknown pipeline stage"),
+            (r#"{service="api}"#, "not closed"),
+            (r#"{service=="api"}"#, "string"),
+        ] {
+            let e = check_logql(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        check_lucene(r#"service.name:/api(-[0-9]+)?/ AND environment:"production""#).unwrap();
+        for bad in ["", r#"service.name:"api"#, "(a AND b", r#":"x""#] {
+            assert!(check_lucene(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn logs_panels_query_their_datasource_and_are_checked() {
+        let text = format!(
+            "{}\n[logging]\nbackend = \"loki\"\n",
+            include_str!("../examples/shop/obsgen.toml")
+        );
+        let m = model(&text);
+        let g = m.provisioning.as_ref().unwrap();
+        assert!(g.datasources.iter().any(|d| d.uid == LOKI_UID));
+        let board = g
+            .dashboards
+            .iter()
+            .find(|d| d.uid == "shop-svc-gateway")
+            .unwrap();
+        let logs = board
+            .panels()
+            .into_iter()
+            .find(|p| p["type"] == "logs")
+            .unwrap();
+        assert_eq!(logs["datasource"]["uid"], "${logs}");
+        assert_eq!(
+            logs["targets"][0]["expr"],
+            "{service=~\"gateway\",environment=\"$environment\"}"
+        );
+        let mut files = rendered(&m);
+        crate::verify::verify(&m, &files).unwrap();
+        let path = format!("{DASHBOARDS_OUT}/services/shop-svc-gateway.json");
+        replace(&mut files, &path, "{service=~", "{service~");
+        let e = crate::verify::verify(&m, &files).unwrap_err().to_string();
+        assert!(e.contains("LogQL"), "{e}");
+        // The logs variable pointing at a datasource that is not provisioned.
+        let mut files = rendered(&m);
+        replace(
+            &mut files,
+            &path,
+            "\"value\":\"loki\"",
+            "\"value\":\"elastic\"",
+        );
+        let e = crate::verify::verify(&m, &files).unwrap_err().to_string();
+        assert!(e.contains("datasource uid `elastic`"), "{e}");
+    }
 }

@@ -1287,13 +1287,13 @@ fn component_alerts(b: &mut Builder, model: &Model) {
             format!("up{{job=\"{job}\"}} == 0"),
             "5m",
             severity,
-            Text::new().t(&format!("{job} is down")),
+            Text::new().t(format!("{job} is down")),
             Text::new()
                 .t("Prometheus cannot scrape ")
                 .l("instance")
                 .t(" for 5 minutes (up = ")
                 .v(Fmt::Fixed(0))
-                .t(&format!("): {what}.")),
+                .t(format!("): {what}.")),
         );
         b.gauge_zero_alert(
             s,

@@ -226,7 +226,7 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
             }
         }
     }
-    Ok(())
+    crate::components::verify(files).map_err(|e| anyhow!("bug in obsgen: {e:#}"))
 }
 
 #[cfg(test)]

@@ -249,3 +249,498 @@ pub fn env_environment(model: &Model, compose: &str, env: &str) -> BTreeMap<Stri
     }
     out
 }
+
+// ---- cross-file checks of the rendered files
+
+/// One Compose service as the wiring checks see it.
+struct Node {
+    expose: Vec<u16>,
+    networks: Vec<String>,
+}
+
+/// Compose services of the rendered `compose.yaml`: exposed ports and networks.
+fn nodes(files: &[crate::render::File]) -> anyhow::Result<BTreeMap<String, Node>> {
+    let Some(f) = files.iter().find(|f| f.path == "compose.yaml") else {
+        return Ok(BTreeMap::new());
+    };
+    let v = crate::verify::parse(f)?.unwrap_or_default();
+    let mut out = BTreeMap::new();
+    for (name, s) in v["services"].as_object().into_iter().flatten() {
+        let expose = s["expose"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str()?.parse().ok())
+            .collect();
+        let networks = s["networks"]
+            .as_object()
+            .map(|n| n.keys().cloned().collect())
+            .unwrap_or_default();
+        out.insert(name.clone(), Node { expose, networks });
+    }
+    Ok(out)
+}
+
+/// `http://host:port/path` or `host:port` → (host, port).
+fn host_port(address: &str) -> Option<(&str, u16)> {
+    let rest = address.split_once("://").map_or(address, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next()?;
+    let (host, port) = authority.rsplit_once(':')?;
+    Some((host, port.parse().ok()?))
+}
+
+/// Checks that `from` can reach `address`: a Compose service that exposes the port
+/// and shares a network with `from`.
+fn reaches(
+    nodes: &BTreeMap<String, Node>,
+    whence: &str,
+    from: &str,
+    address: &str,
+) -> anyhow::Result<()> {
+    let (host, port) = host_port(address)
+        .ok_or_else(|| anyhow::anyhow!("{whence}: `{address}` has no host:port"))?;
+    let target = nodes.get(host).ok_or_else(|| {
+        anyhow::anyhow!("{whence}: `{address}` names `{host}`, which is no service in compose.yaml")
+    })?;
+    // A service without `expose` relies on its image's ports (Prometheus, Grafana).
+    if !target.expose.is_empty() && !target.expose.contains(&port) {
+        anyhow::bail!("{whence}: `{address}`: service `{host}` does not expose port {port}");
+    }
+    if let Some(source) = nodes.get(from)
+        && !source.networks.iter().any(|n| target.networks.contains(n))
+    {
+        anyhow::bail!("{whence}: `{from}` and `{host}` share no network");
+    }
+    Ok(())
+}
+
+/// Cross-file checks of the components' rendered files against `compose.yaml`: the
+/// collector's pipeline is complete and exports to a service that listens; Alloy,
+/// Filebeat and every Grafana datasource point at services they share a network with.
+pub fn verify(files: &[crate::render::File]) -> anyhow::Result<()> {
+    use anyhow::{anyhow, bail};
+    let nodes = nodes(files)?;
+    let get = |path: &str| files.iter().find(|f| f.path == path);
+    if let Some(f) = get("monitoring/otel-collector/config.yml") {
+        let v = crate::verify::parse(f)?.unwrap_or_default();
+        let pipelines = v["service"]["pipelines"]
+            .as_object()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| anyhow!("{}: no pipelines", f.path))?;
+        for (name, p) in pipelines {
+            for section in ["receivers", "processors", "exporters"] {
+                let used = p[section].as_array().cloned().unwrap_or_default();
+                if used.is_empty() && section != "processors" {
+                    bail!("{}: pipeline `{name}` has no {section}", f.path);
+                }
+                for u in used {
+                    let u = u.as_str().unwrap_or("");
+                    if v[section].get(u).is_none() {
+                        bail!(
+                            "{}: pipeline `{name}` uses {section} `{u}`, which is not defined",
+                            f.path
+                        );
+                    }
+                }
+            }
+        }
+        for (name, e) in v["exporters"].as_object().into_iter().flatten() {
+            let endpoint = e["endpoint"].as_str().unwrap_or("");
+            reaches(
+                &nodes,
+                &format!("{}: exporter `{name}`", f.path),
+                traces::COLLECTOR,
+                endpoint,
+            )?;
+        }
+    }
+    if let Some(f) = get("monitoring/alloy/config.alloy") {
+        let text = String::from_utf8_lossy(&f.bytes);
+        let blocks = logs::check_alloy(&text).map_err(|e| anyhow!("{}: {e}", f.path))?;
+        // Every component another one reads from or forwards to is defined.
+        for reference in text
+            .split(|c: char| !(c.is_alphanumeric() || c == '.' || c == '_'))
+            .filter(|w| {
+                ["discovery.", "loki."].iter().any(|p| w.starts_with(p))
+                    && w.matches('.').count() >= 3
+            })
+        {
+            let parts: Vec<&str> = reference.split('.').collect();
+            let (kind, label) = (format!("{}.{}", parts[0], parts[1]), parts[2]);
+            if !blocks.iter().any(|(k, l)| *k == kind && l == label) {
+                bail!("{}: `{reference}` names no component of the file", f.path);
+            }
+        }
+        for url in text.lines().filter_map(|l| l.trim().strip_prefix("url = ")) {
+            reaches(&nodes, &f.path, logs::ALLOY, url.trim_matches('"'))?;
+        }
+    }
+    if let Some(f) = get("monitoring/filebeat/filebeat.yml") {
+        let v = crate::verify::parse(f)?.unwrap_or_default();
+        let hosts = v["output.elasticsearch"]["hosts"]
+            .as_array()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| anyhow!("{}: no output.elasticsearch.hosts", f.path))?;
+        for h in hosts {
+            reaches(&nodes, &f.path, logs::FILEBEAT, h.as_str().unwrap_or(""))?;
+        }
+    }
+    if let Some(f) = get(crate::grafana::DATASOURCES_FILE) {
+        let v = crate::verify::parse(f)?.unwrap_or_default();
+        for d in v["datasources"].as_array().into_iter().flatten() {
+            let url = d["url"].as_str().unwrap_or("");
+            reaches(&nodes, &f.path, "grafana", url)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ComposeService;
+    use crate::render::File;
+
+    fn model(text: &str) -> Model {
+        let m: Manifest = toml::from_str(text).unwrap();
+        crate::resolve::resolve(&m, "obsgen.toml")
+    }
+
+    fn rendered(m: &Model) -> Vec<File> {
+        let r = crate::render::Renderer::new("1", None).unwrap();
+        r.render(m, &crate::plan::plan(m)).unwrap()
+    }
+
+    fn replace(files: &mut [File], path: &str, from: &str, to: &str) {
+        let f = files.iter_mut().find(|f| f.path == path).unwrap();
+        let text = String::from_utf8(f.bytes.clone()).unwrap();
+        assert!(text.contains(from), "{path} lacks {from}");
+        f.bytes = text.replacen(from, to, 1).into_bytes();
+    }
+
+    const BASE: &str = r#"
+[project]
+name = "shop"
+environments = ["development", "production"]
+[[service]]
+name = "api"
+image = "ghcr.io/acme/api:1.0.0"
+port = 8080
+public = true
+metrics = {}
+env = { OTEL_SERVICE_NAME = "storefront" }
+[[service]]
+name = "worker"
+image = "ghcr.io/acme/worker:1.0.0"
+port = 7000
+replicas = 2
+"#;
+
+    fn with(extra: &str) -> Model {
+        model(&format!("{BASE}{extra}"))
+    }
+
+    fn names(m: &Model) -> Vec<&str> {
+        m.compose.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    fn service<'a>(m: &'a Model, name: &str) -> &'a ComposeService {
+        m.compose.iter().find(|c| c.name == name).unwrap()
+    }
+
+    fn nets(c: &ComposeService) -> Vec<&str> {
+        c.networks.iter().map(|n| n.name.as_str()).collect()
+    }
+
+    #[test]
+    fn nothing_runs_unless_the_manifest_asks() {
+        let m = model(BASE);
+        for c in crate::resolve::COMPONENT_NAMES.iter().skip(6) {
+            assert!(!names(&m).contains(c), "{c}");
+        }
+        assert!(m.addons.files.is_empty());
+        assert!(
+            !m.compose[0]
+                .environment
+                .contains_key("OTEL_EXPORTER_OTLP_ENDPOINT")
+        );
+    }
+
+    #[test]
+    fn loki_and_alloy_are_wired_hardened_and_scraped() {
+        let m = with("[logging]\nbackend = \"loki\"\nretention = \"10d\"\n");
+        let loki = service(&m, "loki");
+        assert_eq!(nets(loki), ["monitoring"]);
+        assert_eq!(loki.user.as_deref(), Some("10001:10001"));
+        assert!(loki.hardening.read_only && loki.hardening.drop_caps);
+        let alloy = service(&m, "alloy");
+        assert!(
+            alloy
+                .volumes
+                .contains(&"/var/run/docker.sock:/var/run/docker.sock:ro".to_string())
+        );
+        assert!(alloy.hardening.read_only && alloy.hardening.cap_add.is_empty());
+        let jobs: Vec<&str> = m.scrape_jobs.iter().map(|j| j.name.as_str()).collect();
+        assert!(jobs.contains(&"loki") && jobs.contains(&"alloy"));
+        assert_eq!(m.addons.log_retention_hours, 240);
+        let files = rendered(&m);
+        let loki_yml = files
+            .iter()
+            .find(|f| f.path == "monitoring/loki/loki.yml")
+            .unwrap();
+        let v = crate::verify::parse(loki_yml).unwrap().unwrap();
+        assert_eq!(v["limits_config"]["retention_period"], "240h");
+        assert_eq!(v["compactor"]["retention_enabled"], true);
+        let alloy_cfg = files
+            .iter()
+            .find(|f| f.path == "monitoring/alloy/config.alloy")
+            .unwrap();
+        let blocks = logs::check_alloy(std::str::from_utf8(&alloy_cfg.bytes).unwrap()).unwrap();
+        let kinds: Vec<&str> = blocks.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "discovery.docker",
+                "discovery.relabel",
+                "loki.source.docker",
+                "loki.write"
+            ]
+        );
+        // The overlay names the environment for the `environment` label.
+        let prod = m
+            .environments
+            .iter()
+            .find(|e| e.name == "production")
+            .unwrap();
+        let a = prod.services.iter().find(|s| s.name == "alloy").unwrap();
+        assert_eq!(a.environment[logs::ENVIRONMENT_VAR], "production");
+        verify(&files).unwrap();
+    }
+
+    #[test]
+    fn the_collector_pipeline_is_complete_and_reaches_its_backend() {
+        for backend in ["tempo", "jaeger"] {
+            let m = with(&format!(
+                "[tracing]\nbackend = \"{backend}\"\nsample_ratio = 0.25\n"
+            ));
+            let c = service(&m, traces::COLLECTOR);
+            assert_eq!(nets(c), ["app", "monitoring"], "apps reach its receivers");
+            let mut files = rendered(&m);
+            verify(&files).unwrap();
+            let cfg = files
+                .iter()
+                .find(|f| f.path == "monitoring/otel-collector/config.yml")
+                .unwrap();
+            let v = crate::verify::parse(cfg).unwrap().unwrap();
+            assert_eq!(
+                v["processors"]["probabilistic_sampler"]["sampling_percentage"],
+                25.0
+            );
+            assert_eq!(
+                v["service"]["pipelines"]["traces"]["processors"],
+                serde_json::json!(["memory_limiter", "probabilistic_sampler", "batch"])
+            );
+            assert_eq!(
+                v["exporters"][format!("otlp/{backend}")]["endpoint"],
+                format!("{backend}:4317")
+            );
+            // An exporter pointing at a port nobody listens on is caught.
+            replace(
+                &mut files,
+                "monitoring/otel-collector/config.yml",
+                &format!("\"{backend}:4317\""),
+                &format!("\"{backend}:4399\""),
+            );
+            let e = verify(&files).unwrap_err().to_string();
+            assert!(e.contains("does not expose port 4399"), "{e}");
+        }
+    }
+
+    #[test]
+    fn apps_get_otlp_and_dsn_variables_and_their_own_env_wins() {
+        let m = with(
+            "[tracing]\nbackend = \"tempo\"\n[errors]\nbackend = \"sentry\"\ndsn_env = \"SHOP_DSN\"\n",
+        );
+        let api = service(&m, "api");
+        assert_eq!(
+            api.environment["OTEL_EXPORTER_OTLP_ENDPOINT"],
+            "http://otel-collector:4318"
+        );
+        assert_eq!(
+            api.environment["OTEL_SERVICE_NAME"], "storefront",
+            "the manifest's env wins"
+        );
+        assert_eq!(
+            service(&m, "worker-2").environment["OTEL_SERVICE_NAME"],
+            "worker"
+        );
+        assert_eq!(
+            api.environment["SENTRY_DSN"],
+            "${SHOP_DSN:?set SHOP_DSN in .env}"
+        );
+        assert!(m.env_vars.iter().any(|v| v.name == "SHOP_DSN" && v.secret));
+        let dev = &m.environments[0];
+        let e = &dev
+            .services
+            .iter()
+            .find(|s| s.name == "worker-1")
+            .unwrap()
+            .environment;
+        assert_eq!(
+            e["OTEL_RESOURCE_ATTRIBUTES"],
+            "deployment.environment=development"
+        );
+        assert_eq!(e["SENTRY_ENVIRONMENT"], "development");
+        // No GlitchTip containers for an external Sentry.
+        assert!(!names(&m).contains(&"glitchtip"));
+    }
+
+    #[test]
+    fn glitchtip_runs_migrations_first_and_keeps_secrets_in_env() {
+        let m = with("[errors]\nbackend = \"glitchtip\"\n");
+        let web = service(&m, errors::GLITCHTIP);
+        let deps: Vec<(&str, &str)> = web
+            .depends_on
+            .iter()
+            .map(|d| (d.name.as_str(), d.condition.as_str()))
+            .collect();
+        assert!(deps.contains(&(errors::MIGRATE, "service_completed_successfully")));
+        assert!(deps.contains(&(errors::POSTGRES, "service_healthy")));
+        assert!(web.environment["SECRET_KEY"].starts_with("${GLITCHTIP_SECRET_KEY:?"));
+        assert_eq!(nets(web), ["app", "edge"]);
+        assert!(service(&m, errors::MIGRATE).one_shot);
+        let prod = m
+            .environments
+            .iter()
+            .find(|e| e.name == "production")
+            .unwrap();
+        let mig = prod
+            .services
+            .iter()
+            .find(|s| s.name == errors::MIGRATE)
+            .unwrap();
+        assert_eq!(
+            mig.restart.as_deref(),
+            Some("no"),
+            "a one-shot job never restarts"
+        );
+        assert_eq!(
+            service(&m, "api").environment["SENTRY_DSN"],
+            "${SENTRY_DSN:-}"
+        );
+        for c in m.compose.iter().filter(|c| c.name.starts_with("glitchtip")) {
+            for v in c.environment.values() {
+                assert!(
+                    !v.contains("password") || v.contains("${"),
+                    "{}: {v}",
+                    c.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn minio_creates_the_buckets_once_healthy_and_is_scraped() {
+        let m = with("[storage]\nminio = { buckets = [\"uploads\", \"invoices\"] }\n");
+        let init = service(&m, storage::INIT);
+        assert_eq!(
+            init.command.as_ref().unwrap(),
+            &["mb", "--ignore-existing", "local/uploads", "local/invoices"]
+        );
+        assert_eq!(init.depends_on[0].condition, "service_healthy");
+        assert!(service(&m, storage::MINIO).healthcheck.is_some());
+        let job = m.scrape_jobs.iter().find(|j| j.name == "minio").unwrap();
+        assert_eq!(job.metrics_path, storage::METRICS_PATH);
+        let none = with("[storage]\nminio = { buckets = [] }\n");
+        assert!(!names(&none).contains(&storage::INIT));
+    }
+
+    #[test]
+    fn component_uis_are_published_on_the_monitoring_address() {
+        let text = format!(
+            "{BASE}[logging]\nbackend = \"elasticsearch\"\n[tracing]\nbackend = \"jaeger\"\n[errors]\nbackend = \"glitchtip\"\n[storage]\nminio = {{ buckets = [\"a-b\"] }}\n"
+        );
+        let m: Manifest = toml::from_str(&text).unwrap();
+        for env in ["development", "production"] {
+            let ui: Vec<String> = crate::resolve::published_ports(&m, env)
+                .into_iter()
+                .filter(|p| p.monitoring)
+                .map(|p| format!("{}={}:{}", p.compose, p.address, p.host_port))
+                .collect();
+            for want in [
+                "kibana=127.0.0.1:5601",
+                "jaeger=127.0.0.1:16686",
+                "glitchtip=127.0.0.1:8000",
+                "minio=127.0.0.1:9001",
+            ] {
+                assert!(ui.contains(&want.to_string()), "{env}: {ui:?}");
+            }
+        }
+        let model = crate::resolve::resolve(&m, "obsgen.toml");
+        // Whatever publishes a port is on the edge network (never internal).
+        for env in &model.environments {
+            for s in env.services.iter().filter(|s| !s.ports.is_empty()) {
+                let c = service(&model, &s.name);
+                assert!(nets(c).contains(&"edge"), "{}", s.name);
+            }
+        }
+        let files = rendered(&model);
+        verify(&files).unwrap();
+    }
+
+    #[test]
+    fn elasticsearch_logs_set_up_kibana_and_filebeat_users() {
+        let m = with("[logging]\nbackend = \"elasticsearch\"\nretention = \"30d\"\n");
+        let kibana = service(&m, logs::KIBANA);
+        assert_eq!(
+            kibana.environment["ELASTICSEARCH_USERNAME"],
+            "kibana_system"
+        );
+        assert_eq!(kibana.depends_on[0].name, logs::SETUP);
+        assert!(service(&m, logs::SETUP).one_shot);
+        let files = rendered(&m);
+        let setup = files
+            .iter()
+            .find(|f| f.path == "monitoring/elasticsearch/setup.sh")
+            .unwrap();
+        let text = std::str::from_utf8(&setup.bytes).unwrap();
+        for want in [
+            "/_security/user/kibana_system/_password",
+            "/_security/user/obsgen_filebeat",
+            "/_security/user/obsgen_grafana",
+            "\"min_age\":\"30d\"",
+        ] {
+            assert!(text.contains(want), "{want}");
+        }
+        // Grafana reads the reader's password from its environment, never a value.
+        let grafana = service(&m, "grafana");
+        assert!(grafana.environment[logs::READER_PASSWORD_VAR].starts_with("${"));
+        verify(&files).unwrap();
+    }
+
+    #[test]
+    fn a_datasource_pointing_nowhere_is_caught() {
+        let m = with("[logging]\nbackend = \"loki\"\n");
+        let mut files = rendered(&m);
+        replace(
+            &mut files,
+            crate::grafana::DATASOURCES_FILE,
+            "http://loki:3100",
+            "http://lokii:3100",
+        );
+        let e = verify(&files).unwrap_err().to_string();
+        assert!(e.contains("`lokii`, which is no service"), "{e}");
+    }
+
+    #[test]
+    fn alloy_syntax_check_catches_broken_files() {
+        assert_eq!(
+            logs::check_alloy("// c\na.b \"x\" {\n  k = [\"y\"] // z\n}\n").unwrap(),
+            [("a.b".to_string(), "x".to_string())]
+        );
+        assert!(logs::check_alloy("a.b \"x\" {\n").is_err());
+        assert!(logs::check_alloy("a.b \"x\" {\n k = \"open\n}\n").is_err());
+        assert!(logs::check_alloy("a.b {\n}\n").is_err());
+        assert!(logs::check_alloy("a.b \"x\" { ] }").is_err());
+    }
+}
