@@ -7,6 +7,7 @@ mod alerting;
 mod bad_input;
 mod ci;
 mod cli;
+mod components;
 mod drift;
 mod examples;
 mod exporters;
