@@ -119,7 +119,7 @@ fn ecommerce_runs_elk_glitchtip_and_minio() {
     assert_eq!(fb["output.elasticsearch"]["username"], "obsgen_filebeat");
     let cond = &fb["filebeat.autodiscover"]["providers"][0]["templates"][0]["condition"];
     assert_eq!(
-        cond["equals"]["docker.container.labels.com.docker.compose.project"],
+        cond["equals"]["docker.container.labels.com_docker_compose_project"],
         "ecommerce"
     );
     assert_eq!(
