@@ -223,3 +223,25 @@ fn component_uis_bind_to_loopback_and_images_are_pinned() {
         }
     }
 }
+
+#[test]
+fn obsgen_validate_checks_the_setup_script() {
+    let p = Project::example("ecommerce");
+    p.generate();
+    let out = p.run(&["validate"]);
+    assert!(
+        out.stdout
+            .contains("ok        Elasticsearch setup script syntax (bash -n)"),
+        "{}",
+        out.stdout
+    );
+    let rel = "monitoring/elasticsearch/setup.sh";
+    p.write(rel, &p.read(rel).replace("done\n", "done {\n"));
+    let out = p.run(&["validate"]).expect(1);
+    assert!(
+        out.stdout
+            .contains("FAILED    Elasticsearch setup script syntax (bash -n)"),
+        "{}",
+        out.stdout
+    );
+}
