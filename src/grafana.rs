@@ -49,8 +49,6 @@ pub struct Grafana {
     pub dashboards: Vec<Dashboard>,
     /// Container path of the dashboards (the provider's `path`).
     pub dashboards_dir: String,
-    /// Backends the manifest enables that obsgen does not deploy yet (no datasource).
-    pub notes: Vec<String>,
 }
 
 /// One provisioned datasource.
@@ -1689,7 +1687,6 @@ pub fn contribute(model: &mut Model, domain: Option<&str>) {
         });
     }
     datasources.extend(component_datasources(model));
-    let notes = Vec::new();
 
     let mut dashboards = Vec::new();
     let shown: Vec<&crate::model::Service> = model
@@ -1770,7 +1767,6 @@ pub fn contribute(model: &mut Model, domain: Option<&str>) {
         datasources,
         dashboards,
         dashboards_dir: DASHBOARDS_DIR.into(),
-        notes,
     });
 }
 
