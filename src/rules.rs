@@ -1261,8 +1261,48 @@ pub const COMPONENT_JOBS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
-/// One "down" alert per optional component that Prometheus scrapes.
+/// One "down" alert per optional component that Prometheus scrapes, and one for
+/// GlitchTip (no metrics of its own) from its blackbox probe.
 fn component_alerts(b: &mut Builder, model: &Model) {
+    use crate::components::errors::{GLITCHTIP, GLITCHTIP_PORT, HEALTH};
+    let probed = model
+        .target_files
+        .iter()
+        .filter(|t| t.path == "targets/probe.yml")
+        .flat_map(|t| &t.groups)
+        .any(|g| g.labels.get("service").is_some_and(|s| s == GLITCHTIP));
+    if probed {
+        let url = format!("http://{GLITCHTIP}:{GLITCHTIP_PORT}{HEALTH}");
+        let t = labels(&[
+            ("environment", ENV),
+            ("instance", &url),
+            ("job", "probe"),
+            ("service", GLITCHTIP),
+        ]);
+        b.gauge_zero_alert(
+            spec(
+                "GlitchtipDown",
+                format!("probe_success{{job=\"probe\",service=\"{GLITCHTIP}\"}} == 0"),
+                "5m",
+                "warning",
+                Text::new().t("GlitchTip is down"),
+                Text::new()
+                    .t("The health probe of ")
+                    .l("instance")
+                    .t(" has failed for 5 minutes (probe_success = ")
+                    .v(Fmt::Fixed(0))
+                    .t("): the apps' errors are not recorded."),
+            ),
+            Gauge {
+                series: selector("probe_success", &t),
+                result: t,
+                samples: 15,
+                eval: "10m",
+                firing: "the probe fails",
+                quiet: "the probe succeeds",
+            },
+        );
+    }
     for (job, alert, what, severity) in COMPONENT_JOBS {
         let Some(j) = model.scrape_jobs.iter().find(|j| j.name == *job) else {
             continue;

@@ -19,6 +19,8 @@ use crate::stack::attach;
 
 pub const GLITCHTIP: &str = "glitchtip";
 pub const GLITCHTIP_PORT: u16 = 8000;
+/// GlitchTip's health endpoint.
+pub const HEALTH: &str = "/_health/";
 pub const WORKER: &str = "glitchtip-worker";
 pub const MIGRATE: &str = "glitchtip-migrate";
 pub const POSTGRES: &str = "glitchtip-postgres";
@@ -188,7 +190,7 @@ pub fn assemble(model: &mut Model) {
     web.volumes = vec!["glitchtip-uploads:/code/uploads".into()];
     web.healthcheck = Some(Healthcheck {
         shell: format!(
-            "python -c \"import urllib.request; urllib.request.urlopen('http://localhost:{GLITCHTIP_PORT}/_health/')\""
+            "python -c \"import urllib.request; urllib.request.urlopen('http://localhost:{GLITCHTIP_PORT}{HEALTH}')\""
         ),
         interval: "15s".into(),
         timeout: "5s".into(),
@@ -210,6 +212,15 @@ pub fn assemble(model: &mut Model) {
     worker.networks = vec![attach("app"), attach("edge")];
     model.compose.push(worker);
     model.volumes.push("glitchtip-uploads".into());
+    // GlitchTip exposes no Prometheus metrics: the blackbox exporter probes its health
+    // endpoint (alert `GlitchtipDown`).
+    if model.components.blackbox {
+        crate::exporters::add_probe(
+            model,
+            GLITCHTIP,
+            vec![format!("http://{GLITCHTIP}:{GLITCHTIP_PORT}{HEALTH}")],
+        );
+    }
 }
 
 /// `SENTRY_DSN` of an app container: the external service's DSN (required), or

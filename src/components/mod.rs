@@ -609,6 +609,22 @@ replicas = 2
         assert!(web.environment["SECRET_KEY"].starts_with("${GLITCHTIP_SECRET_KEY:?"));
         assert_eq!(nets(web), ["app", "edge"]);
         assert!(service(&m, errors::MIGRATE).one_shot);
+        // Probed by the blackbox exporter (standard profile), with its own alert.
+        let probe = m
+            .target_files
+            .iter()
+            .find(|t| t.path == "targets/probe.yml")
+            .unwrap();
+        assert!(
+            probe
+                .groups
+                .iter()
+                .any(|g| g.targets == ["http://glitchtip:8000/_health/"]
+                    && g.labels["__tmp_blackbox_exporter"] == "blackbox-exporter:9115")
+        );
+        let monitoring = m.rules.iter().find(|r| r.name == "monitoring").unwrap();
+        let alerts = serde_json::to_string(&monitoring.groups).unwrap();
+        assert!(alerts.contains("GlitchtipDown"), "{alerts}");
         let prod = m
             .environments
             .iter()
