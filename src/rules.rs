@@ -1261,37 +1261,51 @@ pub const COMPONENT_JOBS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
-/// One "down" alert per optional component that Prometheus scrapes, and one for
-/// GlitchTip (no metrics of its own) from its blackbox probe.
+/// Optional components without metrics of their own, watched through their blackbox
+/// probe: (Compose service, alert, what stops working).
+pub const COMPONENT_PROBES: &[(&str, &str, &str)] = &[
+    (
+        "glitchtip",
+        "GlitchtipDown",
+        "the apps' errors are not recorded",
+    ),
+    ("kibana", "KibanaDown", "logs cannot be searched in Kibana"),
+];
+
+/// One "down" alert per optional component that Prometheus scrapes, and one per
+/// probed component ([`COMPONENT_PROBES`]).
 fn component_alerts(b: &mut Builder, model: &Model) {
-    use crate::components::errors::{GLITCHTIP, GLITCHTIP_PORT, HEALTH};
-    let probed = model
+    let probes = model
         .target_files
         .iter()
         .filter(|t| t.path == "targets/probe.yml")
-        .flat_map(|t| &t.groups)
-        .any(|g| g.labels.get("service").is_some_and(|s| s == GLITCHTIP));
-    if probed {
-        let url = format!("http://{GLITCHTIP}:{GLITCHTIP_PORT}{HEALTH}");
+        .flat_map(|t| &t.groups);
+    for g in probes {
+        let Some(service) = g.labels.get("service") else {
+            continue;
+        };
+        let Some((_, alert, what)) = COMPONENT_PROBES.iter().find(|(s, ..)| s == service) else {
+            continue;
+        };
         let t = labels(&[
             ("environment", ENV),
-            ("instance", &url),
+            ("instance", &g.targets[0]),
             ("job", "probe"),
-            ("service", GLITCHTIP),
+            ("service", service),
         ]);
         b.gauge_zero_alert(
             spec(
-                "GlitchtipDown",
-                format!("probe_success{{job=\"probe\",service=\"{GLITCHTIP}\"}} == 0"),
+                alert,
+                format!("probe_success{{job=\"probe\",service=\"{service}\"}} == 0"),
                 "5m",
                 "warning",
-                Text::new().t("GlitchTip is down"),
+                Text::new().t(format!("{service} is down")),
                 Text::new()
                     .t("The health probe of ")
                     .l("instance")
                     .t(" has failed for 5 minutes (probe_success = ")
                     .v(Fmt::Fixed(0))
-                    .t("): the apps' errors are not recorded."),
+                    .t(format!("): {what}.")),
             ),
             Gauge {
                 series: selector("probe_success", &t),

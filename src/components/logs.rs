@@ -279,6 +279,15 @@ fn elasticsearch(model: &mut Model) {
     // edge: its UI is published on the monitoring address.
     k.networks = vec![attach("monitoring"), attach("edge")];
     model.compose.push(k);
+    // Kibana exposes no Prometheus metrics: the blackbox exporter probes its login
+    // page (alert `KibanaDown`).
+    if model.components.blackbox {
+        crate::exporters::add_probe(
+            model,
+            KIBANA,
+            vec![format!("http://{KIBANA}:{KIBANA_PORT}/login")],
+        );
+    }
 
     let mut f = ComposeService::new(FILEBEAT, Role::Monitoring);
     f.image = Some(image(model, "filebeat"));
