@@ -145,6 +145,9 @@ fn jaeger(model: &mut Model) {
     let mut c = ComposeService::new(JAEGER, Role::Monitoring);
     c.image = Some(image(model, "jaeger"));
     c.expose = vec![JAEGER_UI_PORT, OTLP_GRPC_PORT, JAEGER_METRICS_PORT];
+    // Its built-in configuration binds the receivers, UI and metrics to this host
+    // (localhost unless set): other containers must reach them.
+    c.environment = [("JAEGER_LISTEN_HOST".to_string(), "0.0.0.0".to_string())].into();
     c.user = Some("10001:10001".into());
     c.hardening.read_only = true;
     c.hardening.tmpfs = vec!["/tmp".into()];
