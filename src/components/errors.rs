@@ -31,6 +31,15 @@ const SECRET_KEY: &str = "GLITCHTIP_SECRET_KEY";
 const DOMAIN: &str = "GLITCHTIP_DOMAIN";
 const FROM_EMAIL: &str = "GLITCHTIP_FROM_EMAIL";
 const EMAIL_URL: &str = "GLITCHTIP_EMAIL_URL";
+/// Every variable GlitchTip reads from `.env` (besides the DSN).
+pub const VARS: [&str; 6] = [
+    DB_PASSWORD,
+    REDIS_PASSWORD,
+    SECRET_KEY,
+    DOMAIN,
+    FROM_EMAIL,
+    EMAIL_URL,
+];
 
 pub fn assemble(model: &mut Model) {
     if model.errors == "sentry" {

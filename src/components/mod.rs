@@ -114,6 +114,43 @@ pub fn dependable(m: &Manifest) -> Vec<&'static str> {
     out
 }
 
+/// Variables of `.env` the enabled components read, with what each is (for clashes
+/// with a database's `<NAME>_USER` / `<NAME>_PASSWORD`).
+pub fn env_vars(m: &Manifest) -> Vec<(String, &'static str)> {
+    // Runs during validation: an unknown profile is reported elsewhere.
+    if crate::assets::stack_profile(&m.project.profile).is_none() {
+        return Vec::new();
+    }
+    let stack = crate::resolve::stack(m);
+    let mut out: Vec<(String, &'static str)> = Vec::new();
+    if stack.logging.backend == Some(LogBackend::Elasticsearch) {
+        for v in [
+            logs::ELASTIC_PASSWORD_VAR,
+            logs::KIBANA_PASSWORD_VAR,
+            logs::WRITER_PASSWORD_VAR,
+            logs::READER_PASSWORD_VAR,
+        ] {
+            out.push((v.into(), "a password of the logs cluster"));
+        }
+    }
+    if stack.errors.backend == Some(ErrorBackend::Glitchtip) {
+        for v in errors::VARS {
+            out.push((v.to_string(), "a GlitchTip setting"));
+        }
+    }
+    if stack.errors.backend != Some(ErrorBackend::None)
+        && let Some(dsn) = stack.errors.dsn_env
+    {
+        out.push((dsn, "the error-tracking DSN (`errors.dsn_env`)"));
+    }
+    if m.storage.minio.is_some() {
+        for v in storage::VARS {
+            out.push((v.to_string(), "a MinIO root credential"));
+        }
+    }
+    out
+}
+
 /// The host port of a UI in one environment's settings.
 pub fn ui_port(s: &crate::settings::EnvSettings, field: &str) -> Option<u16> {
     match field {

@@ -18,6 +18,8 @@ pub const INIT: &str = "minio-init";
 pub const METRICS_PATH: &str = "/minio/v2/metrics/cluster";
 const USER_VAR: &str = "MINIO_ROOT_USER";
 const PASSWORD_VAR: &str = "MINIO_ROOT_PASSWORD";
+/// Every variable MinIO reads from `.env`.
+pub const VARS: [&str; 2] = [USER_VAR, PASSWORD_VAR];
 
 pub fn assemble(model: &mut Model) {
     let Some(buckets) = model.addons.buckets.clone() else {
