@@ -2558,6 +2558,35 @@ mod tests {
     }
 
     #[test]
+    fn the_templated_service_dashboard_shows_logs_of_the_chosen_service() {
+        for backend in ["loki", "elasticsearch"] {
+            let text = format!(
+                "{}[logging]\nbackend = \"{backend}\"\n",
+                many(MAX_SERVICE_DASHBOARDS + 1)
+            );
+            let m = model(&text);
+            let g = m.provisioning.as_ref().unwrap();
+            let board = g
+                .dashboards
+                .iter()
+                .find(|d| d.uid == "big-services")
+                .unwrap();
+            let logs = board
+                .panels()
+                .into_iter()
+                .find(|p| p["type"] == "logs")
+                .unwrap();
+            let target = &logs["targets"][0];
+            let q = target["expr"]
+                .as_str()
+                .or(target["query"].as_str())
+                .unwrap();
+            assert!(q.contains("$service(-[0-9]+)?"), "{backend}: {q}");
+            crate::verify::verify(&m, &rendered(&m)).unwrap();
+        }
+    }
+
+    #[test]
     fn a_large_project_gets_one_templated_service_dashboard() {
         let m = model(&many(MAX_SERVICE_DASHBOARDS));
         let g = m.provisioning.as_ref().unwrap();
