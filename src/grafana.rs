@@ -879,6 +879,18 @@ fn component_datasources(model: &Model) -> Vec<Datasource> {
                 ("logLevelField".to_string(), json!("log.level")),
                 ("maxConcurrentShardRequests".to_string(), json!(5)),
             ]);
+            if let Some(uid) = trace_uid {
+                // Filebeat copies a JSON log line's trace id to `trace.id`.
+                d.json_data.insert(
+                    "dataLinks".into(),
+                    json!([{
+                        "field": "trace.id",
+                        "datasourceUid": uid,
+                        "url": "$${__value.raw}",
+                        "urlDisplayLabel": "Open trace",
+                    }]),
+                );
+            }
             out.push(d);
         }
         _ => {}
@@ -892,7 +904,7 @@ fn component_datasources(model: &Model) -> Vec<Datasource> {
         let query = if logs_uid == LOKI_UID {
             "{environment=~\".+\"} |= \"$${__trace.traceId}\""
         } else {
-            "\"$${__trace.traceId}\""
+            "trace.id:\"$${__trace.traceId}\""
         };
         json!({
             "datasourceUid": logs_uid,

@@ -154,6 +154,30 @@ fn ecommerce_runs_elk_glitchtip_and_minio() {
     );
     let ds = p.read("monitoring/grafana/provisioning/datasources/datasources.yml");
     assert!(ds.contains("basicAuthPassword: \"$__env{LOGS_GRAFANA_PASSWORD}\""));
+    // Log lines with a trace id open the trace in Jaeger.
+    let dsv = yaml(&ds);
+    let es = dsv["datasources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["uid"] == "elasticsearch-logs")
+        .unwrap();
+    assert_eq!(es["jsonData"]["dataLinks"][0]["datasourceUid"], "jaeger");
+    assert_eq!(es["jsonData"]["dataLinks"][0]["field"], "trace.id");
+    let jaeger = dsv["datasources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["uid"] == "jaeger")
+        .unwrap();
+    assert_eq!(
+        jaeger["jsonData"]["tracesToLogsV2"]["datasourceUid"],
+        "elasticsearch-logs"
+    );
+    assert!(
+        p.read("monitoring/filebeat/filebeat.yml")
+            .contains("to: trace.id")
+    );
     // Service dashboards show the service's logs from Elasticsearch.
     let board: serde_json::Value = serde_json::from_str(
         &p.read("monitoring/grafana/dashboards/services/ecommerce-svc-backend.json"),
