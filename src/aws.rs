@@ -164,6 +164,16 @@ fn allowance(model: &Model, name: &str, role: Role) -> (f64, u64, String) {
         }
         Role::Exporter => (0.1, 128, "allowance per exporter".into()),
         _ if name == model.prometheus.name => (0.5, 1024, "allowance for Prometheus".into()),
+        _ if name == crate::components::logs::ELASTICSEARCH => {
+            (1.0, 2048, "allowance: 1 GiB heap + off-heap".into())
+        }
+        _ if matches!(
+            name,
+            "kibana" | "loki" | "tempo" | "jaeger" | "glitchtip" | "glitchtip-worker"
+        ) =>
+        {
+            (0.5, 1024, format!("allowance for {name}"))
+        }
         _ => (0.25, 256, format!("allowance for {name}")),
     }
 }
@@ -480,6 +490,14 @@ fn diagram(model: &Model) -> Vec<String> {
     }
     for d in &model.databases {
         out.push(format!("    {}[(\"{}\")]", node_id(&d.name), d.name));
+    }
+    // Stores of the optional components (MinIO, GlitchTip's Postgres and Redis).
+    for c in model
+        .compose
+        .iter()
+        .filter(|c| c.role == Role::Database && !model.databases.iter().any(|d| d.name == c.name))
+    {
+        out.push(format!("    {}[(\"{}\")]", node_id(&c.name), c.name));
     }
     out.push("  end".into());
     out.push("  subgraph monitoring[Monitoring]".into());

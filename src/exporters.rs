@@ -296,7 +296,28 @@ fn blackbox(model: &mut Model, image: String) {
             Some(g)
         })
         .collect();
+    probe_groups(model, groups);
+}
+
+/// Adds probe targets (one group per service, label `service`) to the `probe` job,
+/// creating the job on first use. Needs the blackbox exporter.
+pub fn add_probe(model: &mut Model, service: &str, urls: Vec<String>) {
+    let address = format!("blackbox-exporter:{BLACKBOX_PORT}");
+    let mut g = group(service, urls);
+    g.labels.insert(BLACKBOX_LABEL.into(), address);
+    probe_groups(model, vec![g]);
+}
+
+fn probe_groups(model: &mut Model, groups: Vec<TargetGroup>) {
     if groups.is_empty() {
+        return;
+    }
+    if let Some(t) = model
+        .target_files
+        .iter_mut()
+        .find(|t| t.path == "targets/probe.yml")
+    {
+        t.groups.extend(groups);
         return;
     }
     stack::add_job(

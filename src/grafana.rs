@@ -26,6 +26,11 @@ use crate::render::File;
 pub const PROMETHEUS_UID: &str = "prometheus";
 /// Stable uid of the Alertmanager datasource.
 pub const ALERTMANAGER_UID: &str = "alertmanager";
+/// Stable uids of the datasources of the optional components.
+pub const LOKI_UID: &str = "loki";
+pub const ELASTICSEARCH_UID: &str = "elasticsearch-logs";
+pub const TEMPO_UID: &str = "tempo";
+pub const JAEGER_UID: &str = "jaeger";
 /// Dashboard schema version written into every dashboard.
 pub const SCHEMA_VERSION: u32 = 39;
 /// Where the dashboards folder is mounted inside the Grafana container.
@@ -44,8 +49,6 @@ pub struct Grafana {
     pub dashboards: Vec<Dashboard>,
     /// Container path of the dashboards (the provider's `path`).
     pub dashboards_dir: String,
-    /// Backends the manifest enables that obsgen does not deploy yet (no datasource).
-    pub notes: Vec<String>,
 }
 
 /// One provisioned datasource.
@@ -539,6 +542,8 @@ struct Subject {
     name: String,
     /// Regex of its containers' names (cAdvisor `name`).
     containers: String,
+    /// Its Compose services (replicas), as a regex (`backend-1|backend-2`).
+    compose: String,
     /// Request counter and status label, for the per-instance panels.
     raw: Option<(String, String)>,
     red: bool,
@@ -553,6 +558,7 @@ fn service(model: &Model, s: &crate::model::Service) -> Dashboard {
             title: format!("{}: service {}", model.project, s.name),
             name: s.name.clone(),
             containers: containers_regex(&model.project, &s.replicas),
+            compose: s.replicas.join("|"),
             raw: s
                 .metrics
                 .as_ref()
@@ -602,6 +608,7 @@ fn services_templated(model: &Model) -> Dashboard {
             title: format!("{}: service", model.project),
             name: "$service".into(),
             containers: format!("{}-$service(-[0-9]+)?-[0-9]+", model.project),
+            compose: "$service(-[0-9]+)?".into(),
             raw,
             red: !metered.is_empty(),
             health: model.services.iter().any(|s| s.health.is_some()),
@@ -734,7 +741,219 @@ fn service_board(model: &Model, s: Subject, var: Option<Json>) -> Dashboard {
             ),
         );
     }
+    if let Some((var, panel)) = logs_panel(model, &s.compose) {
+        b.vars.push(var);
+        b.row("Logs");
+        b.add(24, 12, panel);
+    }
     b.finish()
+}
+
+/// The logs of a service's containers (`compose`: a regex of its Compose services),
+/// from Loki (LogQL) or Elasticsearch (Lucene), when logging is on.
+fn logs_panel(model: &Model, compose: &str) -> Option<(Json, Json)> {
+    let (kind, name, uid) = match model.logging.as_str() {
+        "loki" => ("loki", "Loki", LOKI_UID),
+        "elasticsearch" => ("elasticsearch", "Elasticsearch (logs)", ELASTICSEARCH_UID),
+        _ => return None,
+    };
+    // Like `$datasource`: the panel names the logs datasource through a variable.
+    let var = json!({
+        "name": "logs",
+        "label": "Logs data source",
+        "type": "datasource",
+        "query": kind,
+        "current": { "text": name, "value": uid },
+        "hide": 0,
+        "includeAll": false,
+        "multi": false,
+        "options": [],
+        "refresh": 1,
+        "regex": "",
+    });
+    let (ds, target) = match kind {
+        "loki" => {
+            let ds = json!({ "type": "loki", "uid": "${logs}" });
+            let expr = format!("{{service=~\"{compose}\",{ENV}}}");
+            (
+                ds.clone(),
+                json!({ "refId": "A", "datasource": ds, "expr": expr }),
+            )
+        }
+        _ => {
+            let ds = json!({ "type": "elasticsearch", "uid": "${logs}" });
+            let query = format!("service.name:/{compose}/ AND environment:\"$environment\"");
+            (
+                ds.clone(),
+                json!({
+                    "refId": "A",
+                    "datasource": ds,
+                    "query": query,
+                    "metrics": [{ "id": "1", "type": "logs" }],
+                    "bucketAggs": [],
+                    "timeField": "@timestamp",
+                }),
+            )
+        }
+    };
+    let panel = json!({
+        "type": "logs",
+        "title": "Logs",
+        "datasource": ds,
+        "targets": [target],
+        "options": {
+            "showTime": true,
+            "wrapLogMessage": true,
+            "sortOrder": "Descending",
+            "enableLogDetails": true,
+            "dedupStrategy": "none",
+            "prettifyLogMessage": false,
+            "showCommonLabels": false,
+            "showLabels": false,
+        },
+    });
+    Some((var, panel))
+}
+
+/// The datasources of the optional components (logs, traces) with their links:
+/// trace ids in log lines open the trace, a trace opens its logs.
+fn component_datasources(model: &Model) -> Vec<Datasource> {
+    let mut out = Vec::new();
+    let trace_uid = match model.tracing.as_str() {
+        "tempo" => Some(TEMPO_UID),
+        "jaeger" => Some(JAEGER_UID),
+        _ => None,
+    };
+    let ds = |name: &str, uid: &str, kind: &str, url: String| Datasource {
+        name: name.into(),
+        uid: uid.into(),
+        kind: kind.into(),
+        url,
+        default: false,
+        basic_auth_user: None,
+        basic_auth_password: None,
+        json_data: BTreeMap::new(),
+    };
+    use crate::components::{logs, traces};
+    match model.logging.as_str() {
+        "loki" => {
+            let mut d = ds(
+                "Loki",
+                LOKI_UID,
+                "loki",
+                format!("http://{}:{}", logs::LOKI, logs::LOKI_PORT),
+            );
+            d.json_data.insert("maxLines".into(), json!(1000));
+            if let Some(uid) = trace_uid {
+                // `$$` is a literal `$` in provisioning files (Grafana expands `$VAR`).
+                d.json_data.insert(
+                    "derivedFields".into(),
+                    json!([{
+                        "name": "TraceID",
+                        "matcherRegex": "(?:trace_id|traceID|traceId)[\"=: ]+([0-9a-fA-F]{16,32})",
+                        "datasourceUid": uid,
+                        "url": "$${__value.raw}",
+                        "urlDisplayLabel": "Open trace",
+                    }]),
+                );
+            }
+            out.push(d);
+        }
+        "elasticsearch" => {
+            let mut d = ds(
+                "Elasticsearch (logs)",
+                ELASTICSEARCH_UID,
+                "elasticsearch",
+                format!(
+                    "http://{}:{}",
+                    logs::ELASTICSEARCH,
+                    logs::ELASTICSEARCH_PORT
+                ),
+            );
+            d.basic_auth_user = Some(logs::READER_USER.into());
+            d.basic_auth_password = Some(format!("$__env{{{}}}", logs::READER_PASSWORD_VAR));
+            d.json_data = BTreeMap::from([
+                ("index".to_string(), json!(logs::INDEX_PATTERN)),
+                ("timeField".to_string(), json!("@timestamp")),
+                ("logMessageField".to_string(), json!("message")),
+                ("logLevelField".to_string(), json!("log.level")),
+                ("maxConcurrentShardRequests".to_string(), json!(5)),
+            ]);
+            if let Some(uid) = trace_uid {
+                // Filebeat copies a JSON log line's trace id to `trace.id`.
+                d.json_data.insert(
+                    "dataLinks".into(),
+                    json!([{
+                        "field": "trace.id",
+                        "datasourceUid": uid,
+                        "url": "$${__value.raw}",
+                        "urlDisplayLabel": "Open trace",
+                    }]),
+                );
+            }
+            out.push(d);
+        }
+        _ => {}
+    }
+    let logs_uid = match model.logging.as_str() {
+        "loki" => Some(LOKI_UID),
+        "elasticsearch" => Some(ELASTICSEARCH_UID),
+        _ => None,
+    };
+    let traces_to_logs = |logs_uid: &str| {
+        let query = if logs_uid == LOKI_UID {
+            "{environment=~\".+\"} |= \"$${__trace.traceId}\""
+        } else {
+            "trace.id:\"$${__trace.traceId}\""
+        };
+        json!({
+            "datasourceUid": logs_uid,
+            "spanStartTimeShift": "-5m",
+            "spanEndTimeShift": "5m",
+            "filterByTraceID": false,
+            "filterBySpanID": false,
+            "customQuery": true,
+            "query": query,
+        })
+    };
+    match model.tracing.as_str() {
+        "tempo" => {
+            let mut d = ds(
+                "Tempo",
+                TEMPO_UID,
+                "tempo",
+                format!("http://{}:{}", traces::TEMPO, traces::TEMPO_PORT),
+            );
+            d.json_data
+                .insert("nodeGraph".into(), json!({ "enabled": true }));
+            if let Some(l) = logs_uid {
+                d.json_data
+                    .insert("tracesToLogsV2".into(), traces_to_logs(l));
+            }
+            if logs_uid == Some(LOKI_UID) {
+                d.json_data
+                    .insert("lokiSearch".into(), json!({ "datasourceUid": LOKI_UID }));
+            }
+            out.push(d);
+        }
+        "jaeger" => {
+            let mut d = ds(
+                "Jaeger",
+                JAEGER_UID,
+                "jaeger",
+                format!("http://{}:{}", traces::JAEGER, traces::JAEGER_UI_PORT),
+            );
+            d.json_data
+                .insert("nodeGraph".into(), json!({ "enabled": true }));
+            if let Some(l) = logs_uid {
+                d.json_data
+                    .insert("tracesToLogsV2".into(), traces_to_logs(l));
+            }
+            out.push(d);
+        }
+        _ => {}
+    }
+    out
 }
 
 /// A recording-rule query and, when known, the per-instance one from the raw metric.
@@ -1324,6 +1543,19 @@ fn monitoring(model: &Model) -> Dashboard {
     if model.grafana.is_some() {
         jobs.push("grafana");
     }
+    let own = jobs.len();
+    jobs.extend(
+        model
+            .scrape_jobs
+            .iter()
+            .map(|j| j.name.as_str())
+            .filter(|j| crate::rules::COMPONENT_JOBS.iter().any(|(n, ..)| n == j)),
+    );
+    if jobs.len() > own {
+        b.description =
+            "Prometheus, Alertmanager and Grafana themselves, and the log, trace and storage components."
+                .into();
+    }
     let up = format!("up{{{},{ENV}}}", jobs_matcher("job", &jobs));
     b.add(24, 5, up_stat("Components up", &[(&up, "{{job}}")]));
     let prom = format!("job=\"prometheus\",{ENV}");
@@ -1466,19 +1698,7 @@ pub fn contribute(model: &mut Model, domain: Option<&str>) {
             ]),
         });
     }
-    let mut notes = Vec::new();
-    for (what, backend) in [("logging", &model.logging), ("tracing", &model.tracing)] {
-        if backend == "none" {
-            continue;
-        }
-        // A datasource only for a backend whose Compose service runs.
-        if model.compose.iter().any(|c| &c.name == backend) {
-            continue;
-        }
-        notes.push(format!(
-            "{what} backend `{backend}` is not deployed by obsgen yet: no {backend} datasource is provisioned"
-        ));
-    }
+    datasources.extend(component_datasources(model));
 
     let mut dashboards = Vec::new();
     let shown: Vec<&crate::model::Service> = model
@@ -1544,6 +1764,12 @@ pub fn contribute(model: &mut Model, domain: Option<&str>) {
             c.environment
                 .insert("GF_SERVER_ROOT_URL".into(), root_url(domain));
         }
+        if model.logging == "elasticsearch" {
+            // Read by the Elasticsearch datasource through `$__env{…}`.
+            let var = crate::components::logs::READER_PASSWORD_VAR;
+            c.environment
+                .insert(var.into(), crate::components::req(var));
+        }
         c.environment
             .insert("GF_NEWS_NEWS_FEED_ENABLED".into(), "false".into());
         c.environment
@@ -1553,7 +1779,6 @@ pub fn contribute(model: &mut Model, domain: Option<&str>) {
         datasources,
         dashboards,
         dashboards_dir: DASHBOARDS_DIR.into(),
-        notes,
     });
 }
 
@@ -1826,11 +2051,192 @@ pub fn collect_dashboard(
         check_ds(&format!("panel `{title}`"), &p["datasource"])?;
         for t in p["targets"].as_array().into_iter().flatten() {
             check_ds(&format!("panel `{title}`"), &t["datasource"])?;
+            let kind = t["datasource"]["type"]
+                .as_str()
+                .or(p["datasource"]["type"].as_str())
+                .unwrap_or("prometheus");
+            match kind {
+                "loki" => {
+                    let expr = substitute(t["expr"].as_str().unwrap_or(""), &vars);
+                    if let Err(e) = check_logql(&expr) {
+                        bail!("{path}: panel `{title}`: LogQL `{expr}` does not parse: {e}");
+                    }
+                    continue;
+                }
+                "elasticsearch" => {
+                    let q = substitute(t["query"].as_str().unwrap_or(""), &vars);
+                    if let Err(e) = check_lucene(&q) {
+                        bail!("{path}: panel `{title}`: Lucene query `{q}` does not parse: {e}");
+                    }
+                    continue;
+                }
+                _ => {}
+            }
             let expr = t["expr"].as_str().unwrap_or("");
             if let Err(e) = parses(format!("{path}: panel `{title}`: query"), expr) {
                 bail!("{path}: panel `{title}`: query `{expr}` does not parse: {e}");
             }
         }
+    }
+    Ok(())
+}
+
+/// Reads a double-quoted string at the start of `s` (Go/LogQL escapes); returns the
+/// value and the rest.
+fn quoted(s: &str) -> Result<(String, &str), String> {
+    let mut chars = s.char_indices();
+    if chars.next().map(|(_, c)| c) != Some('"') {
+        return Err(format!("expected a \"string\" at `{s}`"));
+    }
+    let mut value = String::new();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some((_, n)) => {
+                    if n != '"' && n != '\\' {
+                        value.push('\\');
+                    }
+                    value.push(n);
+                }
+                None => break,
+            },
+            '"' => return Ok((value, &s[i + 1..])),
+            c => value.push(c),
+        }
+    }
+    Err("string not closed".into())
+}
+
+/// Checks a LogQL log query: a stream selector with at least one matcher (each regex
+/// compiles, and not every matcher may match the empty string), then line filters
+/// (`|=`, `!=`, `|~`, `!~` with a string) and parser stages (`| json`, `| logfmt`).
+pub fn check_logql(q: &str) -> Result<(), String> {
+    let mut rest = q.trim_start();
+    rest = rest
+        .strip_prefix('{')
+        .ok_or("a log query starts with a stream selector `{…}`")?;
+    let mut matchers = 0;
+    let mut non_empty = false;
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix('}') {
+            rest = r;
+            break;
+        }
+        let name_len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let name = &rest[..name_len];
+        if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+            return Err(format!("expected a label name at `{rest}`"));
+        }
+        rest = rest[name_len..].trim_start();
+        let op = ["=~", "!~", "!=", "="]
+            .into_iter()
+            .find(|op| rest.starts_with(op))
+            .ok_or_else(|| format!("expected =, !=, =~ or !~ after `{name}`"))?;
+        rest = rest[op.len()..].trim_start();
+        let (value, r) = quoted(rest)?;
+        rest = r.trim_start();
+        let matches_empty = match op {
+            "=~" | "!~" => {
+                let re = regex::Regex::new(&format!("^(?:{value})$"))
+                    .map_err(|e| format!("regex `{value}` of `{name}` is invalid: {e}"))?;
+                (op == "=~") == re.is_match("")
+            }
+            "=" => value.is_empty(),
+            _ => !value.is_empty(),
+        };
+        non_empty |= !matches_empty;
+        matchers += 1;
+        if let Some(r) = rest.strip_prefix(',') {
+            rest = r;
+        }
+    }
+    if matchers == 0 || !non_empty {
+        return Err(
+            "the stream selector needs a matcher that does not match the empty string".into(),
+        );
+    }
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            return Ok(());
+        }
+        if let Some(op) = ["|=", "!=", "|~", "!~"]
+            .into_iter()
+            .find(|op| rest.starts_with(op))
+        {
+            let (value, r) = quoted(rest[op.len()..].trim_start())?;
+            if op.ends_with('~') {
+                regex::Regex::new(&value)
+                    .map_err(|e| format!("line filter regex `{value}`: {e}"))?;
+            }
+            rest = r;
+            continue;
+        }
+        if let Some(r) = rest.strip_prefix('|') {
+            let r = r.trim_start();
+            let stage = ["json", "logfmt", "unpack"]
+                .into_iter()
+                .find(|s| r.starts_with(s))
+                .ok_or_else(|| format!("unknown pipeline stage at `{r}`"))?;
+            rest = &r[stage.len()..];
+            continue;
+        }
+        return Err(format!("unexpected `{rest}`"));
+    }
+}
+
+/// Checks an Elasticsearch (Lucene) query string: not empty, quotes and `/regex/`s
+/// closed, parentheses balanced, every `field:` a field name.
+pub fn check_lucene(q: &str) -> Result<(), String> {
+    if q.trim().is_empty() {
+        return Err("empty query".into());
+    }
+    let mut depth = 0i32;
+    let mut chars = q.chars().peekable();
+    let mut token = String::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' | '/' => {
+                let mut closed = false;
+                while let Some(n) = chars.next() {
+                    if n == '\\' {
+                        chars.next();
+                    } else if n == c {
+                        closed = true;
+                        break;
+                    }
+                }
+                if !closed {
+                    return Err(format!("`{c}` not closed"));
+                }
+                token.clear();
+            }
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err("unbalanced `)`".into());
+                }
+            }
+            ':' => {
+                if token.is_empty()
+                    || !token
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'))
+                {
+                    return Err(format!("`{token}:` is not a field"));
+                }
+                token.clear();
+            }
+            c if c.is_whitespace() => token.clear(),
+            c => token.push(c),
+        }
+    }
+    if depth != 0 {
+        return Err("unbalanced `(`".into());
     }
     Ok(())
 }
@@ -2164,6 +2570,35 @@ mod tests {
     }
 
     #[test]
+    fn the_templated_service_dashboard_shows_logs_of_the_chosen_service() {
+        for backend in ["loki", "elasticsearch"] {
+            let text = format!(
+                "{}[logging]\nbackend = \"{backend}\"\n",
+                many(MAX_SERVICE_DASHBOARDS + 1)
+            );
+            let m = model(&text);
+            let g = m.provisioning.as_ref().unwrap();
+            let board = g
+                .dashboards
+                .iter()
+                .find(|d| d.uid == "big-services")
+                .unwrap();
+            let logs = board
+                .panels()
+                .into_iter()
+                .find(|p| p["type"] == "logs")
+                .unwrap();
+            let target = &logs["targets"][0];
+            let q = target["expr"]
+                .as_str()
+                .or(target["query"].as_str())
+                .unwrap();
+            assert!(q.contains("$service(-[0-9]+)?"), "{backend}: {q}");
+            crate::verify::verify(&m, &rendered(&m)).unwrap();
+        }
+    }
+
+    #[test]
     fn a_large_project_gets_one_templated_service_dashboard() {
         let m = model(&many(MAX_SERVICE_DASHBOARDS));
         let g = m.provisioning.as_ref().unwrap();
@@ -2228,5 +2663,74 @@ metrics = {}
         let grafana = m.compose.iter().find(|c| c.name == "grafana").unwrap();
         assert!(!grafana.environment.contains_key("GF_SERVER_ROOT_URL"));
         crate::verify::verify(&m, &rendered(&m)).unwrap();
+    }
+
+    #[test]
+    fn logql_and_lucene_checks() {
+        for ok in [
+            r#"{service=~"api|web",environment="production"}"#,
+            r#"{service="api"} |= "error" != "debug" | json"#,
+            r#"{service=~"$service(-[0-9]+)?"} |~ "time(out)?""#,
+        ] {
+            check_logql(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for (bad, why) in [
+            (r#"service="api""#, "stream selector"),
+            (r#"{}"#, "empty string"),
+            (r#"{service=~".*"}"#, "empty string"),
+            (r#"{service=~"(api"}"#, "invalid"),
+            (r#"{service="api"} | nonsense"#, "unknown pipeline stage"),
+            (r#"{service="api}"#, "not closed"),
+            (r#"{service=="api"}"#, "string"),
+        ] {
+            let e = check_logql(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        check_lucene(r#"service.name:/api(-[0-9]+)?/ AND environment:"production""#).unwrap();
+        for bad in ["", r#"service.name:"api"#, "(a AND b", r#":"x""#] {
+            assert!(check_lucene(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn logs_panels_query_their_datasource_and_are_checked() {
+        let text = format!(
+            "{}\n[logging]\nbackend = \"loki\"\n",
+            include_str!("../examples/shop/obsgen.toml")
+        );
+        let m = model(&text);
+        let g = m.provisioning.as_ref().unwrap();
+        assert!(g.datasources.iter().any(|d| d.uid == LOKI_UID));
+        let board = g
+            .dashboards
+            .iter()
+            .find(|d| d.uid == "shop-svc-gateway")
+            .unwrap();
+        let logs = board
+            .panels()
+            .into_iter()
+            .find(|p| p["type"] == "logs")
+            .unwrap();
+        assert_eq!(logs["datasource"]["uid"], "${logs}");
+        assert_eq!(
+            logs["targets"][0]["expr"],
+            "{service=~\"gateway\",environment=\"$environment\"}"
+        );
+        let mut files = rendered(&m);
+        crate::verify::verify(&m, &files).unwrap();
+        let path = format!("{DASHBOARDS_OUT}/services/shop-svc-gateway.json");
+        replace(&mut files, &path, "{service=~", "{service~");
+        let e = crate::verify::verify(&m, &files).unwrap_err().to_string();
+        assert!(e.contains("LogQL"), "{e}");
+        // The logs variable pointing at a datasource that is not provisioned.
+        let mut files = rendered(&m);
+        replace(
+            &mut files,
+            &path,
+            "\"value\":\"loki\"",
+            "\"value\":\"elastic\"",
+        );
+        let e = crate::verify::verify(&m, &files).unwrap_err().to_string();
+        assert!(e.contains("datasource uid `elastic`"), "{e}");
     }
 }

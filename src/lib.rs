@@ -10,6 +10,7 @@ pub mod assets;
 pub mod aws;
 pub mod ci;
 pub mod cli;
+pub mod components;
 pub mod detect;
 pub mod diag;
 pub mod explain;

@@ -68,6 +68,9 @@ pub struct Model {
     pub provisioning: Option<crate::grafana::Grafana>,
     /// Blackbox-exporter modules (`monitoring/blackbox/blackbox.yml`), when it runs.
     pub blackbox_modules: Vec<String>,
+    /// Optional components (logs, traces, error tracking, object storage): their
+    /// settings and configuration files.
+    pub addons: crate::components::Addons,
     /// CI workflows (`[ci]`), when generated.
     pub ci: Option<crate::ci::Ci>,
     /// The AWS deployment (`[deploy.aws]`): CloudFormation stack and guide.
@@ -165,6 +168,8 @@ pub struct ComposeService {
     /// with `hot_reload = true`.
     pub dev_volume: Option<String>,
     pub dev_command: Option<Vec<String>>,
+    /// A job that runs once and exits (`restart: "no"` in every environment).
+    pub one_shot: bool,
 }
 
 /// Per-container hardening, applied by the overlay of environments with
@@ -218,6 +223,7 @@ impl ComposeService {
             min_memory_mib: None,
             dev_volume: None,
             dev_command: None,
+            one_shot: false,
         }
     }
 }
@@ -389,6 +395,10 @@ pub struct EnvService {
     /// Networks this environment adds: `edge` for a container that publishes a port
     /// here but sits only on networks that are internal here.
     pub networks: Vec<String>,
+    /// Variables this environment sets (values that name the environment).
+    pub environment: BTreeMap<String, String>,
+    /// Restart policy, when not the environment's (`no` for one-shot jobs).
+    pub restart: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -15,6 +15,8 @@ pub enum Format {
     /// Markdown (`.md`): the header is an HTML comment; code blocks it holds are
     /// checked by the family that writes it.
     Markdown,
+    /// Grafana Alloy configuration (`.alloy`): `//` comments, blocks in braces.
+    Alloy,
 }
 
 impl Format {
@@ -27,6 +29,8 @@ impl Format {
             Format::Shell
         } else if path.ends_with(".md") {
             Format::Markdown
+        } else if path.ends_with(".alloy") {
+            Format::Alloy
         } else {
             Format::Dotenv
         }
@@ -38,6 +42,7 @@ impl Format {
             Format::Json => None,
             Format::Yaml | Format::Dotenv | Format::Shell => Some(format!("# {header}")),
             Format::Markdown => Some(format!("<!-- {header} -->")),
+            Format::Alloy => Some(format!("// {header}")),
         }
     }
 }
@@ -154,6 +159,7 @@ pub fn plan(m: &Model) -> Vec<Artifact> {
         crate::ci::artifacts(m),
         crate::aws::artifacts(m),
         crate::grafana::artifacts(m),
+        crate::components::artifacts(m),
     ]
     .into_iter()
     .flatten()

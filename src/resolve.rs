@@ -37,6 +37,9 @@ pub const COMPONENT_NAMES: &[&str] = &[
     "glitchtip-redis",
     "minio",
     "minio-init",
+    "elasticsearch-logs",
+    "elasticsearch-logs-setup",
+    "glitchtip-migrate",
 ];
 
 /// Compose service names of a service's replicas.
@@ -123,7 +126,8 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
         let overridden = m.environment.get(env).is_some_and(|o| match field {
             "prometheus_port" => o.prometheus_port.is_some(),
             "alertmanager_port" => o.alertmanager_port.is_some(),
-            _ => o.grafana_port.is_some(),
+            "grafana_port" => o.grafana_port.is_some(),
+            f => crate::components::ui_port(o, f).is_some(),
         });
         if overridden {
             format!("environment.{env}.{field}")
@@ -165,10 +169,21 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
         out.push(Published {
             owner: "the Alertmanager UI".into(),
             compose: crate::alertmanager::NAME.into(),
-            address: monitoring,
+            address: monitoring.clone(),
             host_port: s.alertmanager_port.expect("profile sets alertmanager_port"),
             container_port: crate::alertmanager::PORT,
             key: env_key("alertmanager_port"),
+            monitoring: true,
+        });
+    }
+    for ui in crate::components::uis(m) {
+        out.push(Published {
+            owner: ui.owner.into(),
+            compose: ui.compose.into(),
+            address: monitoring.clone(),
+            host_port: crate::components::ui_port(s, ui.field).expect("profile sets UI ports"),
+            container_port: ui.container_port,
+            key: env_key(ui.field),
             monitoring: true,
         });
     }
@@ -583,6 +598,7 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         web: crate::exporters::web_auth(crate::exporters::LOCKED_HASH, true),
         remote_write: crate::exporters::remote_write(m),
         blackbox_modules: Vec::new(),
+        addons: crate::components::settings(m),
         ci: None,
         aws: None,
         provisioning: None,
@@ -694,6 +710,11 @@ fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
             ports,
             networks,
             limits: Some(role_limits(c)),
+            environment: crate::components::env_environment(model, &c.name, env)
+                .into_iter()
+                .filter(|(k, _)| !c.environment.contains_key(k))
+                .collect(),
+            restart: c.one_shot.then(|| "no".to_string()),
             command: if c.name == model.prometheus.name {
                 Some(prometheus_args.clone())
             } else if hot_reload && c.dev_command.is_some() {

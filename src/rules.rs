@@ -1219,6 +1219,150 @@ fn database_rules(model: &Model) -> Vec<RuleFile> {
     out
 }
 
+/// Scrape jobs of the optional components with their own "down" alert: (job, alert,
+/// what stops working, severity). [`monitoring_rules`] leaves them out of
+/// `PrometheusTargetMissing`.
+pub const COMPONENT_JOBS: &[(&str, &str, &str, &str)] = &[
+    (
+        "loki",
+        "LokiDown",
+        "logs are not stored or searchable",
+        "warning",
+    ),
+    (
+        "alloy",
+        "AlloyDown",
+        "container logs are not shipped to Loki",
+        "warning",
+    ),
+    (
+        "otel-collector",
+        "OtelCollectorDown",
+        "traces from the apps are dropped",
+        "warning",
+    ),
+    (
+        "tempo",
+        "TempoDown",
+        "traces are not stored or searchable",
+        "warning",
+    ),
+    (
+        "jaeger",
+        "JaegerDown",
+        "traces are not stored or searchable",
+        "warning",
+    ),
+    (
+        "minio",
+        "MinioDown",
+        "the apps' object storage is unavailable",
+        "critical",
+    ),
+];
+
+/// Optional components without metrics of their own, watched through their blackbox
+/// probe: (Compose service, alert, what stops working).
+pub const COMPONENT_PROBES: &[(&str, &str, &str)] = &[
+    (
+        "glitchtip",
+        "GlitchtipDown",
+        "the apps' errors are not recorded",
+    ),
+    ("kibana", "KibanaDown", "logs cannot be searched in Kibana"),
+];
+
+/// One "down" alert per optional component that Prometheus scrapes, and one per
+/// probed component ([`COMPONENT_PROBES`]).
+fn component_alerts(b: &mut Builder, model: &Model) {
+    let probes = model
+        .target_files
+        .iter()
+        .filter(|t| t.path == "targets/probe.yml")
+        .flat_map(|t| &t.groups);
+    for g in probes {
+        let Some(service) = g.labels.get("service") else {
+            continue;
+        };
+        let Some((_, alert, what)) = COMPONENT_PROBES.iter().find(|(s, ..)| s == service) else {
+            continue;
+        };
+        let t = labels(&[
+            ("environment", ENV),
+            ("instance", &g.targets[0]),
+            ("job", "probe"),
+            ("service", service),
+        ]);
+        b.gauge_zero_alert(
+            spec(
+                alert,
+                format!("probe_success{{job=\"probe\",service=\"{service}\"}} == 0"),
+                "5m",
+                "warning",
+                Text::new().t(format!("{service} is down")),
+                Text::new()
+                    .t("The health probe of ")
+                    .l("instance")
+                    .t(" has failed for 5 minutes (probe_success = ")
+                    .v(Fmt::Fixed(0))
+                    .t(format!("): {what}.")),
+            ),
+            Gauge {
+                series: selector("probe_success", &t),
+                result: t,
+                samples: 15,
+                eval: "10m",
+                firing: "the probe fails",
+                quiet: "the probe succeeds",
+            },
+        );
+    }
+    for (job, alert, what, severity) in COMPONENT_JOBS {
+        let Some(j) = model.scrape_jobs.iter().find(|j| j.name == *job) else {
+            continue;
+        };
+        let target = model
+            .target_files
+            .iter()
+            .find(|t| t.path == j.file)
+            .and_then(|t| t.groups.first())
+            .and_then(|g| g.targets.first())
+            .cloned()
+            .unwrap_or_default();
+        let t = labels(&[
+            ("environment", ENV),
+            ("instance", &target),
+            ("job", job),
+            ("service", job),
+        ]);
+        let up = selector("up", &t);
+        let s = spec(
+            alert,
+            format!("up{{job=\"{job}\"}} == 0"),
+            "5m",
+            severity,
+            Text::new().t(format!("{job} is down")),
+            Text::new()
+                .t("Prometheus cannot scrape ")
+                .l("instance")
+                .t(" for 5 minutes (up = ")
+                .v(Fmt::Fixed(0))
+                .t(format!("): {what}.")),
+        );
+        b.gauge_zero_alert(
+            s,
+            Gauge {
+                series: up,
+                result: t,
+                samples: 15,
+                eval: "10m",
+                firing: "the component is down",
+                quiet: "the component is up",
+            },
+        );
+    }
+}
+
 fn monitoring_rules(model: &Model) -> RuleFile {
     let mut b = Builder::new("monitoring", "the monitoring stack itself");
     let prom = labels(&[
@@ -1380,7 +1524,7 @@ fn monitoring_rules(model: &Model) -> RuleFile {
         .scrape_jobs
         .iter()
         .map(|j| j.name.as_str())
-        .filter(|j| !apps.contains(j))
+        .filter(|j| !apps.contains(j) && !COMPONENT_JOBS.iter().any(|(c, ..)| c == j))
         .collect();
     if !others.is_empty() {
         let job = others[0];
@@ -1417,6 +1561,8 @@ fn monitoring_rules(model: &Model) -> RuleFile {
             },
         );
     }
+    b.group("components");
+    component_alerts(&mut b, model);
     b.group("watchdog");
     b.alerts(
         vec![spec(

@@ -169,6 +169,14 @@ layered! {
         pub grafana_port: u16,
         /// Host port of the Alertmanager UI.
         pub alertmanager_port: u16,
+        /// Host port of the Kibana UI (`[logging] backend = "elasticsearch"`).
+        pub kibana_port: u16,
+        /// Host port of the Jaeger UI (`[tracing] backend = "jaeger"`).
+        pub jaeger_port: u16,
+        /// Host port of the GlitchTip web UI (`[errors] backend = "glitchtip"`).
+        pub glitchtip_port: u16,
+        /// Host port of the MinIO console (`[storage.minio]`).
+        pub minio_console_port: u16,
         pub scrape_interval: String,
         pub scrape_timeout: String,
         pub evaluation_interval: String,

@@ -57,7 +57,8 @@ fn app_services(model: &mut Model) {
             c.build = s.build.clone();
             c.command = s.command.clone();
             c.expose = s.expose.clone();
-            c.environment = s.env.clone();
+            c.environment = crate::components::app_environment(model, &s.name);
+            c.environment.extend(s.env.clone());
             c.depends_on = s.depends_on.clone();
             c.env_file = s.env_file.clone();
             c.healthcheck = s.healthcheck.clone();
@@ -267,6 +268,7 @@ pub fn assemble(model: &mut Model) {
     app_services(model);
     databases(model);
     crate::exporters::assemble(model);
+    crate::components::assemble(model);
     // Compose order: apps, databases, then monitoring (as a reader expects the file).
     model.compose.sort_by_key(|c| match c.role {
         Role::App => 0,

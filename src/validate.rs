@@ -226,7 +226,7 @@ pub fn validate(loaded: &Loaded<Manifest>) -> Vec<Diagnostic> {
 /// found in several environments is reported once, naming them all.
 fn check_host_ports(c: &mut Checker, m: &Manifest) {
     // (key, message) → environments
-    let mut clashes: BTreeMap<(String, String, bool), Vec<String>> = BTreeMap::new();
+    let mut clashes: BTreeMap<(String, String, bool, bool), Vec<String>> = BTreeMap::new();
     for env in &m.project.environments {
         let mut seen: Vec<(String, resolve::Published)> = Vec::new();
         for p in resolve::published_ports(m, env) {
@@ -245,7 +245,7 @@ fn check_host_ports(c: &mut Checker, m: &Manifest) {
                         p.host_port, first.owner, p.owner
                     );
                     clashes
-                        .entry((p.key.clone(), msg, first.monitoring))
+                        .entry((p.key.clone(), msg, first.monitoring, p.monitoring))
                         .or_default()
                         .push(env.clone());
                 }
@@ -253,14 +253,16 @@ fn check_host_ports(c: &mut Checker, m: &Manifest) {
             }
         }
     }
-    for ((key, msg, monitoring), envs) in clashes {
+    for ((key, msg, monitoring, both), envs) in clashes {
         let envs = envs
             .iter()
             .map(|e| format!("`{e}`"))
             .collect::<Vec<_>>()
             .join(" and ");
-        let help = if monitoring {
-            "give the service another `host_port`, or move the UI: `[environment.<env>] prometheus_port` / `grafana_port` / `alertmanager_port`"
+        let help = if monitoring && both {
+            "give one of the UIs another host port: `[environment.<env>] prometheus_port` / `grafana_port` / `alertmanager_port` / `kibana_port` / `jaeger_port` / `glitchtip_port` / `minio_console_port`"
+        } else if monitoring {
+            "give the service another `host_port`, or move the UI: `[environment.<env>] prometheus_port` / `grafana_port` / `alertmanager_port` / `kibana_port` / `jaeger_port` / `glitchtip_port` / `minio_console_port`"
         } else {
             "give one of them another `host_port`"
         };
@@ -800,7 +802,10 @@ fn check_services(c: &mut Checker, m: &Manifest) {
                     format!("service `{}` depends on itself", s.name),
                     "remove it from its own depends_on",
                 );
-            } else if !services.contains(dep.as_str()) && !databases.contains(dep.as_str()) {
+            } else if !services.contains(dep.as_str())
+                && !databases.contains(dep.as_str())
+                && !crate::components::dependable(m).contains(&dep.as_str())
+            {
                 let all = services.iter().chain(databases.iter()).copied();
                 let hint = suggest(dep, all)
                     .map(|s| format!("did you mean `{s}`? "))
@@ -946,7 +951,34 @@ fn check_image(c: &mut Checker, key: &str, image: &str) {
 }
 
 fn check_databases(c: &mut Checker, m: &Manifest) {
+    let taken = crate::components::env_vars(m);
     for (i, d) in m.databases.iter().enumerate() {
+        let var = crate::units::env_name_of(&d.name);
+        let mut vars = vec![format!("{var}_PASSWORD")];
+        if matches!(
+            d.kind,
+            crate::manifest::DatabaseKind::Postgres | crate::manifest::DatabaseKind::Mongodb
+        ) {
+            vars.insert(0, format!("{var}_USER"));
+        }
+        let clashes: Vec<String> = vars
+            .iter()
+            .filter_map(|v| {
+                let (_, owner) = taken.iter().find(|(t, _)| t == v)?;
+                Some(format!("`{v}` ({owner})"))
+            })
+            .collect();
+        if !clashes.is_empty() {
+            c.at(
+                &format!("database[{i}].name"),
+                format!(
+                    "database `{}` would read its credentials from variables that are already taken: {}",
+                    d.name,
+                    clashes.join(", ")
+                ),
+                "rename the database: one variable must not hold two secrets",
+            );
+        }
         if d.host_port == Some(0) {
             c.at(
                 &format!("database[{i}].host_port"),
@@ -1346,11 +1378,28 @@ fn check_other(c: &mut Checker, m: &Manifest) {
                 })
                 && b.starts_with(|ch: char| ch.is_ascii_alphanumeric())
                 && b.ends_with(|ch: char| ch.is_ascii_alphanumeric());
+            let key = format!("storage.minio.buckets[{i}]");
             if !ok {
                 c.at(
-                    &format!("storage.minio.buckets[{i}]"),
+                    &key,
                     format!("`{b}` is not an S3 bucket name"),
-                    "use 3-63 lowercase letters, digits, `-` and `.`",
+                    "use 3-63 lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit",
+                );
+            } else if b.contains("..")
+                || b.parse::<std::net::Ipv4Addr>().is_ok()
+                || ["xn--", "sthree-"].iter().any(|p| b.starts_with(p))
+                || ["-s3alias", "--ol-s3"].iter().any(|s| b.ends_with(s))
+            {
+                c.at(
+                    &key,
+                    format!("`{b}` is not an S3 bucket name"),
+                    "S3 forbids `..`, IP addresses, the prefixes `xn--` and `sthree-` and the suffixes `-s3alias` and `--ol-s3`",
+                );
+            } else if minio.buckets[..i].contains(b) {
+                c.at(
+                    &key,
+                    format!("bucket `{b}` is listed twice"),
+                    "list each bucket once",
                 );
             }
         }

@@ -174,6 +174,16 @@ pub fn checks(root: &Path, generated: &[String]) -> Vec<Check> {
         routes,
         "a POSIX shell, and amtool (apt-get install prometheus-alertmanager)",
     );
+    let scripts = files(root, generated, |p| {
+        p == "monitoring/elasticsearch/setup.sh"
+    });
+    all(
+        "Elasticsearch setup script syntax (bash -n)",
+        "bash",
+        &["-n"],
+        scripts,
+        "apt-get install bash",
+    );
     let compose = files(root, generated, |p| {
         p.starts_with("compose") && p.ends_with(".yaml")
     });

@@ -46,6 +46,9 @@ pub fn parse(file: &File) -> Result<Option<Json>> {
             .map(Some)
             .map_err(|e| anyhow!("{} does not parse as JSON: {e}", file.path)),
         Format::Shell | Format::Markdown => Ok(None),
+        Format::Alloy => crate::components::logs::check_alloy(text)
+            .map(|_| None)
+            .map_err(|e| anyhow!("{}: {e}", file.path)),
         Format::Dotenv => {
             for (i, line) in text.lines().enumerate() {
                 let l = line.trim();
@@ -263,7 +266,7 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
             }
         }
     }
-    Ok(())
+    crate::components::verify(files).map_err(|e| anyhow!("bug in obsgen: {e:#}"))
 }
 
 #[cfg(test)]

@@ -128,7 +128,16 @@ fn public_services(p: &Project) -> BTreeSet<String> {
         .collect()
 }
 
-const MONITORING_UIS: &[&str] = &["prometheus", "grafana", "alertmanager"];
+/// Containers with a web UI behind its own login, published on loopback only.
+const MONITORING_UIS: &[&str] = &[
+    "prometheus",
+    "grafana",
+    "alertmanager",
+    "kibana",
+    "jaeger",
+    "glitchtip",
+    "minio",
+];
 
 #[test]
 fn hardening_rules_hold_in_every_hardened_environment_of_every_example() {
@@ -221,7 +230,29 @@ fn hardening_rules_hold_in_every_hardened_environment_of_every_example() {
                 }
                 if let Some(user) = s["user"].as_str() {
                     let uid = user.split(':').next().unwrap();
-                    assert!(uid != "0" && uid != "root", "{}: user {user}", at(svc));
+                    if uid == "0" || uid == "root" {
+                        // Only a log shipper that reads the Docker socket or the container
+                        // log files (root-owned on every host) runs as root, and then
+                        // with no capability at all and a read-only root.
+                        let mounts: Vec<&str> = s["volumes"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|v| v.as_str())
+                            .collect();
+                        assert!(
+                            mounts.iter().any(|m| m.starts_with("/var/run/docker.sock:")
+                                || m.starts_with("/var/lib/docker/containers:")),
+                            "{}: user {user} without a reason",
+                            at(svc)
+                        );
+                        assert!(
+                            s["cap_add"].is_null(),
+                            "{}: root keeps no capability",
+                            at(svc)
+                        );
+                        assert_eq!(s["read_only"], Json::Bool(true), "{}", at(svc));
+                    }
                 }
                 // No literal secrets.
                 for (k, v) in s["environment"].as_object().into_iter().flatten() {
@@ -235,7 +266,14 @@ fn hardening_rules_hold_in_every_hardened_environment_of_every_example() {
                     }
                 }
                 // Restart policy and log rotation.
-                assert_eq!(s["restart"], "unless-stopped", "{}", at(svc));
+                // One-shot jobs (setup, migrations, bucket creation) run once and exit;
+                // they say so with a label, and only they may have `restart: "no"`.
+                if s["labels"]["org.obsgen.one-shot"] == "true" {
+                    assert_eq!(s["restart"], "no", "{}", at(svc));
+                    assert!(s["ports"].is_null(), "{}: a job publishes nothing", at(svc));
+                } else {
+                    assert_eq!(s["restart"], "unless-stopped", "{}", at(svc));
+                }
                 assert_eq!(s["logging"]["driver"], "json-file", "{}", at(svc));
                 assert!(
                     s["logging"]["options"]["max-size"].is_string(),

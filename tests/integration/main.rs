@@ -7,6 +7,7 @@ mod alerting;
 mod bad_input;
 mod ci;
 mod cli;
+mod components;
 mod compose;
 mod detect;
 mod drift;

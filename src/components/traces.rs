@@ -1,0 +1,183 @@
+//! Traces (`[tracing] backend`): an OpenTelemetry Collector
+//! (`monitoring/otel-collector/config.yml`) receives OTLP from the apps on the `app`
+//! network (gRPC 4317, HTTP 4318), limits its memory, keeps `sample_ratio` of the
+//! traces (probabilistic sampling), batches, and exports over OTLP to Tempo
+//! (`monitoring/tempo/tempo.yml`, local storage) or Jaeger (all-in-one v2, in-memory
+//! storage, UI on the monitoring address). Every app service gets the OTLP endpoint,
+//! its service name and (per environment, in the overlay) `deployment.environment`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{add_file, image};
+use crate::model::*;
+use crate::stack::{self, attach, group};
+
+pub const COLLECTOR: &str = "otel-collector";
+pub const OTLP_GRPC_PORT: u16 = 4317;
+pub const OTLP_HTTP_PORT: u16 = 4318;
+/// The collector's own metrics (Prometheus exporter of its telemetry).
+pub const COLLECTOR_METRICS_PORT: u16 = 8888;
+pub const TEMPO: &str = "tempo";
+pub const TEMPO_PORT: u16 = 3200;
+pub const JAEGER: &str = "jaeger";
+pub const JAEGER_UI_PORT: u16 = 16686;
+pub const JAEGER_METRICS_PORT: u16 = 8888;
+/// How long Tempo keeps traces (there is no manifest setting: a week is plenty for
+/// following a request; metrics and logs keep the long history).
+pub const TRACE_RETENTION: &str = "168h";
+
+/// `monitoring/otel-collector/config.yml`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectorConfig {
+    pub grpc_port: u16,
+    pub http_port: u16,
+    pub metrics_port: u16,
+    pub sampling_percentage: f64,
+    /// Exporter name (`otlp/tempo`) and `host:port`.
+    pub exporter: String,
+    pub endpoint: String,
+}
+
+/// `monitoring/tempo/tempo.yml`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TempoConfig {
+    pub port: u16,
+    pub grpc_port: u16,
+    pub retention: String,
+}
+
+pub fn assemble(model: &mut Model) {
+    let backend = model.tracing.clone();
+    let (exporter, endpoint) = match backend.as_str() {
+        "tempo" => {
+            tempo(model);
+            ("otlp/tempo", format!("{TEMPO}:{OTLP_GRPC_PORT}"))
+        }
+        "jaeger" => {
+            jaeger(model);
+            ("otlp/jaeger", format!("{JAEGER}:{OTLP_GRPC_PORT}"))
+        }
+        _ => return,
+    };
+    let mut c = ComposeService::new(COLLECTOR, Role::Monitoring);
+    c.image = Some(image(model, "otel-collector"));
+    c.command = Some(vec!["--config=/etc/otelcol-contrib/config.yml".into()]);
+    c.expose = vec![OTLP_GRPC_PORT, OTLP_HTTP_PORT, COLLECTOR_METRICS_PORT];
+    c.volumes =
+        vec!["./monitoring/otel-collector/config.yml:/etc/otelcol-contrib/config.yml:ro".into()];
+    // The image runs as uid 10001 and keeps nothing on disk.
+    c.user = Some("10001:10001".into());
+    c.hardening.read_only = true;
+    // Nothing is kept, but Go's os.TempDir() must stay writable.
+    c.hardening.tmpfs = vec!["/tmp".into()];
+    c.depends_on = vec![Dependency {
+        name: endpoint.split(':').next().unwrap_or_default().into(),
+        condition: "service_started".into(),
+    }];
+    // app: the apps send to it; monitoring: it exports to the backend and is scraped.
+    c.networks = vec![attach("app"), attach("monitoring")];
+    model.compose.push(c);
+    stack::add_job(
+        model,
+        COLLECTOR,
+        "/metrics",
+        "the OpenTelemetry collector's own metrics",
+        vec![group(
+            COLLECTOR,
+            vec![format!("{COLLECTOR}:{COLLECTOR_METRICS_PORT}")],
+        )],
+    );
+    let cfg = CollectorConfig {
+        grpc_port: OTLP_GRPC_PORT,
+        http_port: OTLP_HTTP_PORT,
+        metrics_port: COLLECTOR_METRICS_PORT,
+        sampling_percentage: model.addons.sampling_percentage,
+        exporter: exporter.into(),
+        endpoint,
+    };
+    add_file(
+        model,
+        "monitoring/otel-collector/config.yml",
+        "otel-collector/config.yml.j2",
+        &cfg,
+    );
+}
+
+fn tempo(model: &mut Model) {
+    let mut c = ComposeService::new(TEMPO, Role::Monitoring);
+    c.image = Some(image(model, "tempo"));
+    c.command = Some(vec!["-config.file=/etc/tempo/tempo.yml".into()]);
+    c.expose = vec![TEMPO_PORT, OTLP_GRPC_PORT];
+    c.volumes = vec![
+        "./monitoring/tempo/tempo.yml:/etc/tempo/tempo.yml:ro".into(),
+        "tempo-data:/var/tempo".into(),
+    ];
+    // The image runs as uid 10001 and owns /var/tempo.
+    c.user = Some("10001:10001".into());
+    c.hardening.read_only = true;
+    c.hardening.tmpfs = vec!["/tmp".into()];
+    c.networks = vec![attach("monitoring")];
+    model.compose.push(c);
+    model.volumes.push("tempo-data".into());
+    stack::add_job(
+        model,
+        TEMPO,
+        "/metrics",
+        "Tempo (trace store)",
+        vec![group(TEMPO, vec![format!("{TEMPO}:{TEMPO_PORT}")])],
+    );
+    let cfg = TempoConfig {
+        port: TEMPO_PORT,
+        grpc_port: OTLP_GRPC_PORT,
+        retention: TRACE_RETENTION.into(),
+    };
+    add_file(
+        model,
+        "monitoring/tempo/tempo.yml",
+        "tempo/tempo.yml.j2",
+        &cfg,
+    );
+}
+
+/// Jaeger v2 all-in-one with its built-in configuration: OTLP receivers, in-memory
+/// storage, the UI and query API on 16686, its metrics on 8888.
+fn jaeger(model: &mut Model) {
+    let mut c = ComposeService::new(JAEGER, Role::Monitoring);
+    c.image = Some(image(model, "jaeger"));
+    c.expose = vec![JAEGER_UI_PORT, OTLP_GRPC_PORT, JAEGER_METRICS_PORT];
+    // Its built-in configuration binds the receivers, UI and metrics to this host
+    // (localhost unless set): other containers must reach them.
+    c.environment = [("JAEGER_LISTEN_HOST".to_string(), "0.0.0.0".to_string())].into();
+    c.user = Some("10001:10001".into());
+    c.hardening.read_only = true;
+    c.hardening.tmpfs = vec!["/tmp".into()];
+    // edge: its UI is published on the monitoring address.
+    c.networks = vec![attach("monitoring"), attach("edge")];
+    model.compose.push(c);
+    stack::add_job(
+        model,
+        JAEGER,
+        "/metrics",
+        "Jaeger (trace store and UI)",
+        vec![group(
+            JAEGER,
+            vec![format!("{JAEGER}:{JAEGER_METRICS_PORT}")],
+        )],
+    );
+}
+
+/// The OTLP variables of an app container (standard OpenTelemetry SDK variables).
+pub fn app_environment(model: &Model, service: &str, env: &mut BTreeMap<String, String>) {
+    if model.tracing == "none" {
+        return;
+    }
+    env.insert(
+        "OTEL_EXPORTER_OTLP_ENDPOINT".into(),
+        format!("http://{COLLECTOR}:{OTLP_HTTP_PORT}"),
+    );
+    env.insert("OTEL_EXPORTER_OTLP_PROTOCOL".into(), "http/protobuf".into());
+    env.insert("OTEL_SERVICE_NAME".into(), service.into());
+    env.insert("OTEL_TRACES_EXPORTER".into(), "otlp".into());
+}
