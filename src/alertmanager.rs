@@ -470,6 +470,8 @@ pub fn contribute(model: &mut Model) {
         format!("--storage.path={DATA_DIR}"),
         // One instance: no cluster gossip port.
         "--cluster.listen-address=".into(),
+        // Basic auth on the UI and API: the login of the Prometheus UI.
+        format!("--web.config.file={CONFIG_DIR}/web.yml"),
     ]);
     model.compose.push(c);
     model.volumes.push(volume.clone());

@@ -37,6 +37,8 @@ pub const PASSWORD_SECRET: &str = "prometheus_password";
 pub const WEB_CONFIG_ARG: &str = "--web.config.file=/etc/prometheus/web.yml";
 /// Output path of the web configuration.
 pub const WEB_FILE: &str = "monitoring/prometheus/web.yml";
+/// Alertmanager's copy: the same user and hash (one login for the monitoring UIs).
+pub const AM_WEB_FILE: &str = "monitoring/alertmanager/web.yml";
 /// bcrypt cost of new hashes (Prometheus checks the hash on every request: keep it modest).
 pub const BCRYPT_COST: u32 = 10;
 /// A well-formed bcrypt hash that no known password matches (finding one means
@@ -143,14 +145,15 @@ pub fn assemble(model: &mut Model) {
 /// the container gets that file and every remote-write credential as Compose secrets.
 fn prometheus_auth(model: &mut Model) {
     let pw_file = model.web.password_file.clone();
-    if let Some(job) = model
+    // Alertmanager's UI and API sit behind the same login (its own web.yml, same hash).
+    for job in model
         .scrape_jobs
         .iter_mut()
-        .find(|j| j.name == "prometheus")
+        .filter(|j| j.name == "prometheus" || j.name == crate::alertmanager::NAME)
     {
         job.basic_auth = Some(BasicAuth {
             username: WEB_USER.into(),
-            password_file: pw_file,
+            password_file: pw_file.clone(),
         });
     }
     let mut secrets = vec![Secret {
@@ -166,7 +169,7 @@ fn prometheus_auth(model: &mut Model) {
     model.env_vars.push(EnvVar {
         name: PASSWORD_VAR.into(),
         description: format!(
-            "Password of the Prometheus UI and API (user `{WEB_USER}`), hashed into {WEB_FILE}"
+            "Password of the Prometheus and Alertmanager UIs and APIs (user `{WEB_USER}`), hashed into {WEB_FILE} and {AM_WEB_FILE}"
         ),
         how: format!(
             "secret; run `obsgen secrets` (writes it and secrets/{PASSWORD_SECRET}), or make one with: openssl rand -base64 32 | tr -d '/+=' and give Prometheus's self-scrape the same password: printf '%s' \"$PROMETHEUS_PASSWORD\" > secrets/{PASSWORD_SECRET}; then run `obsgen generate`"
@@ -417,9 +420,17 @@ fn database_exporter(model: &mut Model, d: &Database, image: String) {
     );
 }
 
-/// Files of this family: `web.yml`, and the blackbox configuration when it runs.
+/// Files of this family: `web.yml` (Prometheus's, and Alertmanager's with the same
+/// login when it runs), and the blackbox configuration when it runs.
 pub fn plan(m: &Model) -> Vec<Artifact> {
-    let mut out = vec![Artifact::new(WEB_FILE, "prometheus/web.yml.j2")];
+    let web = |path: &str, what: &str| Artifact {
+        item: Some(minijinja::Value::from(what)),
+        ..Artifact::new(path, "prometheus/web.yml.j2")
+    };
+    let mut out = vec![web(WEB_FILE, "Prometheus")];
+    if m.alertmanager.is_some() {
+        out.push(web(AM_WEB_FILE, "Alertmanager"));
+    }
     if !m.blackbox_modules.is_empty() {
         out.push(Artifact::new(
             "monitoring/blackbox/blackbox.yml",

@@ -1690,8 +1690,8 @@ pub fn contribute(model: &mut Model, domain: Option<&str>) {
             kind: "alertmanager".into(),
             url: format!("http://{}:{}", am.name, crate::alertmanager::PORT),
             default: false,
-            basic_auth_user: None,
-            basic_auth_password: None,
+            basic_auth_user: Some(model.web.username.clone()),
+            basic_auth_password: Some(format!("$__file{{{}}}", model.web.password_file)),
             json_data: BTreeMap::from([
                 ("implementation".to_string(), json!("prometheus")),
                 ("handleGrafanaManagedAlerts".to_string(), json!(false)),

@@ -24,11 +24,17 @@
 //! `localhost`/`prometheus` (Prometheus' self-scrape) → Prometheus' port, and every other
 //! host (the app, cAdvisor, blackbox, database exporter, Grafana) → one unused loopback
 //! port, so those targets are simply down. URL targets keep their scheme and path.
-//! `prometheus.production.yml` and `alertmanager.production.yml` run exactly as generated
-//! (the test checks that every address of the Prometheus file is in a target file). The
-//! self-scrape reads its basic-auth password from `/run/secrets/prometheus_password`, which
-//! does not exist here, so that one target is down; nothing asserts on it. The webhook URL
-//! is not mapped: the manifest names the test's receiver, `http://127.0.0.1:<port>/hook`.
+//! `alertmanager.production.yml` runs exactly as generated; `prometheus.production.yml` too
+//! (the test checks that every address of it is in a target file), except that the secret
+//! files Compose would mount under `/run/secrets/` are read from a folder of the test (the
+//! copy `prometheus.live.yml` differs only in that prefix). The webhook URL is not mapped:
+//! the manifest names the test's receiver, `http://127.0.0.1:<port>/hook`.
+//!
+//! Authentication as generated: the project's `.env` sets `PROMETHEUS_PASSWORD`, so
+//! `web.yml` (Prometheus) and `monitoring/alertmanager/web.yml` hold its bcrypt hash; both
+//! servers run with them. Every request of the test logs in; a request without the login
+//! gets 401 from both, and Prometheus's self-scrape, its scrape of Alertmanager and its
+//! alert delivery (all with the password file) work: the login chain is proven end to end.
 //!
 //! Timing comes from the manifest (`[environment.production]`: 1 s scrape, evaluation,
 //! group_wait and group_interval) plus `--rules.alert.resend-delay=1s`. Prometheus learns
@@ -70,6 +76,11 @@ const POLL: Duration = Duration::from_millis(200);
 const QUIET: Duration = Duration::from_secs(5);
 
 const ENV: &str = "production";
+/// The monitoring login of the test project (`PROMETHEUS_PASSWORD` in its `.env`).
+const PASSWORD: &str = "live-test-password-0123";
+/// `Authorization` value for user `prometheus` with [`PASSWORD`] (base64 of
+/// `prometheus:live-test-password-0123`).
+const BASIC_AUTH: &str = "Basic cHJvbWV0aGV1czpsaXZlLXRlc3QtcGFzc3dvcmQtMDEyMw==";
 
 fn manifest(hook_port: u16) -> String {
     format!(
@@ -208,15 +219,25 @@ fn dechunk(mut body: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// A minimal HTTP/1.1 GET to 127.0.0.1:`port`: the status and the body.
+/// GET with the monitoring login.
 fn http_get(port: u16, path: &str) -> Result<(u16, String), String> {
+    http_request(port, path, true)
+}
+
+fn http_request(port: u16, path: &str, login: bool) -> Result<(u16, String), String> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
         .map_err(|e| format!("GET {addr}{path}: connect: {e}"))?;
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+    let auth = if login {
+        format!("Authorization: {BASIC_AUTH}\r\n")
+    } else {
+        String::new()
+    };
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: application/json\r\n{auth}Connection: close\r\n\r\n"
     )
     .map_err(|e| format!("GET {addr}{path}: write: {e}"))?;
     let mut buf = Vec::new();
@@ -737,6 +758,7 @@ fn generated_stack_runs_on_loopback_rules_targets_routing_and_inhibition() {
     // The receiver listens before the manifest names its port.
     let hook = Webhook::start();
     let p = Project::with_manifest(&manifest(hook.port));
+    p.write(".env", &format!("PROMETHEUS_PASSWORD={PASSWORD}\n"));
     p.generate();
 
     let prom_file = format!("monitoring/prometheus/prometheus.{ENV}.yml");
@@ -777,6 +799,17 @@ fn generated_stack_runs_on_loopback_rules_targets_routing_and_inhibition() {
     let run = p.path().join("live-run");
     std::fs::create_dir_all(&run).unwrap();
     let abs = |rel: &str| p.path().join(rel).to_string_lossy().into_owned();
+    // The Compose secret, where Compose would mount it: /run/secrets → a folder here.
+    let secrets = run.join("secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    std::fs::write(secrets.join("prometheus_password"), PASSWORD).unwrap();
+    let live_text = prom_text.replace("/run/secrets/", &format!("{}/", secrets.display()));
+    assert!(
+        live_text.matches(&secrets.display().to_string()).count() >= 3,
+        "the self-scrape, the Alertmanager scrape and alert delivery read the password file:\n{prom_text}"
+    );
+    let live_file = "monitoring/prometheus/prometheus.live.yml";
+    p.write(live_file, &live_text);
     let mut live = Live {
         stack: Stack {
             dir: run.clone(),
@@ -799,6 +832,10 @@ fn generated_stack_runs_on_loopback_rules_targets_routing_and_inhibition() {
         &alertmanager,
         &[
             format!("--config.file={}", abs(&am_file)),
+            format!(
+                "--web.config.file={}",
+                abs("monitoring/alertmanager/web.yml")
+            ),
             format!("--storage.path={}", run.join("alertmanager").display()),
             format!("--web.listen-address=127.0.0.1:{}", ports.alertmanager),
             "--cluster.listen-address=".into(),
@@ -808,7 +845,8 @@ fn generated_stack_runs_on_loopback_rules_targets_routing_and_inhibition() {
         "prometheus",
         &prometheus,
         &[
-            format!("--config.file={}", abs(&prom_file)),
+            format!("--config.file={}", abs(live_file)),
+            format!("--web.config.file={}", abs("monitoring/prometheus/web.yml")),
             format!("--storage.tsdb.path={}", run.join("prometheus").display()),
             format!("--web.listen-address=127.0.0.1:{}", ports.prometheus),
             "--rules.alert.resend-delay=1s".into(),
@@ -892,7 +930,34 @@ fn generated_stack_runs_on_loopback_rules_targets_routing_and_inhibition() {
         loaded.len()
     );
 
-    // 2. The node-exporter target is up.
+    // 1b. Both UIs refuse a request without the login.
+    for (what, port) in [
+        ("Prometheus", ports.prometheus),
+        ("Alertmanager", ports.alertmanager),
+    ] {
+        let (status, body) = http_request(port, "/api/v1/status/config", false)
+            .or_else(|_| http_request(port, "/api/v2/status", false))
+            .unwrap();
+        assert_eq!(status, 401, "{what} answered without the login: {body}");
+    }
+
+    // 2. The node-exporter target is up; so are Prometheus itself and Alertmanager, which
+    //    are scraped with the login read from the password file.
+    for job in ["prometheus", "alertmanager"] {
+        live.wait_for(&format!("{job} target up with the login"), |_| {
+            let v = get_json(ports.prometheus, "/api/v1/targets?state=active")?;
+            let up = v["data"]["activeTargets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|t| t["labels"]["job"] == job && t["health"] == "up");
+            if up {
+                Ok(())
+            } else {
+                Err(format!("{job} not up: {v}"))
+            }
+        });
+    }
     let node_url = format!("http://127.0.0.1:{}/metrics", ports.node_exporter);
     live.wait_for("node-exporter target up", |_| {
         let v = get_json(ports.prometheus, "/api/v1/targets?state=active")?;
