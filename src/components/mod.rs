@@ -614,6 +614,11 @@ replicas = 2
             service(&m, "worker-2").environment["OTEL_SERVICE_NAME"],
             "worker"
         );
+        // The collector only has a traces pipeline: SDKs must not push metrics or
+        // logs over OTLP (their spec default), the receiver would answer 404.
+        assert_eq!(api.environment["OTEL_TRACES_EXPORTER"], "otlp");
+        assert_eq!(api.environment["OTEL_METRICS_EXPORTER"], "none");
+        assert_eq!(api.environment["OTEL_LOGS_EXPORTER"], "none");
         assert_eq!(
             api.environment["SENTRY_DSN"],
             "${SHOP_DSN:?set SHOP_DSN in .env}"

@@ -169,6 +169,12 @@ fn jaeger(model: &mut Model) {
 }
 
 /// The OTLP variables of an app container (standard OpenTelemetry SDK variables).
+///
+/// Only traces go over OTLP: the collector has a traces pipeline alone, so its OTLP
+/// receiver serves no `/v1/metrics` or `/v1/logs` (404). The SDK specification makes
+/// `otlp` the default of `OTEL_METRICS_EXPORTER` and `OTEL_LOGS_EXPORTER` (the Java agent
+/// and Python's `opentelemetry-instrument` follow it), so they are set to `none`:
+/// metrics are scraped by Prometheus, logs are read from the containers' output.
 pub fn app_environment(model: &Model, service: &str, env: &mut BTreeMap<String, String>) {
     if model.tracing == "none" {
         return;
@@ -180,4 +186,6 @@ pub fn app_environment(model: &Model, service: &str, env: &mut BTreeMap<String, 
     env.insert("OTEL_EXPORTER_OTLP_PROTOCOL".into(), "http/protobuf".into());
     env.insert("OTEL_SERVICE_NAME".into(), service.into());
     env.insert("OTEL_TRACES_EXPORTER".into(), "otlp".into());
+    env.insert("OTEL_METRICS_EXPORTER".into(), "none".into());
+    env.insert("OTEL_LOGS_EXPORTER".into(), "none".into());
 }
