@@ -597,6 +597,25 @@ replicas = 2
     }
 
     #[test]
+    fn jaeger_keeps_its_builtin_config_with_a_bounded_memory_store() {
+        let m = with("[tracing]\nbackend = \"jaeger\"\n");
+        let j = service(&m, traces::JAEGER);
+        // No `--config`: the built-in all-in-one configuration stays; only the
+        // in-memory store of its `some_storage` backend is bounded.
+        assert_eq!(
+            j.command.as_deref(),
+            Some(
+                &[
+                    "--set=extensions.jaeger_storage.backends.some_storage.memory.max_traces=20000"
+                        .to_string()
+                ][..]
+            )
+        );
+        assert_eq!(j.environment["JAEGER_LISTEN_HOST"], "0.0.0.0");
+        assert_eq!(j.expose, [16686, 4317, 8888]);
+    }
+
+    #[test]
     fn apps_get_otlp_and_dsn_variables_and_their_own_env_wins() {
         let m = with(
             "[tracing]\nbackend = \"tempo\"\n[errors]\nbackend = \"sentry\"\ndsn_env = \"SHOP_DSN\"\n",

@@ -24,6 +24,13 @@ pub const TEMPO_PORT: u16 = 3200;
 pub const JAEGER: &str = "jaeger";
 pub const JAEGER_UI_PORT: u16 = 16686;
 pub const JAEGER_METRICS_PORT: u16 = 8888;
+/// Traces Jaeger's in-memory store keeps (oldest evicted first). Its built-in
+/// configuration keeps 100 000, far more than the container's memory limit holds
+/// (512M: ~5 KB per trace of a few dozen spans); 20 000 stays well inside it.
+pub const JAEGER_MAX_TRACES: u32 = 20_000;
+/// The storage backend of Jaeger's built-in all-in-one configuration
+/// (cmd/jaeger/internal/all-in-one.yaml of the pinned version).
+const JAEGER_STORAGE: &str = "some_storage";
 /// How long Tempo keeps traces (there is no manifest setting: a week is plenty for
 /// following a request; metrics and logs keep the long history).
 pub const TRACE_RETENTION: &str = "168h";
@@ -142,10 +149,16 @@ fn tempo(model: &mut Model) {
 }
 
 /// Jaeger v2 all-in-one with its built-in configuration: OTLP receivers, in-memory
-/// storage, the UI and query API on 16686, its metrics on 8888.
+/// storage (bounded to [`JAEGER_MAX_TRACES`]), the UI and query API on 16686, its
+/// metrics on 8888.
 fn jaeger(model: &mut Model) {
     let mut c = ComposeService::new(JAEGER, Role::Monitoring);
     c.image = Some(image(model, "jaeger"));
+    // Without `--config` Jaeger runs its built-in configuration; `--set` (the
+    // collector's flag, applied on top of it) bounds the in-memory store.
+    c.command = Some(vec![format!(
+        "--set=extensions.jaeger_storage.backends.{JAEGER_STORAGE}.memory.max_traces={JAEGER_MAX_TRACES}"
+    )]);
     c.expose = vec![JAEGER_UI_PORT, OTLP_GRPC_PORT, JAEGER_METRICS_PORT];
     // Its built-in configuration binds the receivers, UI and metrics to this host
     // (localhost unless set): other containers must reach them.
