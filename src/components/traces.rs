@@ -160,8 +160,9 @@ fn jaeger(model: &mut Model) {
         "--set=extensions.jaeger_storage.backends.{JAEGER_STORAGE}.memory.max_traces={JAEGER_MAX_TRACES}"
     )]);
     c.expose = vec![JAEGER_UI_PORT, OTLP_GRPC_PORT, JAEGER_METRICS_PORT];
-    // Its built-in configuration binds the receivers, UI and metrics to this host
-    // (localhost unless set): other containers must reach them.
+    // Its built-in configuration binds the receivers and metrics to this host
+    // (localhost unless set; the image sets 0.0.0.0, kept explicit here because other
+    // containers must reach them). The UI/query API listens on :16686 regardless.
     c.environment = [("JAEGER_LISTEN_HOST".to_string(), "0.0.0.0".to_string())].into();
     c.user = Some("10001:10001".into());
     c.hardening.read_only = true;
