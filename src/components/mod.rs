@@ -597,6 +597,56 @@ replicas = 2
     }
 
     #[test]
+    fn the_export_failure_alert_names_the_collectors_exporter() {
+        for backend in ["tempo", "jaeger"] {
+            let m = with(&format!("[tracing]\nbackend = \"{backend}\"\n"));
+            let files = rendered(&m);
+            let cfg = files
+                .iter()
+                .find(|f| f.path == "monitoring/otel-collector/config.yml")
+                .unwrap();
+            let v = crate::verify::parse(cfg).unwrap().unwrap();
+            let exporters = &v["service"]["pipelines"]["traces"]["exporters"];
+            let rules = m.rules.iter().find(|r| r.name == "monitoring").unwrap();
+            let rule = rules
+                .groups
+                .iter()
+                .flat_map(|g| &g.rules)
+                .find(|r| r.alert.as_deref() == Some("OtelCollectorExportFailing"))
+                .expect("the alert exists with tracing on");
+            assert!(
+                rule.expr
+                    .contains("otelcol_exporter_send_failed_spans_total{job=\"otel-collector\"}"),
+                "{}",
+                rule.expr
+            );
+            // Its promtool test uses the exporter name of the rendered pipeline.
+            let test = rules
+                .tests
+                .iter()
+                .find(|t| t.name.starts_with("OtelCollectorExportFailing: "))
+                .unwrap();
+            let exporter = exporters[0].as_str().unwrap();
+            assert!(
+                test.input_series[0]
+                    .series
+                    .contains(&format!("exporter=\"{exporter}\"")),
+                "{}",
+                test.input_series[0].series
+            );
+        }
+        let none = with("");
+        assert!(
+            !none
+                .rules
+                .iter()
+                .flat_map(|r| &r.groups)
+                .flat_map(|g| &g.rules)
+                .any(|r| r.alert.as_deref() == Some("OtelCollectorExportFailing"))
+        );
+    }
+
+    #[test]
     fn jaeger_keeps_its_builtin_config_with_a_bounded_memory_store() {
         let m = with("[tracing]\nbackend = \"jaeger\"\n");
         let j = service(&m, traces::JAEGER);
