@@ -1361,7 +1361,55 @@ fn component_alerts(b: &mut Builder, model: &Model) {
             },
         );
     }
+    // The collector is up but its trace store refuses or cannot be reached: spans are
+    // lost while `OtelCollectorDown` stays quiet. Its counter (collector telemetry
+    // through the Prometheus reader, which adds `_total`) carries the `exporter` label.
+    if let Some(j) = model.scrape_jobs.iter().find(|j| j.name == COLLECTOR_JOB) {
+        let target = model
+            .target_files
+            .iter()
+            .find(|t| t.path == j.file)
+            .and_then(|t| t.groups.first())
+            .and_then(|g| g.targets.first())
+            .cloned()
+            .unwrap_or_default();
+        // The exporter is named after the backend (`otlp/tempo`, `otlp/jaeger`).
+        let exporter = format!("otlp/{}", model.tracing);
+        let t = labels(&[
+            ("environment", ENV),
+            ("exporter", &exporter),
+            ("instance", &target),
+            ("job", COLLECTOR_JOB),
+            ("service", COLLECTOR_JOB),
+        ]);
+        b.counter_rate_alert(
+            spec(
+                "OtelCollectorExportFailing",
+                format!(
+                    "rate(otelcol_exporter_send_failed_spans_total{{job=\"{COLLECTOR_JOB}\"}}[5m]) > 0"
+                ),
+                "5m",
+                "warning",
+                Text::new().t("The OpenTelemetry collector cannot export traces"),
+                Text::new()
+                    .t("Exporter ")
+                    .l("exporter")
+                    .t(" of ")
+                    .l("instance")
+                    .t(" fails to send spans (")
+                    .v(Fmt::Fixed(3))
+                    .t(" spans/s): traces are lost."),
+            ),
+            selector("otelcol_exporter_send_failed_spans_total", &t),
+            t,
+            "one failed span a minute",
+            "no failed span",
+        );
+    }
 }
+
+/// Scrape job of the OpenTelemetry collector.
+const COLLECTOR_JOB: &str = crate::components::traces::COLLECTOR;
 
 fn monitoring_rules(model: &Model) -> RuleFile {
     let mut b = Builder::new("monitoring", "the monitoring stack itself");

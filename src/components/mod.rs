@@ -597,6 +597,75 @@ replicas = 2
     }
 
     #[test]
+    fn the_export_failure_alert_names_the_collectors_exporter() {
+        for backend in ["tempo", "jaeger"] {
+            let m = with(&format!("[tracing]\nbackend = \"{backend}\"\n"));
+            let files = rendered(&m);
+            let cfg = files
+                .iter()
+                .find(|f| f.path == "monitoring/otel-collector/config.yml")
+                .unwrap();
+            let v = crate::verify::parse(cfg).unwrap().unwrap();
+            let exporters = &v["service"]["pipelines"]["traces"]["exporters"];
+            let rules = m.rules.iter().find(|r| r.name == "monitoring").unwrap();
+            let rule = rules
+                .groups
+                .iter()
+                .flat_map(|g| &g.rules)
+                .find(|r| r.alert.as_deref() == Some("OtelCollectorExportFailing"))
+                .expect("the alert exists with tracing on");
+            assert!(
+                rule.expr
+                    .contains("otelcol_exporter_send_failed_spans_total{job=\"otel-collector\"}"),
+                "{}",
+                rule.expr
+            );
+            // Its promtool test uses the exporter name of the rendered pipeline.
+            let test = rules
+                .tests
+                .iter()
+                .find(|t| t.name.starts_with("OtelCollectorExportFailing: "))
+                .unwrap();
+            let exporter = exporters[0].as_str().unwrap();
+            assert!(
+                test.input_series[0]
+                    .series
+                    .contains(&format!("exporter=\"{exporter}\"")),
+                "{}",
+                test.input_series[0].series
+            );
+        }
+        let none = with("");
+        assert!(
+            !none
+                .rules
+                .iter()
+                .flat_map(|r| &r.groups)
+                .flat_map(|g| &g.rules)
+                .any(|r| r.alert.as_deref() == Some("OtelCollectorExportFailing"))
+        );
+    }
+
+    #[test]
+    fn jaeger_keeps_its_builtin_config_with_a_bounded_memory_store() {
+        let m = with("[tracing]\nbackend = \"jaeger\"\n");
+        let j = service(&m, traces::JAEGER);
+        // No `--config`: the built-in all-in-one configuration stays; only the
+        // in-memory store of its `some_storage` backend is bounded.
+        assert_eq!(
+            j.command.as_deref(),
+            Some(
+                &[
+                    "--set=extensions.jaeger_storage.backends.some_storage.memory.max_traces=20000"
+                        .to_string()
+                ][..]
+            )
+        );
+        assert_eq!(j.environment["JAEGER_LISTEN_HOST"], "0.0.0.0");
+        assert_eq!(j.expose, [16686, 4317, 8888]);
+    }
+
+    #[test]
     fn apps_get_otlp_and_dsn_variables_and_their_own_env_wins() {
         let m = with(
             "[tracing]\nbackend = \"tempo\"\n[errors]\nbackend = \"sentry\"\ndsn_env = \"SHOP_DSN\"\n",
@@ -614,6 +683,11 @@ replicas = 2
             service(&m, "worker-2").environment["OTEL_SERVICE_NAME"],
             "worker"
         );
+        // The collector only has a traces pipeline: SDKs must not push metrics or
+        // logs over OTLP (their spec default), the receiver would answer 404.
+        assert_eq!(api.environment["OTEL_TRACES_EXPORTER"], "otlp");
+        assert_eq!(api.environment["OTEL_METRICS_EXPORTER"], "none");
+        assert_eq!(api.environment["OTEL_LOGS_EXPORTER"], "none");
         assert_eq!(
             api.environment["SENTRY_DSN"],
             "${SHOP_DSN:?set SHOP_DSN in .env}"

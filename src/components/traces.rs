@@ -24,6 +24,13 @@ pub const TEMPO_PORT: u16 = 3200;
 pub const JAEGER: &str = "jaeger";
 pub const JAEGER_UI_PORT: u16 = 16686;
 pub const JAEGER_METRICS_PORT: u16 = 8888;
+/// Traces Jaeger's in-memory store keeps (oldest evicted first). Its built-in
+/// configuration keeps 100 000, far more than the container's memory limit holds
+/// (512M: ~5 KB per trace of a few dozen spans); 20 000 stays well inside it.
+pub const JAEGER_MAX_TRACES: u32 = 20_000;
+/// The storage backend of Jaeger's built-in all-in-one configuration
+/// (cmd/jaeger/internal/all-in-one.yaml of the pinned version).
+const JAEGER_STORAGE: &str = "some_storage";
 /// How long Tempo keeps traces (there is no manifest setting: a week is plenty for
 /// following a request; metrics and logs keep the long history).
 pub const TRACE_RETENTION: &str = "168h";
@@ -142,13 +149,20 @@ fn tempo(model: &mut Model) {
 }
 
 /// Jaeger v2 all-in-one with its built-in configuration: OTLP receivers, in-memory
-/// storage, the UI and query API on 16686, its metrics on 8888.
+/// storage (bounded to [`JAEGER_MAX_TRACES`]), the UI and query API on 16686, its
+/// metrics on 8888.
 fn jaeger(model: &mut Model) {
     let mut c = ComposeService::new(JAEGER, Role::Monitoring);
     c.image = Some(image(model, "jaeger"));
+    // Without `--config` Jaeger runs its built-in configuration; `--set` (the
+    // collector's flag, applied on top of it) bounds the in-memory store.
+    c.command = Some(vec![format!(
+        "--set=extensions.jaeger_storage.backends.{JAEGER_STORAGE}.memory.max_traces={JAEGER_MAX_TRACES}"
+    )]);
     c.expose = vec![JAEGER_UI_PORT, OTLP_GRPC_PORT, JAEGER_METRICS_PORT];
-    // Its built-in configuration binds the receivers, UI and metrics to this host
-    // (localhost unless set): other containers must reach them.
+    // Its built-in configuration binds the receivers and metrics to this host
+    // (localhost unless set; the image sets 0.0.0.0, kept explicit here because other
+    // containers must reach them). The UI/query API listens on :16686 regardless.
     c.environment = [("JAEGER_LISTEN_HOST".to_string(), "0.0.0.0".to_string())].into();
     c.user = Some("10001:10001".into());
     c.hardening.read_only = true;
@@ -169,6 +183,12 @@ fn jaeger(model: &mut Model) {
 }
 
 /// The OTLP variables of an app container (standard OpenTelemetry SDK variables).
+///
+/// Only traces go over OTLP: the collector has a traces pipeline alone, so its OTLP
+/// receiver serves no `/v1/metrics` or `/v1/logs` (404). The SDK specification makes
+/// `otlp` the default of `OTEL_METRICS_EXPORTER` and `OTEL_LOGS_EXPORTER` (the Java agent
+/// and Python's `opentelemetry-instrument` follow it), so they are set to `none`:
+/// metrics are scraped by Prometheus, logs are read from the containers' output.
 pub fn app_environment(model: &Model, service: &str, env: &mut BTreeMap<String, String>) {
     if model.tracing == "none" {
         return;
@@ -180,4 +200,6 @@ pub fn app_environment(model: &Model, service: &str, env: &mut BTreeMap<String, 
     env.insert("OTEL_EXPORTER_OTLP_PROTOCOL".into(), "http/protobuf".into());
     env.insert("OTEL_SERVICE_NAME".into(), service.into());
     env.insert("OTEL_TRACES_EXPORTER".into(), "otlp".into());
+    env.insert("OTEL_METRICS_EXPORTER".into(), "none".into());
+    env.insert("OTEL_LOGS_EXPORTER".into(), "none".into());
 }
