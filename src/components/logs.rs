@@ -31,6 +31,10 @@ pub const SETUP: &str = "elasticsearch-logs-setup";
 pub const KIBANA: &str = "kibana";
 pub const KIBANA_PORT: u16 = 5601;
 pub const FILEBEAT: &str = "filebeat";
+/// Memory floor of the logs cluster: its 1 GiB heap at most half of it.
+pub const ES_MIN_MEMORY_MIB: u64 = 2048;
+/// Memory floor of Kibana.
+pub const KIBANA_MIN_MEMORY_MIB: u64 = 1024;
 /// Container variable holding the environment's name (set by each overlay).
 pub const ENVIRONMENT_VAR: &str = "OBSGEN_ENVIRONMENT";
 /// Index pattern (data streams) Filebeat writes and Grafana reads.
@@ -218,6 +222,10 @@ fn elasticsearch(model: &mut Model) {
         retries: 30,
         start_period: "60s".into(),
     });
+    // A 1 GiB heap (ES_JAVA_OPTS) plus off-heap memory does not fit the monitoring
+    // role's 512M limit (the kernel kills the JVM): Elastic sizes the heap at no more
+    // than half of the memory, so the container gets at least 2 GiB.
+    es.min_memory_mib = Some(ES_MIN_MEMORY_MIB);
     // The image runs as uid 1000 and writes its keystore under config/ at start.
     es.user = Some("1000:0".into());
     es.networks = vec![attach("monitoring")];
@@ -277,6 +285,9 @@ fn elasticsearch(model: &mut Model) {
         start_period: "90s".into(),
     });
     k.user = Some("1000:0".into());
+    // Kibana sizes its Node.js heap from the memory it sees; Elastic's own default for
+    // a Kibana container (ECK) is 1 GiB.
+    k.min_memory_mib = Some(KIBANA_MIN_MEMORY_MIB);
     k.depends_on = vec![done.clone()];
     // edge: its UI is published on the monitoring address.
     k.networks = vec![attach("monitoring"), attach("edge")];

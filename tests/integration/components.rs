@@ -146,6 +146,30 @@ fn ecommerce_runs_elk_glitchtip_and_minio() {
             assert_eq!(o["services"][job]["restart"], "no", "{env}: {job}");
         }
     }
+    // The logs cluster's 1 GiB heap and Kibana fit their containers in every
+    // environment (the monitoring role's 512M would get them killed).
+    for env in ["compose.development.yaml", "compose.production.yaml"] {
+        let o = yaml(&p.read(env));
+        for (s, floor) in [("elasticsearch-logs", "2048M"), ("kibana", "1024M")] {
+            assert_eq!(
+                o["services"][s]["deploy"]["resources"]["limits"]["memory"], floor,
+                "{env}: {s}"
+            );
+        }
+    }
+    assert_eq!(
+        c["services"]["elasticsearch-logs"]["environment"]["ES_JAVA_OPTS"],
+        "-Xms1g -Xmx1g"
+    );
+    // Grafana's reader may read the cluster's version (cluster privilege `monitor`,
+    // which Grafana's Elasticsearch datasource requires), and only read the logs.
+    let setup = p.read("monitoring/elasticsearch/setup.sh");
+    assert!(
+        setup.contains(
+            r#"/_security/role/obsgen_logs_reader '{"cluster":["monitor"],"indices":[{"names":["filebeat-*"],"privileges":["read","view_index_metadata"]}]}'"#
+        ),
+        "{setup}"
+    );
     // Kibana on 5602 in development (the manifest moved it), 5601 in production.
     let dev = yaml(&p.read("compose.development.yaml"));
     assert_eq!(
