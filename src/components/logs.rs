@@ -25,6 +25,8 @@ pub const LOKI: &str = "loki";
 pub const LOKI_PORT: u16 = 3100;
 pub const ALLOY: &str = "alloy";
 pub const ALLOY_PORT: u16 = 12345;
+/// Alloy's storage path, the mount point of the volume `alloy-data`.
+pub const ALLOY_DATA: &str = "/var/lib/alloy-data";
 pub const ELASTICSEARCH: &str = "elasticsearch-logs";
 pub const ELASTICSEARCH_PORT: u16 = 9200;
 pub const SETUP: &str = "elasticsearch-logs-setup";
@@ -122,17 +124,21 @@ fn loki(model: &mut Model) {
         "run".into(),
         "/etc/alloy/config.alloy".into(),
         format!("--server.http.listen-addr=0.0.0.0:{ALLOY_PORT}"),
-        "--storage.path=/var/lib/alloy/data".into(),
+        format!("--storage.path={ALLOY_DATA}"),
         "--disable-reporting".into(),
     ]);
     a.expose = vec![ALLOY_PORT];
     a.volumes = vec![
         "./monitoring/alloy/config.alloy:/etc/alloy/config.alloy:ro".into(),
         "/var/run/docker.sock:/var/run/docker.sock:ro".into(),
-        "alloy-data:/var/lib/alloy/data".into(),
+        format!("alloy-data:{ALLOY_DATA}"),
     ];
     // Root (the image's user) to open the Docker socket, which root owns: no
-    // capability is needed for that, so all are dropped.
+    // capability is needed for that, so all are dropped. Hence the storage path (the
+    // positions of loki.source.docker) outside the image's /var/lib/alloy, which
+    // belongs to its unused user alloy (uid 473, mode 770): a volume there would be
+    // created with that owner, which root cannot write without CAP_DAC_OVERRIDE. A
+    // volume on a path the image lacks is created owned by root.
     a.user = Some("0:0".into());
     a.hardening.read_only = true;
     a.hardening.tmpfs = vec!["/tmp".into()];

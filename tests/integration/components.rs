@@ -38,6 +38,30 @@ fn microservices_otel_ships_logs_to_loki_and_traces_to_tempo() {
         otel["processors"]["probabilistic_sampler"]["sampling_percentage"],
         50.0
     );
+    // Alloy runs as root without capabilities: its storage is a volume on a path the
+    // image lacks (created owned by root), not the image's /var/lib/alloy/data (owned
+    // by uid 473, mode 770, which root cannot write without CAP_DAC_OVERRIDE).
+    let a = &c["services"]["alloy"];
+    assert_eq!(a["user"], "0:0");
+    assert!(
+        a["command"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("--storage.path=/var/lib/alloy-data")),
+        "{a}"
+    );
+    assert!(
+        a["volumes"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("alloy-data:/var/lib/alloy-data")),
+        "{a}"
+    );
+    let prod = yaml(&p.read("compose.production.yaml"));
+    assert_eq!(
+        prod["services"]["alloy"]["cap_drop"],
+        serde_json::json!(["ALL"])
+    );
     let alloy = p.read("monitoring/alloy/config.alloy");
     assert!(alloy.contains("\"com.docker.compose.project=otel-shop\""));
     assert!(alloy.contains("url = \"http://loki:3100/loki/api/v1/push\""));
