@@ -75,6 +75,7 @@ pub struct ElasticConfig {
     pub index_pattern: String,
     pub writer_user: String,
     pub reader_user: String,
+    /// `[logging] retention` as an Elasticsearch time value ([`es_time`]).
     pub retention: String,
     pub environment_var: String,
 }
@@ -338,7 +339,9 @@ fn elasticsearch(model: &mut Model) {
         index_pattern: INDEX_PATTERN.into(),
         writer_user: WRITER_USER.into(),
         reader_user: READER_USER.into(),
-        retention: model.addons.log_retention.clone(),
+        retention: es_time(
+            crate::units::parse_duration(&model.addons.log_retention).expect("validated"),
+        ),
         environment_var: ENVIRONMENT_VAR.into(),
     };
     add_file(
@@ -353,6 +356,26 @@ fn elasticsearch(model: &mut Model) {
         "elasticsearch/setup.sh.j2",
         &cfg,
     );
+}
+
+/// A duration in milliseconds as an Elasticsearch time value (the lifecycle policy's
+/// `min_age`): one number and one of the units `d`, `h`, `m`, `s`, `ms`, the largest
+/// that divides it. Elasticsearch knows no `w` or `y` and no compound `1d12h`, which
+/// `[logging] retention` accepts (Prometheus durations): `2w` is `14d`.
+pub fn es_time(ms: u64) -> String {
+    const UNITS: [(&str, u64); 4] = [
+        ("d", 24 * 3_600_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ];
+    UNITS
+        .iter()
+        .find(|(_, size)| ms.is_multiple_of(*size))
+        .map_or_else(
+            || format!("{ms}ms"),
+            |(unit, size)| format!("{}{unit}", ms / size),
+        )
 }
 
 /// Checks the syntax of an Alloy configuration as far as it matters for a generated
