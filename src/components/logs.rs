@@ -25,12 +25,18 @@ pub const LOKI: &str = "loki";
 pub const LOKI_PORT: u16 = 3100;
 pub const ALLOY: &str = "alloy";
 pub const ALLOY_PORT: u16 = 12345;
+/// Alloy's storage path, the mount point of the volume `alloy-data`.
+pub const ALLOY_DATA: &str = "/var/lib/alloy-data";
 pub const ELASTICSEARCH: &str = "elasticsearch-logs";
 pub const ELASTICSEARCH_PORT: u16 = 9200;
 pub const SETUP: &str = "elasticsearch-logs-setup";
 pub const KIBANA: &str = "kibana";
 pub const KIBANA_PORT: u16 = 5601;
 pub const FILEBEAT: &str = "filebeat";
+/// Memory floor of the logs cluster: its 1 GiB heap at most half of it.
+pub const ES_MIN_MEMORY_MIB: u64 = 2048;
+/// Memory floor of Kibana.
+pub const KIBANA_MIN_MEMORY_MIB: u64 = 1024;
 /// Container variable holding the environment's name (set by each overlay).
 pub const ENVIRONMENT_VAR: &str = "OBSGEN_ENVIRONMENT";
 /// Index pattern (data streams) Filebeat writes and Grafana reads.
@@ -69,6 +75,7 @@ pub struct ElasticConfig {
     pub index_pattern: String,
     pub writer_user: String,
     pub reader_user: String,
+    /// `[logging] retention` as an Elasticsearch time value ([`es_time`]).
     pub retention: String,
     pub environment_var: String,
 }
@@ -118,17 +125,21 @@ fn loki(model: &mut Model) {
         "run".into(),
         "/etc/alloy/config.alloy".into(),
         format!("--server.http.listen-addr=0.0.0.0:{ALLOY_PORT}"),
-        "--storage.path=/var/lib/alloy/data".into(),
+        format!("--storage.path={ALLOY_DATA}"),
         "--disable-reporting".into(),
     ]);
     a.expose = vec![ALLOY_PORT];
     a.volumes = vec![
         "./monitoring/alloy/config.alloy:/etc/alloy/config.alloy:ro".into(),
         "/var/run/docker.sock:/var/run/docker.sock:ro".into(),
-        "alloy-data:/var/lib/alloy/data".into(),
+        format!("alloy-data:{ALLOY_DATA}"),
     ];
     // Root (the image's user) to open the Docker socket, which root owns: no
-    // capability is needed for that, so all are dropped.
+    // capability is needed for that, so all are dropped. Hence the storage path (the
+    // positions of loki.source.docker) outside the image's /var/lib/alloy, which
+    // belongs to its unused user alloy (uid 473, mode 770): a volume there would be
+    // created with that owner, which root cannot write without CAP_DAC_OVERRIDE. A
+    // volume on a path the image lacks is created owned by root.
     a.user = Some("0:0".into());
     a.hardening.read_only = true;
     a.hardening.tmpfs = vec!["/tmp".into()];
@@ -218,6 +229,10 @@ fn elasticsearch(model: &mut Model) {
         retries: 30,
         start_period: "60s".into(),
     });
+    // A 1 GiB heap (ES_JAVA_OPTS) plus off-heap memory does not fit the monitoring
+    // role's 512M limit (the kernel kills the JVM): Elastic sizes the heap at no more
+    // than half of the memory, so the container gets at least 2 GiB.
+    es.min_memory_mib = Some(ES_MIN_MEMORY_MIB);
     // The image runs as uid 1000 and writes its keystore under config/ at start.
     es.user = Some("1000:0".into());
     es.networks = vec![attach("monitoring")];
@@ -277,6 +292,9 @@ fn elasticsearch(model: &mut Model) {
         start_period: "90s".into(),
     });
     k.user = Some("1000:0".into());
+    // Kibana sizes its Node.js heap from the memory it sees; Elastic's own default for
+    // a Kibana container (ECK) is 1 GiB.
+    k.min_memory_mib = Some(KIBANA_MIN_MEMORY_MIB);
     k.depends_on = vec![done.clone()];
     // edge: its UI is published on the monitoring address.
     k.networks = vec![attach("monitoring"), attach("edge")];
@@ -321,7 +339,9 @@ fn elasticsearch(model: &mut Model) {
         index_pattern: INDEX_PATTERN.into(),
         writer_user: WRITER_USER.into(),
         reader_user: READER_USER.into(),
-        retention: model.addons.log_retention.clone(),
+        retention: es_time(
+            crate::units::parse_duration(&model.addons.log_retention).expect("validated"),
+        ),
         environment_var: ENVIRONMENT_VAR.into(),
     };
     add_file(
@@ -336,6 +356,26 @@ fn elasticsearch(model: &mut Model) {
         "elasticsearch/setup.sh.j2",
         &cfg,
     );
+}
+
+/// A duration in milliseconds as an Elasticsearch time value (the lifecycle policy's
+/// `min_age`): one number and one of the units `d`, `h`, `m`, `s`, `ms`, the largest
+/// that divides it. Elasticsearch knows no `w` or `y` and no compound `1d12h`, which
+/// `[logging] retention` accepts (Prometheus durations): `2w` is `14d`.
+pub fn es_time(ms: u64) -> String {
+    const UNITS: [(&str, u64); 4] = [
+        ("d", 24 * 3_600_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ];
+    UNITS
+        .iter()
+        .find(|(_, size)| ms.is_multiple_of(*size))
+        .map_or_else(
+            || format!("{ms}ms"),
+            |(unit, size)| format!("{}{unit}", ms / size),
+        )
 }
 
 /// Checks the syntax of an Alloy configuration as far as it matters for a generated

@@ -558,6 +558,36 @@ replicas = 2
     }
 
     #[test]
+    fn the_lifecycle_policy_gets_a_time_value_elasticsearch_parses() {
+        // Elasticsearch time values: one number, one of d/h/m/s/ms (no w, y, compound).
+        for (retention, es) in [
+            ("30d", "30d"),
+            ("2w", "14d"),
+            ("1y", "365d"),
+            ("1d12h", "36h"),
+            ("36h", "36h"),
+            ("90m", "90m"),
+            ("1h30s", "3630s"),
+            ("1s500ms", "1500ms"),
+        ] {
+            let ms = crate::units::parse_duration(retention).unwrap();
+            assert_eq!(logs::es_time(ms), es, "{retention}");
+        }
+        let m = with("[logging]\nbackend = \"elasticsearch\"\nretention = \"2w\"\n");
+        let files = rendered(&m);
+        let setup = files
+            .iter()
+            .find(|f| f.path == "monitoring/elasticsearch/setup.sh")
+            .unwrap();
+        let text = std::str::from_utf8(&setup.bytes).unwrap();
+        assert!(
+            text.contains(r#""delete":{"min_age":"14d","actions":{"delete":{}}}"#),
+            "{text}"
+        );
+        assert!(!text.contains("2w"), "{text}");
+    }
+
+    #[test]
     fn the_collector_pipeline_is_complete_and_reaches_its_backend() {
         for backend in ["tempo", "jaeger"] {
             let m = with(&format!(

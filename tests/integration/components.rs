@@ -38,6 +38,30 @@ fn microservices_otel_ships_logs_to_loki_and_traces_to_tempo() {
         otel["processors"]["probabilistic_sampler"]["sampling_percentage"],
         50.0
     );
+    // Alloy runs as root without capabilities: its storage is a volume on a path the
+    // image lacks (created owned by root), not the image's /var/lib/alloy/data (owned
+    // by uid 473, mode 770, which root cannot write without CAP_DAC_OVERRIDE).
+    let a = &c["services"]["alloy"];
+    assert_eq!(a["user"], "0:0");
+    assert!(
+        a["command"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("--storage.path=/var/lib/alloy-data")),
+        "{a}"
+    );
+    assert!(
+        a["volumes"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("alloy-data:/var/lib/alloy-data")),
+        "{a}"
+    );
+    let prod = yaml(&p.read("compose.production.yaml"));
+    assert_eq!(
+        prod["services"]["alloy"]["cap_drop"],
+        serde_json::json!(["ALL"])
+    );
     let alloy = p.read("monitoring/alloy/config.alloy");
     assert!(alloy.contains("\"com.docker.compose.project=otel-shop\""));
     assert!(alloy.contains("url = \"http://loki:3100/loki/api/v1/push\""));
@@ -146,6 +170,30 @@ fn ecommerce_runs_elk_glitchtip_and_minio() {
             assert_eq!(o["services"][job]["restart"], "no", "{env}: {job}");
         }
     }
+    // The logs cluster's 1 GiB heap and Kibana fit their containers in every
+    // environment (the monitoring role's 512M would get them killed).
+    for env in ["compose.development.yaml", "compose.production.yaml"] {
+        let o = yaml(&p.read(env));
+        for (s, floor) in [("elasticsearch-logs", "2048M"), ("kibana", "1024M")] {
+            assert_eq!(
+                o["services"][s]["deploy"]["resources"]["limits"]["memory"], floor,
+                "{env}: {s}"
+            );
+        }
+    }
+    assert_eq!(
+        c["services"]["elasticsearch-logs"]["environment"]["ES_JAVA_OPTS"],
+        "-Xms1g -Xmx1g"
+    );
+    // Grafana's reader may read the cluster's version (cluster privilege `monitor`,
+    // which Grafana's Elasticsearch datasource requires), and only read the logs.
+    let setup = p.read("monitoring/elasticsearch/setup.sh");
+    assert!(
+        setup.contains(
+            r#"/_security/role/obsgen_logs_reader '{"cluster":["monitor"],"indices":[{"names":["filebeat-*"],"privileges":["read","view_index_metadata"]}]}'"#
+        ),
+        "{setup}"
+    );
     // Kibana on 5602 in development (the manifest moved it), 5601 in production.
     let dev = yaml(&p.read("compose.development.yaml"));
     assert_eq!(
