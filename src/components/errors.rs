@@ -92,7 +92,7 @@ pub fn assemble(model: &mut Model) {
         model,
         &dsn,
         "DSN the apps report errors to (empty: reporting off)",
-        "after the first start, create a project in the GlitchTip UI and copy its DSN (Settings, Client Keys); create the first user with: docker compose exec glitchtip ./manage.py createsuperuser",
+        "after the first start, create the first user with: docker compose exec glitchtip ./manage.py createsuperuser; create a project in the GlitchTip UI and copy its DSN (Settings, Client Keys), replacing its host with glitchtip:8000 (http://KEY@glitchtip:8000/ID): the apps reach GlitchTip inside the stack, where the public domain may not resolve",
         "",
     );
 
