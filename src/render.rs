@@ -57,7 +57,6 @@ pub fn environment() -> Environment<'static> {
 
 /// The template environment for one template set.
 pub struct Renderer {
-    env: Environment<'static>,
     /// Template sources by name, for the content hash of what was actually used.
     pub sources: BTreeMap<String, String>,
 }
@@ -85,18 +84,29 @@ impl Renderer {
                 }
             }
         }
+        Ok(Renderer { sources })
+    }
+
+    /// A template environment with the templates `artifacts` use, compiled (a project
+    /// without logs or tracing never pays for compiling their templates).
+    fn environment_for(&self, artifacts: &[Artifact]) -> Result<Environment<'static>> {
+        let used: std::collections::BTreeSet<&str> =
+            artifacts.iter().map(|a| a.template.as_str()).collect();
         let mut env = environment();
-        for (name, text) in &sources {
-            if name.ends_with(".j2") {
-                env.add_template_owned(name.clone(), text.clone())
-                    .map_err(|e| anyhow!("bug: template {name} does not compile: {e:#}"))?;
-            }
+        for name in used {
+            let text = self
+                .sources
+                .get(name)
+                .ok_or_else(|| anyhow!("bug: no template {name}"))?;
+            env.add_template_owned(name.to_string(), text.clone())
+                .map_err(|e| anyhow!("bug: template {name} does not compile: {e:#}"))?;
         }
-        Ok(Renderer { env, sources })
+        Ok(env)
     }
 
     /// Renders every artifact against the model.
     pub fn render(&self, model: &Model, artifacts: &[Artifact]) -> Result<Vec<File>> {
+        let compiled = self.environment_for(artifacts)?;
         let m = Value::from(minijinja::value::Serde(model));
         let envs: Vec<Value> = model
             .environments
@@ -105,8 +115,7 @@ impl Renderer {
             .collect();
         let header = Value::from(model.header());
         let render_one = |a: &Artifact| -> Result<File> {
-            let tmpl = self
-                .env
+            let tmpl = compiled
                 .get_template(&a.template)
                 .map_err(|e| anyhow!("bug: {e}"))?;
             let env = a
