@@ -214,6 +214,12 @@ fn a_complete_session_writes_the_manifest_and_generates() {
         std::fs::read_to_string(expected("obsgen.toml")).unwrap(),
         "the written manifest (UPDATE_WIZARD=1 to accept)\n--- transcript:\n{transcript}"
     );
+    // The committed transcript (shown in the README and the notes) is this session's.
+    assert_eq!(
+        transcript,
+        std::fs::read_to_string(expected("transcript.txt")).unwrap(),
+        "the session transcript changed (UPDATE_WIZARD=1 to accept)"
+    );
     // What was typed is in the manifest.
     let m: toml::Table = toml::from_str(&text).unwrap();
     assert_eq!(m["project"]["name"].as_str(), Some("shop"));
