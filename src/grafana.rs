@@ -916,42 +916,36 @@ fn component_datasources(model: &Model) -> Vec<Datasource> {
             "query": query,
         })
     };
-    match model.tracing.as_str() {
-        "tempo" => {
-            let mut d = ds(
-                "Tempo",
-                TEMPO_UID,
-                "tempo",
-                format!("http://{}:{}", traces::TEMPO, traces::TEMPO_PORT),
-            );
+    let traces = match model.tracing.as_str() {
+        "tempo" => Some((
+            "Tempo",
+            TEMPO_UID,
+            "tempo",
+            traces::TEMPO,
+            traces::TEMPO_PORT,
+        )),
+        "jaeger" => Some((
+            "Jaeger",
+            JAEGER_UID,
+            "jaeger",
+            traces::JAEGER,
+            traces::JAEGER_UI_PORT,
+        )),
+        _ => None,
+    };
+    if let Some((name, uid, kind, host, port)) = traces {
+        let mut d = ds(name, uid, kind, format!("http://{host}:{port}"));
+        d.json_data
+            .insert("nodeGraph".into(), json!({ "enabled": true }));
+        if let Some(l) = logs_uid {
             d.json_data
-                .insert("nodeGraph".into(), json!({ "enabled": true }));
-            if let Some(l) = logs_uid {
-                d.json_data
-                    .insert("tracesToLogsV2".into(), traces_to_logs(l));
-            }
-            if logs_uid == Some(LOKI_UID) {
-                d.json_data
-                    .insert("lokiSearch".into(), json!({ "datasourceUid": LOKI_UID }));
-            }
-            out.push(d);
+                .insert("tracesToLogsV2".into(), traces_to_logs(l));
         }
-        "jaeger" => {
-            let mut d = ds(
-                "Jaeger",
-                JAEGER_UID,
-                "jaeger",
-                format!("http://{}:{}", traces::JAEGER, traces::JAEGER_UI_PORT),
-            );
+        if kind == "tempo" && logs_uid == Some(LOKI_UID) {
             d.json_data
-                .insert("nodeGraph".into(), json!({ "enabled": true }));
-            if let Some(l) = logs_uid {
-                d.json_data
-                    .insert("tracesToLogsV2".into(), traces_to_logs(l));
-            }
-            out.push(d);
+                .insert("lokiSearch".into(), json!({ "datasourceUid": LOKI_UID }));
         }
-        _ => {}
+        out.push(d);
     }
     out
 }
@@ -2352,6 +2346,7 @@ pub fn verify(files: &[(&File, &Json)]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::test_support::{rendered, replace};
 
     fn model(text: &str) -> Model {
         let m: crate::manifest::Manifest = toml::from_str(text).unwrap();
@@ -2360,19 +2355,6 @@ mod tests {
 
     fn shop() -> Model {
         model(include_str!("../examples/shop/obsgen.toml"))
-    }
-
-    /// The shop example rendered, as the files `verify` sees.
-    fn rendered(m: &Model) -> Vec<File> {
-        let r = crate::render::Renderer::new("1", None).unwrap();
-        r.render(m, &crate::plan::plan(m)).unwrap()
-    }
-
-    fn replace(files: &mut [File], path: &str, from: &str, to: &str) {
-        let f = files.iter_mut().find(|f| f.path == path).unwrap();
-        let text = String::from_utf8(f.bytes.clone()).unwrap();
-        assert!(text.contains(from), "{path} lacks {from}");
-        f.bytes = text.replacen(from, to, 1).into_bytes();
     }
 
     #[test]

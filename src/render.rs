@@ -200,3 +200,25 @@ mod tests {
         );
     }
 }
+
+/// Helpers for unit tests that break a rendered file on purpose and expect
+/// [`crate::verify`] to catch it.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::File;
+    use crate::model::Model;
+
+    /// Every file of a model, rendered with the embedded templates, not yet verified.
+    pub fn rendered(m: &Model) -> Vec<File> {
+        let r = super::Renderer::new("1", None).unwrap();
+        r.render(m, &crate::plan::plan(m)).unwrap()
+    }
+
+    /// Replaces the first `from` in the file at `path` (which must contain it).
+    pub fn replace(files: &mut [File], path: &str, from: &str, to: &str) {
+        let f = files.iter_mut().find(|f| f.path == path).unwrap();
+        let text = String::from_utf8(f.bytes.clone()).unwrap();
+        assert!(text.contains(from), "{path} lacks {from}");
+        f.bytes = text.replacen(from, to, 1).into_bytes();
+    }
+}

@@ -439,23 +439,11 @@ pub fn verify(files: &[crate::render::File]) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use crate::model::ComposeService;
-    use crate::render::File;
+    use crate::render::test_support::{rendered, replace};
 
     fn model(text: &str) -> Model {
         let m: Manifest = toml::from_str(text).unwrap();
         crate::resolve::resolve(&m, "obsgen.toml")
-    }
-
-    fn rendered(m: &Model) -> Vec<File> {
-        let r = crate::render::Renderer::new("1", None).unwrap();
-        r.render(m, &crate::plan::plan(m)).unwrap()
-    }
-
-    fn replace(files: &mut [File], path: &str, from: &str, to: &str) {
-        let f = files.iter_mut().find(|f| f.path == path).unwrap();
-        let text = String::from_utf8(f.bytes.clone()).unwrap();
-        assert!(text.contains(from), "{path} lacks {from}");
-        f.bytes = text.replacen(from, to, 1).into_bytes();
     }
 
     const BASE: &str = r#"
