@@ -472,6 +472,19 @@ fn language(root: &Path, dir: &Path, svc: &mut FoundService, found: &mut Found) 
         "prometheus-client",
     ];
     let norm = |s: &str| s.to_lowercase().replace('_', "-");
+    let py_lib = |deps: &[String]| {
+        py_libs
+            .into_iter()
+            .find(|l| deps.iter().any(|d| d.starts_with(l)))
+            .map(str::to_string)
+    };
+    let bad_toml = |found: &mut Found, path: &Path, e: toml::de::Error| {
+        found.warnings.push(format!(
+            "{}: skipped, not valid TOML ({})",
+            rel(root, path),
+            e.message()
+        ))
+    };
     let path = dir.join("pyproject.toml");
     if let Some(text) = read(root, &path, found) {
         match toml::from_str::<toml::Table>(&text) {
@@ -492,19 +505,12 @@ fn language(root: &Path, dir: &Path, svc: &mut FoundService, found: &mut Found) 
                 {
                     deps.extend(o.keys().map(|k| norm(k)));
                 }
-                let lib = py_libs
-                    .into_iter()
-                    .find(|l| deps.iter().any(|d| d.starts_with(l)))
-                    .map(str::to_string);
+                let lib = py_lib(&deps);
                 note(found, &path, "python", &lib);
                 set_lang(svc, "python", lib, None, None);
                 hit = true;
             }
-            Err(e) => found.warnings.push(format!(
-                "{}: skipped, not valid TOML ({})",
-                rel(root, &path),
-                e.message()
-            )),
+            Err(e) => bad_toml(found, &path, e),
         }
     }
     let path = dir.join("requirements.txt");
@@ -514,10 +520,7 @@ fn language(root: &Path, dir: &Path, svc: &mut FoundService, found: &mut Found) 
             .map(|l| norm(l.trim()))
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
             .collect();
-        let lib = py_libs
-            .into_iter()
-            .find(|l| deps.iter().any(|d| d.starts_with(l)))
-            .map(str::to_string);
+        let lib = py_lib(&deps);
         note(found, &path, "python", &lib);
         set_lang(svc, "python", lib, None, None);
         hit = true;
@@ -562,11 +565,7 @@ fn language(root: &Path, dir: &Path, svc: &mut FoundService, found: &mut Found) 
                     hit = true;
                 }
             }
-            Err(e) => found.warnings.push(format!(
-                "{}: skipped, not valid TOML ({})",
-                rel(root, &path),
-                e.message()
-            )),
+            Err(e) => bad_toml(found, &path, e),
         }
     }
     // pom.xml (a text search is enough to find artifact ids)

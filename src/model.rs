@@ -397,8 +397,8 @@ pub struct EnvService {
     pub networks: Vec<String>,
     /// Variables this environment sets (values that name the environment).
     pub environment: BTreeMap<String, String>,
-    /// Restart policy, when not the environment's (`no` for one-shot jobs).
-    pub restart: Option<String>,
+    /// Restart policy: the environment's, `no` for one-shot jobs.
+    pub restart: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

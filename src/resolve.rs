@@ -690,6 +690,7 @@ fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
             s.retention_size.clone().expect("overlay")
         ),
     ];
+    let restart: String = s.restart.expect("overlay").as_str().into();
     let services = model
         .compose
         .iter()
@@ -714,7 +715,11 @@ fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
                 .into_iter()
                 .filter(|(k, _)| !c.environment.contains_key(k))
                 .collect(),
-            restart: c.one_shot.then(|| "no".to_string()),
+            restart: if c.one_shot {
+                "no".to_string()
+            } else {
+                restart.clone()
+            },
             command: if c.name == model.prometheus.name {
                 Some(prometheus_args.clone())
             } else if hot_reload && c.dev_command.is_some() {
@@ -746,7 +751,7 @@ fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
         evaluation_interval: s.evaluation_interval.clone().expect("overlay"),
         retention_time: s.retention_time.clone().expect("overlay"),
         retention_size: s.retention_size.clone().expect("overlay"),
-        restart: s.restart.expect("overlay").as_str().into(),
+        restart,
         log_max_size: s.log_max_size.clone().expect("overlay"),
         log_max_file: s.log_max_file.expect("overlay"),
         hardening: hardened,

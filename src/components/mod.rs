@@ -212,20 +212,27 @@ pub(crate) fn req(var: &str) -> String {
 /// How to make a random secret that is safe inside URLs and JSON (letters and digits).
 pub(crate) const RANDOM: &str = crate::resolve::RANDOM;
 
+/// Adds a variable to `.env.example` (once).
+fn add_var(model: &mut Model, var: EnvVar) {
+    if !model.env_vars.iter().any(|v| v.name == var.name) {
+        model.env_vars.push(var);
+    }
+}
+
 /// Adds a secret variable to `.env.example` (once).
 pub(crate) fn secret_var(model: &mut Model, name: &str, description: &str, how: &str) {
-    if model.env_vars.iter().any(|v| v.name == name) {
-        return;
-    }
-    model.env_vars.push(EnvVar {
-        name: name.into(),
-        description: description.into(),
-        how: how.into(),
-        secret: true,
-        value: String::new(),
-        // `obsgen secrets` makes a value for what the user would make with openssl too.
-        random: how.contains("openssl rand"),
-    });
+    add_var(
+        model,
+        EnvVar {
+            name: name.into(),
+            description: description.into(),
+            how: how.into(),
+            secret: true,
+            value: String::new(),
+            // `obsgen secrets` makes a value for what the user would make with openssl too.
+            random: how.contains("openssl rand"),
+        },
+    );
 }
 
 /// Adds a non-secret setting to `.env.example` (once), with its default value.
@@ -236,17 +243,17 @@ pub(crate) fn setting_var(
     how: &str,
     value: &str,
 ) {
-    if model.env_vars.iter().any(|v| v.name == name) {
-        return;
-    }
-    model.env_vars.push(EnvVar {
-        name: name.into(),
-        description: description.into(),
-        how: how.into(),
-        secret: false,
-        value: value.into(),
-        random: false,
-    });
+    add_var(
+        model,
+        EnvVar {
+            name: name.into(),
+            description: description.into(),
+            how: how.into(),
+            secret: false,
+            value: value.into(),
+            random: false,
+        },
+    );
 }
 
 /// Adds a configuration file rendered from `template` with `item`.
@@ -767,11 +774,13 @@ replicas = 2
             .iter()
             .find(|s| s.name == errors::MIGRATE)
             .unwrap();
-        assert_eq!(
-            mig.restart.as_deref(),
-            Some("no"),
-            "a one-shot job never restarts"
-        );
+        assert_eq!(mig.restart, "no", "a one-shot job never restarts");
+        let web = prod
+            .services
+            .iter()
+            .find(|s| s.name == errors::GLITCHTIP)
+            .unwrap();
+        assert_eq!(web.restart, "unless-stopped", "the environment's policy");
         assert_eq!(
             service(&m, "api").environment["SENTRY_DSN"],
             "${SENTRY_DSN:-}"
