@@ -668,9 +668,13 @@ fn run_pipeline(cli: &Cli, project: &Project) -> Result<project::Generated> {
 }
 
 fn generate(cli: &Cli, project: &Project, dry_run: bool, force: bool) -> Result<u8> {
+    // One run at a time (before anything is read); interrupted, it removes its
+    // temporary files.
+    let held = project::lock_project(&project.root)?;
+    project::clean_up_on_interrupt();
     let generated = run_pipeline(cli, project)?;
     let t = std::time::Instant::now();
-    let outcome = project::emit(&project.root, &generated, force, dry_run)?;
+    let outcome = project::emit(&project.root, &held, &generated, force, dry_run)?;
     if cli.verbose {
         eprintln!(
             "stage {:<8} {:>8.1} ms",
@@ -680,6 +684,14 @@ fn generate(cli: &Cli, project: &Project, dry_run: bool, force: bool) -> Result<
     }
     if cli.quiet {
         return Ok(0);
+    }
+    if outcome.leftovers > 0 {
+        outln!(
+            "{} {} leftover temporary file{} of an interrupted run",
+            if dry_run { "would remove" } else { "removed" },
+            outcome.leftovers,
+            if outcome.leftovers == 1 { "" } else { "s" }
+        );
     }
     let verb = if dry_run { "would write" } else { "wrote" };
     for p in &outcome.written {

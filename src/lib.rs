@@ -28,6 +28,7 @@ pub mod resolve;
 pub mod rules;
 pub mod secrets;
 pub mod settings;
+pub mod signals;
 pub mod stack;
 pub mod units;
 pub mod validate;

@@ -34,7 +34,7 @@ pub static WRITING: AtomicBool = AtomicBool::new(false);
 /// Makes Ctrl-C end the process cleanly (cursor shown, a message, exit 130) instead of
 /// leaving the terminal with a hidden cursor.
 pub fn install_ctrlc() {
-    let _ = ctrlc::set_handler(|| {
+    crate::signals::on_interrupt(|| {
         if WRITING.load(Ordering::SeqCst) {
             return;
         }

@@ -17,6 +17,7 @@ mod exporters;
 mod grafana;
 mod init;
 mod live;
+mod lockfile;
 mod quoting;
 mod robustness;
 mod rules;
