@@ -226,7 +226,12 @@ fn a_closed_stderr_never_makes_obsgen_panic_and_keeps_the_exit_code() {
     let p = Project::with_manifest(&bad);
     let lines = p.run(&["generate"]).expect(2).stderr.lines().count();
     assert!(lines > 300, "only {lines} lines of errors");
-    for args in [&["generate"][..], &["check"], &["secrets"], &["-v", "generate"]] {
+    for args in [
+        &["generate"][..],
+        &["check"],
+        &["secrets"],
+        &["-v", "generate"],
+    ] {
         assert_eq!(run_with_closed_stderr(&p, args, true).0, 2, "{args:?}");
         assert_eq!(run_with_closed_stderr(&p, args, false).0, 2, "{args:?}");
     }
