@@ -31,6 +31,21 @@ macro_rules! out {
     };
 }
 
+/// `eprintln!` that never panics: a closed stderr (`obsgen … 2>&1 | head`) loses the
+/// message but not the exit code.
+macro_rules! errln {
+    ($($t:tt)*) => {
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    };
+}
+
+/// `eprint!` that never panics.
+macro_rules! err {
+    ($($t:tt)*) => {
+        let _ = write!(std::io::stderr(), $($t)*);
+    };
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "obsgen",
@@ -193,12 +208,12 @@ pub fn main() -> ExitCode {
             ExitCode::from(0)
         }
         Err(e) if e.downcast_ref::<crate::wizard::Cancelled>().is_some() => {
-            eprintln!("\n{e}");
+            errln!("\n{e}");
             ExitCode::from(130)
         }
         Err(e) => {
             if let Some(d) = e.downcast_ref::<Diagnostics>() {
-                eprint!("{}", d.render(err_color));
+                err!("{}", d.render(err_color));
             } else {
                 let red = Style::new().bold().fg_color(Some(AnsiColor::Red.into()));
                 let mut text = format!("{e}");
@@ -210,10 +225,10 @@ pub fn main() -> ExitCode {
                     Some((m, h)) => (m.to_string(), Some(h.to_string())),
                     None => (text, None),
                 };
-                eprintln!("{}: {main}", paint(err_color, red, "error"));
+                errln!("{}: {main}", paint(err_color, red, "error"));
                 if let Some(h) = help {
                     let cyan = Style::new().bold().fg_color(Some(AnsiColor::Cyan.into()));
-                    eprintln!("{}: {h}", paint(err_color, cyan, "help"));
+                    errln!("{}: {h}", paint(err_color, cyan, "help"));
                 }
             }
             ExitCode::from(2)
@@ -557,7 +572,7 @@ fn init(
         None => {
             for w in &found.warnings {
                 if !cli.quiet {
-                    eprintln!("warning: {w}");
+                    errln!("warning: {w}");
                 }
             }
             let all = crate::init::answers_over(given, proposed);
@@ -572,7 +587,7 @@ fn init(
     let moves = crate::init::settle_ports(&mut filled)?;
     if !cli.quiet && wizard.is_none() {
         for m in &moves {
-            eprintln!("note: {m}");
+            errln!("note: {m}");
         }
     }
     let text = crate::init::render_filled(&filled)?;
@@ -656,9 +671,9 @@ fn run_pipeline(cli: &Cli, project: &Project) -> Result<project::Generated> {
     let generated = result?;
     if cli.verbose {
         for (name, took) in &timings {
-            eprintln!("stage {name:<8} {:>8.1} ms", took.as_secs_f64() * 1000.0);
+            errln!("stage {name:<8} {:>8.1} ms", took.as_secs_f64() * 1000.0);
         }
-        eprintln!(
+        errln!(
             "pipeline: {} files in {:.1} ms",
             generated.files.len(),
             start.elapsed().as_secs_f64() * 1000.0
@@ -676,7 +691,7 @@ fn generate(cli: &Cli, project: &Project, dry_run: bool, force: bool) -> Result<
     let t = std::time::Instant::now();
     let outcome = project::emit(&project.root, &held, &generated, force, dry_run)?;
     if cli.verbose {
-        eprintln!(
+        errln!(
             "stage {:<8} {:>8.1} ms",
             "write",
             t.elapsed().as_secs_f64() * 1000.0

@@ -15,6 +15,8 @@ pub mod detect;
 pub mod diag;
 pub mod explain;
 pub mod exporters;
+pub mod fsx;
+pub mod gitignore;
 pub mod grafana;
 pub mod init;
 pub mod load;

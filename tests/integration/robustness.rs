@@ -186,3 +186,61 @@ domain = "shop.example.com"
     );
     assert!(panics.is_empty(), "panics:\n{}", panics.join("\n\n"));
 }
+
+/// Runs the binary with stderr (and, with `close_stdout`, stdout too) on a pipe whose
+/// reading end is already closed: every write there fails with EPIPE. Returns the exit
+/// code and what went to stdout when it stays open.
+#[cfg(unix)]
+fn run_with_closed_stderr(p: &Project, args: &[&str], close_stdout: bool) -> (i32, String) {
+    use std::process::{Command, Stdio};
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_obsgen"));
+    cmd.current_dir(p.path())
+        .env_remove("CI")
+        .env_remove("PROMETHEUS_PASSWORD")
+        .env("NO_COLOR", "1")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(if close_stdout {
+            Stdio::from(writer.try_clone().unwrap())
+        } else {
+            Stdio::piped()
+        })
+        .stderr(writer);
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn a_closed_stderr_never_makes_obsgen_panic_and_keeps_the_exit_code() {
+    // `obsgen generate 2>&1 | head -c 100` with many errors: the reader is gone.
+    let mut bad = String::from("[project]\nname = \"x\"\n");
+    for i in 0..300 {
+        bad.push_str(&format!("[[service]]\nname = \"Bad Name {i}\"\nport = 0\n"));
+    }
+    let p = Project::with_manifest(&bad);
+    let lines = p.run(&["generate"]).expect(2).stderr.lines().count();
+    assert!(lines > 300, "only {lines} lines of errors");
+    for args in [
+        &["generate"][..],
+        &["check"],
+        &["secrets"],
+        &["-v", "generate"],
+    ] {
+        assert_eq!(run_with_closed_stderr(&p, args, true).0, 2, "{args:?}");
+        assert_eq!(run_with_closed_stderr(&p, args, false).0, 2, "{args:?}");
+    }
+    // A plain error (no manifest diagnostics) too.
+    let empty = Project::new();
+    assert_eq!(run_with_closed_stderr(&empty, &["generate"], false).0, 2);
+    // -v prints stage timings to stderr: a closed stderr leaves the run and stdout alone.
+    let ok = Project::example("minimal");
+    let (code, stdout) = run_with_closed_stderr(&ok, &["-v", "generate"], false);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("generate: "), "{stdout}");
+}

@@ -194,3 +194,177 @@ fn secrets_create_missing_env_files_empty_and_private_and_stay_quiet_with_q() {
     p.run(&["secrets"]).expect(0);
     assert_eq!(p.read("worker.env"), "FEATURE_X=on\n");
 }
+
+/// Every entry below `dir`: relative path → (mode, bytes or link target), symlinks unfollowed.
+#[cfg(unix)]
+fn snapshot(dir: &std::path::Path) -> std::collections::BTreeMap<String, (u32, Vec<u8>)> {
+    use std::os::unix::fs::PermissionsExt as _;
+    fn walk(
+        root: &std::path::Path,
+        dir: &std::path::Path,
+        out: &mut std::collections::BTreeMap<String, (u32, Vec<u8>)>,
+    ) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            let rel = path.strip_prefix(root).unwrap().display().to_string();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let mode = meta.permissions().mode();
+            if meta.file_type().is_symlink() {
+                let to = std::fs::read_link(&path).unwrap();
+                out.insert(rel, (mode, to.display().to_string().into_bytes()));
+            } else if meta.is_dir() {
+                out.insert(format!("{rel}/"), (mode, Vec::new()));
+                walk(root, &path, out);
+            } else {
+                out.insert(rel, (mode, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    let mode = std::fs::metadata(dir).unwrap().permissions().mode();
+    out.insert(".".into(), (mode, Vec::new()));
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// Runs `obsgen secrets` in `p` and asserts the refusal: exit 2 with a `help:` line
+/// naming the link, and neither the project nor `outside` changed in any byte or mode.
+#[cfg(unix)]
+#[track_caller]
+fn assert_refused_untouched(p: &Project, outside: &std::path::Path) {
+    let project_before = snapshot(p.path());
+    let outside_before = snapshot(outside);
+    for args in [&["secrets", "--dry-run"][..], &["secrets"]] {
+        let run = p.run(args).expect(2);
+        assert!(
+            run.stderr.contains("symbolic link") && run.stderr.contains("\nhelp: "),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(snapshot(p.path()), project_before, "the project changed");
+        assert_eq!(
+            snapshot(outside),
+            outside_before,
+            "the link's target changed"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn secrets_never_write_or_chmod_through_a_symlinked_secrets_folder() {
+    let outside = tempfile::tempdir().unwrap();
+    let elsewhere = outside.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("theirs"), "keep me\n").unwrap();
+    let p = Project::example("minimal");
+    std::os::unix::fs::symlink(&elsewhere, p.path().join("secrets")).unwrap();
+    assert_refused_untouched(&p, outside.path());
+}
+
+#[cfg(unix)]
+#[test]
+fn secrets_never_write_through_a_dangling_symlinked_secret_file() {
+    let outside = tempfile::tempdir().unwrap();
+    let p = Project::example("minimal");
+    std::fs::create_dir(p.path().join("secrets")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("stolen"),
+        p.path().join("secrets/prometheus_password"),
+    )
+    .unwrap();
+    assert_refused_untouched(&p, outside.path());
+}
+
+#[cfg(unix)]
+#[test]
+fn secrets_never_create_folders_through_a_symlinked_env_file_folder() {
+    let manifest = std::fs::read_to_string(repo().join("examples/minimal/obsgen.toml"))
+        .unwrap()
+        .replace(
+            "language = \"go\"\n",
+            "language = \"go\"\nenv_file = [\"./conf/sub/web.env\"]\n",
+        );
+    assert!(manifest.contains("conf/sub/web.env"));
+    let outside = tempfile::tempdir().unwrap();
+    let p = Project::with_manifest(&manifest);
+    std::os::unix::fs::symlink(outside.path(), p.path().join("conf")).unwrap();
+    assert_refused_untouched(&p, outside.path());
+    // A dangling link as the env_file itself is refused the same way.
+    std::fs::remove_file(p.path().join("conf")).unwrap();
+    std::fs::create_dir_all(p.path().join("conf/sub")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("x.env"),
+        p.path().join("conf/sub/web.env"),
+    )
+    .unwrap();
+    assert_refused_untouched(&p, outside.path());
+}
+
+#[test]
+fn secrets_keep_env_byte_for_byte_crlf_and_non_utf8_included() {
+    let p = Project::example("shop");
+    let mine: &[u8] =
+        b"# mine\r\nLEGACY=caf\xe9\r\nMONGODB_PASSWORD=\r\nexport UNRELATED=1\r\nLAST=\xff\xfe";
+    std::fs::write(p.path().join(".env"), mine).unwrap();
+    p.run(&["secrets"]).expect(0);
+    let text = std::fs::read(p.path().join(".env")).unwrap();
+    let head = b"# mine\r\nLEGACY=caf\xe9\r\nMONGODB_PASSWORD=";
+    assert!(
+        text.starts_with(head),
+        "{:?}",
+        String::from_utf8_lossy(&text)
+    );
+    let rest = &text[head.len()..];
+    let value = &rest[..32];
+    assert!(value.iter().all(u8::is_ascii_alphanumeric), "{rest:?}");
+    assert!(
+        rest[32..].starts_with(b"\r\nexport UNRELATED=1\r\nLAST=\xff\xfe\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(rest)
+    );
+    // Lines added follow the file's own CRLF endings.
+    for (i, b) in text.iter().enumerate() {
+        if *b == b'\n' {
+            assert_eq!(text[i - 1], b'\r', "a bare LF at byte {i}");
+        }
+    }
+    let needle = b"\r\nPROMETHEUS_PASSWORD=";
+    let at = text
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("PROMETHEUS_PASSWORD appended")
+        + needle.len();
+    let password = String::from_utf8(text[at..at + 32].to_vec()).unwrap();
+    assert_eq!(p.read("secrets/prometheus_password"), password);
+    // A second run changes nothing.
+    let tree = p.tree();
+    p.run(&["secrets"]).expect(0);
+    assert_eq!(p.tree(), tree);
+    // `generate` still finds PROMETHEUS_PASSWORD in the CRLF, non-UTF-8 `.env`.
+    p.generate();
+    let web = yaml(&p.read("monitoring/prometheus/web.yml"));
+    let hash = web["basic_auth_users"]["prometheus"].as_str().unwrap();
+    assert!(
+        bcrypt::verify(&password, hash).unwrap(),
+        "web.yml hashes PROMETHEUS_PASSWORD"
+    );
+}
+
+#[test]
+fn secrets_follow_gitignore_negation_when_deciding_what_is_ignored() {
+    let p = Project::example("minimal");
+    p.write(
+        ".gitignore",
+        ".env\n!.env\nsecrets/*\n!/secrets/prometheus_password\n",
+    );
+    p.run(&["secrets"]).expect(0);
+    assert_eq!(
+        p.read(".gitignore"),
+        ".env\n!.env\nsecrets/*\n!/secrets/prometheus_password\n\
+         # Secrets of the stack (obsgen secrets): never commit them.\n.env\nsecrets/\n"
+    );
+    // Now ignored: a second run leaves it alone.
+    p.run(&["secrets"]).expect(0);
+    assert_eq!(p.read(".gitignore").matches("# Secrets").count(), 1);
+}
