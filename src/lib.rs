@@ -5,6 +5,8 @@
 //! profiles) → [`model::Model`] → [`plan`] → [`render`] → [`verify`] →
 //! [`project`] (write, check, diff) with [`lock`].
 
+#![warn(clippy::print_stderr)]
+
 pub mod alertmanager;
 pub mod assets;
 pub mod aws;
