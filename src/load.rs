@@ -53,10 +53,31 @@ pub const MAX_KEY_BYTES: usize = 256;
 /// than a few levels deep.
 pub const MAX_KEY_PARTS: usize = 32;
 
-/// The fields whose text may hold line breaks and tabs (`[]` stands for any index): a
-/// PromQL expression (whitespace to PromQL) and an alert's description (prose, shown
-/// as written). Every other value is one line.
-pub const MULTILINE: [&str; 2] = ["alerts.custom[].expr", "alerts.custom[].description"];
+/// The fields whose text may hold line breaks and tabs (`[]` stands for any index, `*`
+/// for any key): a PromQL expression (whitespace to PromQL), an alert's description
+/// (prose, shown as written), and what a container gets verbatim — its environment
+/// values (a PEM block, JSON) and the arguments of its commands (a `sh -c` script).
+/// Every other value is one line.
+pub const MULTILINE: [&str; 6] = [
+    "alerts.custom[].expr",
+    "alerts.custom[].description",
+    "service[].env.*",
+    "service[].command[]",
+    "service[].health_cmd[]",
+    "service[].dev.command[]",
+];
+
+/// Whether the value at `path` (`service[2].env.PEM`) is one of the [`MULTILINE`] fields.
+pub fn is_multiline(path: &str) -> bool {
+    let path = generic_path(path);
+    MULTILINE.iter().any(|pattern| {
+        let mut parts = path.split('.');
+        pattern
+            .split('.')
+            .all(|want| parts.next().is_some_and(|got| want == "*" || want == got))
+            && parts.next().is_none()
+    })
+}
 
 /// Whether text in a manifest may not hold `c`: any [`is_control_like`] character,
 /// except tab and line feed where `multiline`. These do not pass unchanged through the
@@ -92,7 +113,7 @@ fn char_name(c: char) -> String {
 fn char_help(c: char, multiline: bool) -> String {
     match c {
         '\r' if multiline => "a line ends with a line break (`\\n`) alone; remove the carriage return".into(),
-        '\n' | '\t' => "this value is one line; only `expr` and `description` of [[alerts.custom]] may hold line breaks and tabs".into(),
+        '\n' | '\t' => "this value is one line; line breaks and tabs are for `expr` and `description` of [[alerts.custom]], and a service's `env` values and command arguments".into(),
         _ => "remove it: control characters, Unicode line separators and noncharacters do not pass through YAML, shell and Compose files unchanged".into(),
     }
 }
@@ -926,7 +947,7 @@ impl<'a> Shape<'a> {
 
     /// Checks the text of a string value (see [`forbidden_char`]).
     fn text(&mut self, s: &str, path: &str, span: Range<usize>) {
-        let multiline = MULTILINE.contains(&generic_path(path).as_str());
+        let multiline = is_multiline(path);
         if let Some(c) = s.chars().find(|&c| forbidden_char(c, multiline)) {
             self.problem(
                 format!("value contains {}", char_name(c)),

@@ -386,10 +386,14 @@ fn every_string_with_a_forbidden_character_is_rejected_at_its_key() {
                 ('\u{a0}', false),
                 ('\u{fffd}', false),
             ] {
-                // `expr` and `description` may span lines.
-                let must_reject = must_reject
-                    && !(insert == '\n'
-                        && (path.ends_with(".expr") || path.ends_with(".description")));
+                // These may span lines: a PromQL expression, an alert's description,
+                // a container's environment values and command arguments.
+                let multiline = path.ends_with(".expr")
+                    || path.ends_with(".description")
+                    || path.contains(".env.")
+                    || path.contains("command[")
+                    || path.contains(".health_cmd[");
+                let must_reject = must_reject && !(insert == '\n' && multiline);
                 let mut m = doc.clone();
                 let v = at(&mut m, path);
                 let s = v.as_str().unwrap();
@@ -442,7 +446,8 @@ fn every_string_with_a_forbidden_character_is_rejected_at_its_key() {
 
 #[test]
 fn multi_line_expr_and_description_are_accepted_and_arrive_unchanged() {
-    // The two fields that may span lines: a PromQL expression and an alert's description.
+    // Two of the fields that may span lines: a PromQL expression and an alert's
+    // description (the others are checked in `quoting`).
     let expr = "sum(queue_depth)\n\t> 100";
     let description = "The queue is backing up.\n\tRunbook: https://runbooks.example.com/queue";
     let p = Project::with_manifest(&one_service(&format!(
