@@ -4,11 +4,45 @@
 //! Every stage that reads user input collects *all* of its problems into a
 //! [`Diagnostics`] list instead of stopping at the first; the command line renders
 //! them (with a source excerpt, coloured when asked) and exits with code 2.
+//!
+//! Rendering is safe on hostile input: characters that could drive a terminal or
+//! break the layout ([`is_control_like`]) are shown escaped (`\u{85}`) in messages and
+//! as U+FFFD in excerpts, a long line is cut to a window around the column, and
+//! locations come from a line index, so many problems in a large file render in
+//! linear time.
 
 use std::fmt::Write as _;
 use std::ops::Range;
 
 use anstyle::{AnsiColor, Style};
+
+/// Characters no text obsgen reads may carry into its output, nor print raw: C0
+/// controls (tab and line feed included; callers that allow them test for them first),
+/// DEL, C1 controls (NEL, U+0085, among them), the line and paragraph separators
+/// U+2028/U+2029 (line breaks to YAML 1.1 readers such as Go's yaml.v2), the
+/// byte-order mark U+FEFF and the 66 Unicode noncharacters (U+FDD0–U+FDEF and
+/// U+xxFFFE/U+xxFFFF).
+pub fn is_control_like(c: char) -> bool {
+    let n = c as u32;
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+        || (0xfdd0..=0xfdef).contains(&n)
+        || n & 0xfffe == 0xfffe
+}
+
+/// `text` with every [`is_control_like`] character except tab and line feed written
+/// as a Rust escape (`\u{85}`), for messages that quote user input.
+pub fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_control_like(c) && c != '\n' && c != '\t' {
+            write!(out, "\\u{{{:x}}}", c as u32).unwrap();
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 /// One problem in user input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,17 +98,84 @@ impl Source {
 
     /// 1-based (line, column) of a byte offset; column counts characters.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = self.text[line_start..offset].chars().count() + 1;
-        (line, col)
+        LineIndex::new(&self.text).line_col(offset)
+    }
+}
+
+/// Byte offsets of line starts, for many `line:col` look-ups in one text.
+struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { text, starts }
     }
 
-    fn line_text(&self, line: usize) -> &str {
-        self.text.lines().nth(line - 1).unwrap_or("")
+    /// 1-based (line, column) of a byte offset; column counts characters.
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts[line - 1];
+        (line, self.text[start..offset].chars().count() + 1)
     }
+
+    /// Text of a 1-based line, without its line break.
+    fn line_text(&self, line: usize) -> &'a str {
+        let Some(&start) = self.starts.get(line - 1) else {
+            return "";
+        };
+        let end = self
+            .starts
+            .get(line)
+            .map_or(self.text.len(), |&next| next - 1);
+        self.text[start..end].trim_end_matches('\r')
+    }
+}
+
+/// Lines longer than this many characters are shown as a window around the column.
+const EXCERPT_MAX: usize = 160;
+/// Characters of a long line shown before the column.
+const EXCERPT_BEFORE: usize = 40;
+/// Characters of a long line shown in all.
+const EXCERPT_WINDOW: usize = 120;
+
+/// The part of a source line to show, and the column in it: control-like characters
+/// as U+FFFD (one column each, so the carets stay aligned), and a line longer than
+/// [`EXCERPT_MAX`] characters cut to a window around `col`, marked with `…`.
+fn excerpt(line: &str, col: usize) -> (String, usize) {
+    let chars: Vec<char> = line
+        .chars()
+        .map(|c| {
+            if is_control_like(c) && c != '\t' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if chars.len() <= EXCERPT_MAX {
+        return (chars.into_iter().collect(), col);
+    }
+    let from = (col - 1).saturating_sub(EXCERPT_BEFORE).min(chars.len());
+    let to = (from + EXCERPT_WINDOW).min(chars.len());
+    let mut text = String::new();
+    let mut col = col - from;
+    if from > 0 {
+        text.push('…');
+        col += 1;
+    }
+    text.extend(&chars[from..to]);
+    if to < chars.len() {
+        text.push('…');
+    }
+    (text, col)
 }
 
 /// All problems found in one source, rendered together.
@@ -93,9 +194,13 @@ impl Diagnostics {
 
     /// `file:line:col` of one diagnostic (or just `file`).
     pub fn location(&self, d: &Diagnostic) -> String {
+        self.location_in(&LineIndex::new(&self.source.text), d)
+    }
+
+    fn location_in(&self, index: &LineIndex<'_>, d: &Diagnostic) -> String {
         match &d.span {
             Some(span) => {
-                let (line, col) = self.source.line_col(span.start);
+                let (line, col) = index.line_col(span.start);
                 format!("{}:{line}:{col}", self.source.name)
             }
             None => self.source.name.clone(),
@@ -114,28 +219,37 @@ impl Diagnostics {
         let err = Style::new().bold().fg_color(Some(AnsiColor::Red.into()));
         let blue = Style::new().bold().fg_color(Some(AnsiColor::Blue.into()));
         let help_style = Style::new().bold().fg_color(Some(AnsiColor::Cyan.into()));
+        let index = LineIndex::new(&self.source.text);
         let mut out = String::new();
         for d in &self.items {
             writeln!(
                 out,
                 "{}: {}",
                 paint(err, "error"),
-                paint(Style::new().bold(), &d.message)
+                paint(Style::new().bold(), &escape_controls(&d.message))
             )
             .unwrap();
-            writeln!(out, "  {} {}", paint(blue, "-->"), self.location(d)).unwrap();
+            writeln!(
+                out,
+                "  {} {}",
+                paint(blue, "-->"),
+                self.location_in(&index, d)
+            )
+            .unwrap();
             if let Some(span) = &d.span {
-                let (line, col) = self.source.line_col(span.start);
-                let text = self.source.line_text(line);
-                let width = line.to_string().len();
+                let (line, col) = index.line_col(span.start);
+                let line_text = index.line_text(line);
+                // Carets under the span's first line (at least one, within the line).
+                let span_end = span.end.min(line_text.len() + index.starts[line - 1]);
+                let span_chars = self
+                    .source
+                    .text
+                    .get(span.start..span_end.max(span.start))
+                    .map_or(0, |s| s.chars().count());
+                let (text, col) = excerpt(line_text, col);
                 let line_len = text.chars().count();
-                let span_chars = self.source.text[span.clone()]
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .chars()
-                    .count();
                 let carets = span_chars.clamp(1, line_len.saturating_sub(col - 1).max(1));
+                let width = line.to_string().len();
                 let pad = " ".repeat(width);
                 writeln!(out, "{pad} {}", paint(blue, "|")).unwrap();
                 writeln!(
@@ -155,10 +269,16 @@ impl Diagnostics {
                 .unwrap();
             }
             if let Some(key) = &d.key {
-                writeln!(out, "   = key: {key}").unwrap();
+                writeln!(out, "   = key: {}", escape_controls(key)).unwrap();
             }
             if let Some(help) = &d.help {
-                writeln!(out, "{}: {help}", paint(help_style, "help")).unwrap();
+                writeln!(
+                    out,
+                    "{}: {}",
+                    paint(help_style, "help"),
+                    escape_controls(help)
+                )
+                .unwrap();
             }
             out.push('\n');
         }
@@ -240,5 +360,49 @@ mod tests {
     fn suggestions_only_for_near_misses() {
         assert_eq!(suggest("replica", ["replicas", "port"]), Some("replicas"));
         assert_eq!(suggest("zzzz", ["replicas", "port"]), None);
+    }
+
+    #[test]
+    fn control_characters_are_never_printed_raw() {
+        let text = "a = \"x\u{85}y\u{1b}[31m\"\n";
+        let d = Diagnostic::new("bad `x\u{85}y\u{1b}`")
+            .key("a\u{2028}")
+            .span(Some(4..text.len() - 1))
+            .help("h\u{9b}");
+        let out = Diagnostics::new(Source::new("f", text), vec![d]).render(false);
+        assert!(
+            !out.chars().any(|c| is_control_like(c) && c != '\n'),
+            "{out:?}"
+        );
+        assert!(out.contains("bad `x\\u{85}y\\u{1b}`"), "{out}");
+        assert!(out.contains("= key: a\\u{2028}"), "{out}");
+        assert!(out.contains("a = \"x\u{fffd}y\u{fffd}[31m\""), "{out}");
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_column() {
+        let text = format!("{} = 1\n", "k".repeat(5_000));
+        let d = Diagnostic::new("m").span(Some(3_000..3_001));
+        let out = Diagnostics::new(Source::new("f", text.clone()), vec![d]).render(false);
+        assert!(out.contains("--> f:1:3001"), "{out}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[3], format!("1 | …{}…", "k".repeat(120)));
+        // The caret sits under the column: 40 characters of context, then `…`.
+        assert_eq!(lines[4], format!("  | {}^", " ".repeat(41)));
+        let d = Diagnostic::new("m").span(Some(0..5_000));
+        let out = Diagnostics::new(Source::new("f", text), vec![d]).render(false);
+        assert!(out.len() < 500, "{out}");
+    }
+
+    #[test]
+    fn many_problems_in_a_large_file_render_in_linear_time() {
+        let text = "x = 1\n".repeat(100_000);
+        let items = (0..100_000)
+            .map(|i| Diagnostic::new("m").span(Some(i * 6..i * 6 + 1)))
+            .collect();
+        let started = std::time::Instant::now();
+        let out = Diagnostics::new(Source::new("f", text), items).render(false);
+        assert!(out.contains("--> f:100000:1"));
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 }

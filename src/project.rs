@@ -159,15 +159,11 @@ pub struct Generated {
     pub lock: Lock,
 }
 
-/// Loads and validates manifest text; the diagnostics name `display`.
+/// Loads and validates manifest text; the diagnostics name `display`. Load and
+/// validation problems come back together where the document can be read around the
+/// load problems (see [`crate::load`]).
 pub fn load_valid(text: String, display: &str) -> Result<crate::manifest::Manifest, Diagnostics> {
-    let loaded = load::load_manifest(text, display)?;
-    let problems = validate::validate(&loaded);
-    if problems.is_empty() {
-        Ok(loaded.value)
-    } else {
-        Err(Diagnostics::new(loaded.source, problems))
-    }
+    load::load_manifest_then(text, display, validate::validate).map(|loaded| loaded.value)
 }
 
 /// Runs the pipeline on manifest text, with no password and no earlier output

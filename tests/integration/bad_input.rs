@@ -73,3 +73,81 @@ fn every_bad_manifest_is_rejected_with_location_and_help_and_writes_nothing() {
         failures.join("\n\n")
     );
 }
+
+/// Every scalar (or list of scalars) of a TOML value with its key path.
+fn leaves(v: &toml::Value, path: &str, out: &mut Vec<(String, toml::Value)>) {
+    match v {
+        toml::Value::Table(t) => {
+            for (k, item) in t {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                leaves(item, &p, out);
+            }
+        }
+        toml::Value::Array(items) if items.iter().any(|i| i.is_table()) => {
+            for (i, item) in items.iter().enumerate() {
+                leaves(item, &format!("{path}[{i}]"), out);
+            }
+        }
+        other => out.push((path.to_string(), other.clone())),
+    }
+}
+
+#[test]
+fn each_wrongly_typed_value_of_the_examples_is_exactly_one_problem_at_its_key() {
+    // The load stage reads around a wrongly typed value and the semantic checks run on
+    // the rest: that must not add problems that only follow from the left-out value.
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for name in crate::support::examples() {
+        let text = std::fs::read_to_string(repo().join("examples").join(&name).join("obsgen.toml"))
+            .unwrap();
+        let doc: toml::Value = toml::from_str(&text).unwrap();
+        let mut all = Vec::new();
+        leaves(&doc, "", &mut all);
+        for (path, value) in all {
+            let wrong = match value {
+                toml::Value::String(_) => toml::Value::Integer(7),
+                _ => toml::Value::String("seven".into()),
+            };
+            let mut m = doc.clone();
+            let mut cur = &mut m;
+            for part in path.split('.') {
+                let (key, idx) = part.split_once('[').unwrap_or((part, ""));
+                cur = &mut cur[key];
+                if let Ok(i) = idx.trim_end_matches(']').parse::<usize>() {
+                    cur = &mut cur[i];
+                }
+            }
+            *cur = wrong;
+            cases += 1;
+            let edited = toml::to_string(&m).unwrap();
+            match obsgen::project::load_valid(edited, "obsgen.toml") {
+                Ok(_) => failures.push(format!("{name}: {path}: accepted")),
+                Err(d)
+                    if d.items.len() != 1
+                        || d.items[0].key.as_deref() != Some(path.as_str())
+                        || d.items[0].span.is_none() =>
+                {
+                    failures.push(format!("{name}: {path}:\n{}", d.render(false)));
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    assert!(cases > 200, "only {cases} cases");
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases:\n\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(12)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    );
+}

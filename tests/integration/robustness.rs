@@ -243,4 +243,279 @@ fn a_closed_stderr_never_makes_obsgen_panic_and_keeps_the_exit_code() {
     let (code, stdout) = run_with_closed_stderr(&ok, &["-v", "generate"], false);
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("generate: "), "{stdout}");
+
+/// A manifest with one service, followed by `extra`.
+fn one_service(extra: &str) -> String {
+    format!(
+        "[project]\nname = \"demo\"\n\n[[service]]\nname = \"web\"\nimage = \"ghcr.io/acme/web:1.0.0\"\nport = 8080\n{extra}"
+    )
+}
+
+#[test]
+fn hostile_text_and_keys_are_rejected_at_load_with_a_location() {
+    // Each of these once ended in "bug in obsgen" (a generated file that did not parse),
+    // a value changed on the way through YAML, or an error without a location. Now:
+    // exit 2 at load time, `--> obsgen.toml:line:col`, a help line, in bounded time and
+    // with bounded output.
+    let long_key = "K".repeat(10_000);
+    let dotted = vec!["a"; 20_000].join(".");
+    let mut cases = vec![
+        (
+            "10,000-character env key".to_string(),
+            one_service(&format!("env = {{ {long_key} = \"x\" }}\n")),
+        ),
+        (
+            "10,000-character environment name".to_string(),
+            one_service(&format!(
+                "[environment.{long_key}]\nextends = \"production\"\n"
+            )),
+        ),
+        (
+            "20,000-part dotted key at the top".to_string(),
+            one_service(&format!("{dotted} = 1\n")),
+        ),
+        (
+            "20,000-part dotted key in [alerts]".to_string(),
+            one_service(&format!("[alerts]\n{dotted} = 1\n")),
+        ),
+        (
+            "20,000-part dotted table header".to_string(),
+            one_service(&format!("[{dotted}]\n")),
+        ),
+        (
+            "20,000-part dotted key in an inline table".to_string(),
+            one_service(&format!("metrics = {{ {dotted} = 1 }}\n")),
+        ),
+    ];
+    for (name, c) in [
+        ("NUL", "\\u0000"),
+        ("ESC", "\\u001B"),
+        ("DEL", "\\u007F"),
+        ("NEL", "\\u0085"),
+        ("CSI", "\\u009B"),
+        ("U+009F", "\\u009F"),
+        ("U+2028", "\\u2028"),
+        ("U+2029", "\\u2029"),
+        ("BOM", "\\uFEFF"),
+        ("U+FDD0", "\\uFDD0"),
+        ("U+FFFE", "\\uFFFE"),
+        ("U+FFFF", "\\uFFFF"),
+        ("U+10FFFF", "\\U0010FFFF"),
+    ] {
+        cases.push((
+            format!("{name} in an env value"),
+            one_service(&format!("env = {{ A = \"b{c}c\" }}\n")),
+        ));
+        cases.push((
+            format!("{name} in an env key"),
+            one_service(&format!("env = {{ \"A{c}\" = \"b\" }}\n")),
+        ));
+        cases.push((
+            format!("{name} in a route label value"),
+            one_service(&format!(
+                "[[receiver]]\nname = \"r\"\nkind = \"webhook\"\nurl = \"http://hooks.example.com/\"\n[[route]]\nmatch = {{ team = \"web{c}shop\" }}\nreceivers = [\"r\"]\n"
+            )),
+        ));
+    }
+    // Raw (unescaped) C1 controls and separators are legal TOML: the same check applies.
+    for raw in ['\u{85}', '\u{9b}', '\u{2028}', '\u{fffe}'] {
+        cases.push((
+            format!("raw U+{:04X} in an env value", raw as u32),
+            one_service(&format!("env = {{ A = \"b{raw}c\" }}\n")),
+        ));
+    }
+    let mut failures = Vec::new();
+    for (name, text) in &cases {
+        let p = Project::with_manifest(text);
+        let started = std::time::Instant::now();
+        let out = p.run(&["generate"]);
+        let took = started.elapsed();
+        let located = out
+            .stderr
+            .lines()
+            .any(|l| l.trim_start().starts_with("--> obsgen.toml:"));
+        if out.code != 2
+            || !located
+            || !out.stderr.contains("\nhelp: ")
+            || out.stderr.contains("bug in obsgen")
+            || out.stderr.contains("panicked")
+            || out.stderr.contains("TOML syntax: recursion limit")
+        {
+            failures.push(format!(
+                "{name}: exit {}:\n{}",
+                out.code,
+                out.stderr.chars().take(3000).collect::<String>()
+            ));
+        } else if out.stderr.len() > 8_000 || took > std::time::Duration::from_secs(10) {
+            failures.push(format!(
+                "{name}: {} bytes of stderr in {took:?}",
+                out.stderr.len()
+            ));
+        }
+        // The message never carries the character raw (it could drive the terminal).
+        for bad in ['\u{0}', '\u{1b}', '\u{7f}', '\u{85}', '\u{9b}', '\u{2028}'] {
+            if out.stderr.contains(bad) {
+                failures.push(format!("{name}: stderr holds U+{:04X} raw", bad as u32));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// Every string in a TOML value with its key path (`service[0].env.A`), in the
+/// manifest's path syntax; map keys are reported with the path of their value.
+fn strings(v: &toml::Value, path: &str, out: &mut Vec<String>) {
+    match v {
+        toml::Value::String(_) => out.push(path.to_string()),
+        toml::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                strings(item, &format!("{path}[{i}]"), out);
+            }
+        }
+        toml::Value::Table(t) => {
+            for (k, item) in t {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                strings(item, &p, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The value at `path` in a TOML document (paths as [`strings`] writes them).
+fn at<'a>(v: &'a mut toml::Value, path: &str) -> &'a mut toml::Value {
+    let mut cur = v;
+    for part in path.split('.') {
+        let (name, rest) = part.split_once('[').unwrap_or((part, ""));
+        cur = &mut cur[name];
+        for idx in rest.split('[').filter(|s| !s.is_empty()) {
+            cur = &mut cur[idx.trim_end_matches(']').parse::<usize>().unwrap()];
+        }
+    }
+    cur
+}
+
+#[test]
+fn every_string_with_a_forbidden_character_is_rejected_at_its_key() {
+    // Every string value of every example, with a forbidden character inserted: the
+    // load stage rejects it with a diagnostic on exactly that key and a location; and
+    // text every field must accept (non-ASCII letters, a no-break space, U+FFFD) is
+    // never refused by that check.
+    const FORBIDDEN: [char; 13] = [
+        '\u{0}',
+        '\u{7}',
+        '\u{1b}',
+        '\u{7f}',
+        '\u{80}',
+        '\u{85}',
+        '\u{9f}',
+        '\u{2028}',
+        '\u{2029}',
+        '\u{feff}',
+        '\u{fdd0}',
+        '\u{fffe}',
+        '\u{10ffff}',
+    ];
+    let mut cases = 0;
+    let mut failures = Vec::new();
+    for name in examples() {
+        let text = std::fs::read_to_string(repo().join("examples").join(&name).join("obsgen.toml"))
+            .unwrap();
+        let doc: toml::Value = toml::from_str(&text).unwrap();
+        let mut paths = Vec::new();
+        strings(&doc, "", &mut paths);
+        for (i, path) in paths.iter().enumerate() {
+            let c = FORBIDDEN[i % FORBIDDEN.len()];
+            for (insert, must_reject) in [
+                (c, true),
+                ('\n', true),
+                ('é', false),
+                ('\u{a0}', false),
+                ('\u{fffd}', false),
+            ] {
+                // These may span lines: a PromQL expression, an alert's description,
+                // a container's environment values and command arguments.
+                let multiline = path.ends_with(".expr")
+                    || path.ends_with(".description")
+                    || path.contains(".env.")
+                    || path.contains("command[")
+                    || path.contains(".health_cmd[");
+                let must_reject = must_reject && !(insert == '\n' && multiline);
+                let mut m = doc.clone();
+                let v = at(&mut m, path);
+                let s = v.as_str().unwrap();
+                let mid = s
+                    .char_indices()
+                    .nth(s.chars().count() / 2)
+                    .map_or(s.len(), |(b, _)| b);
+                *v = toml::Value::String(format!("{}{insert}{}", &s[..mid], &s[mid..]));
+                let edited = toml::to_string(&m).unwrap();
+                cases += 1;
+                let diags = match obsgen::project::load_valid(edited.clone(), "obsgen.toml") {
+                    Ok(_) => Vec::new(),
+                    Err(d) => d.items,
+                };
+                // Rejected at load time: as text no output can carry, or (in a field
+                // with a fixed set of values) as none of them.
+                let flagged = diags.iter().any(|d| {
+                    d.key.as_deref() == Some(path.as_str())
+                        && d.span.is_some()
+                        && (d.message.starts_with("value contains")
+                            || (must_reject && d.message.starts_with("unknown value")))
+                });
+                if flagged != must_reject {
+                    failures.push(format!(
+                        "{name}: {path} with U+{:04X}: {}\n{diags:#?}",
+                        insert as u32,
+                        if must_reject {
+                            "not rejected at its key"
+                        } else {
+                            "refused"
+                        }
+                    ));
+                }
+            }
+        }
+    }
+    assert!(cases > 500, "only {cases} cases");
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases:\n\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    );
+}
+
+#[test]
+fn multi_line_expr_and_description_are_accepted_and_arrive_unchanged() {
+    // Two of the fields that may span lines: a PromQL expression and an alert's
+    // description (the others are checked in `quoting`).
+    let expr = "sum(queue_depth)\n\t> 100";
+    let description = "The queue is backing up.\n\tRunbook: https://runbooks.example.com/queue";
+    let p = Project::with_manifest(&one_service(&format!(
+        "[[alerts.custom]]\nname = \"QueueHigh\"\nexpr = {}\nseverity = \"warning\"\nsummary = \"Queue é high\"\ndescription = {}\n",
+        toml::Value::String(expr.into()),
+        toml::Value::String(description.into())
+    )));
+    p.generate();
+    let rules = crate::support::yaml(&p.read("monitoring/prometheus/rules/custom.yml"));
+    let rule = &rules["groups"][0]["rules"][0];
+    assert_eq!(rule["expr"], expr);
+    assert_eq!(rule["annotations"]["description"], description);
+    assert_eq!(rule["annotations"]["summary"], "Queue é high");
 }
