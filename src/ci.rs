@@ -106,8 +106,16 @@ pub struct Step {
 
 impl Step {
     /// A `run:` step. Its script never holds a GitHub expression: every `${{` in `lines`
-    /// is written so that the runner gives it to the shell as it is.
+    /// is written so that the runner gives it to the shell as it is. Each line goes into
+    /// a YAML literal block, so none may hold a line break (values that reach a script
+    /// are validated free of whitespace).
     fn run(name: &str, lines: &[&str]) -> Step {
+        for l in lines {
+            assert!(
+                !l.contains(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']),
+                "bug in obsgen: a line break in a workflow script line: {l:?}"
+            );
+        }
         Step {
             name: name.into(),
             run: lines.iter().map(|l| gh(l).into_string()).collect(),

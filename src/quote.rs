@@ -198,7 +198,7 @@ fn scan_env(s: &str) -> Result<(String, Vec<EnvRef>), RefError> {
             (Some(d), false)
         } else if tail.starts_with(":?") || tail.starts_with('?') {
             return Err(err(
-                "requires a variable, which obsgen does not support in `env`",
+                "is Compose's required-variable form, which obsgen does not take in `env`",
             ));
         } else {
             return Err(err(

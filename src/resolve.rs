@@ -999,6 +999,34 @@ kind = "elasticsearch"
     }
 
     #[test]
+    fn env_references_to_dot_env_are_listed_and_other_dollars_are_literal() {
+        let m = resolve(
+            &manifest(
+                "[project]\nname = \"c\"\n[[service]]\nname = \"api\"\nimage = \"ghcr.io/a/api:1.0.0\"\nport = 80\nenv = { URL = \"http://${API_HOST:-api}:${API_PORT}/$x\", N = \"${NAME-}\" }\n",
+            ),
+            "obsgen.toml",
+        );
+        let names: Vec<(&str, Option<&str>)> = m.services[0]
+            .env_refs
+            .iter()
+            .map(|r| (r.name.as_str(), r.default.as_deref()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("NAME", Some("")),
+                ("API_HOST", Some("api")),
+                ("API_PORT", None)
+            ]
+        );
+        let api = m.compose.iter().find(|c| c.name == "api").unwrap();
+        assert_eq!(
+            api.environment["URL"],
+            "http://${API_HOST:-api}:${API_PORT}/$$x"
+        );
+    }
+
+    #[test]
     fn database_images_get_the_capabilities_their_entrypoints_need() {
         let caps = |k: &str| crate::stack::database_hardening(k).cap_add;
         assert_eq!(

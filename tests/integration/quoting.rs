@@ -64,6 +64,8 @@ const REGISTRY: &str =
     "ghcr.io\"$(touch${IFS}PWNED)\"`touch${IFS}PWNED`;touch${IFS}PWNED;'${{github.token}}";
 const HEALTH: &str =
     "/h$(touch${IFS}PWNED)`touch${IFS}PWNED`;touch${IFS}PWNED;'${{github.token}}${x}&a=$HOME";
+/// A git branch name may hold `$`, backticks and `;` (not `${{`: see the report).
+const BRANCH: &str = "rel$(touch${IFS}PWNED)`touch${IFS}PWNED`;x";
 const BUILD: &str = "./app $(touch PWNED) `touch PWNED`;touch PWNED;'\"${{ github.token }}";
 
 fn hostile_manifest() -> String {
@@ -84,6 +86,7 @@ health = {health}
 
 [ci]
 registry = {registry}
+branch = {branch}
 
 [deploy.aws]
 region = "eu-central-1"
@@ -92,6 +95,7 @@ domain = "shop.example.com"
         build = s(BUILD),
         health = s(HEALTH),
         registry = s(REGISTRY),
+        branch = s(BRANCH),
     )
 }
 
@@ -569,4 +573,57 @@ health_cmd = ["/hc", "$HOME", "${X}"]
         serde_json::json!(["sh", "-c", lit("echo $HOME $(id) ${X} $$")])
     );
     assert_eq!(api["tmpfs"], serde_json::json!([lit("/tmp$t")]));
+}
+
+/// Go's yaml.v2 (Alertmanager, Prometheus) reads U+0085, U+2028 and U+2029 as line
+/// breaks: written raw, `web\u2028shop` arrives as `web shop` and the route never
+/// matches. Escaped, the generated route tests pass with the value as amtool gets it
+/// on its command line.
+#[test]
+fn yaml_line_break_characters_reach_amtool_unchanged() {
+    let Some(amtool) = require_tool("amtool") else {
+        return;
+    };
+    let p = Project::with_manifest(
+        "[project]\nname = \"shop\"\nprofile = \"standard\"\n\n\
+         [[service]]\nname = \"api\"\nimage = \"ghcr.io/acme/api:1.0.0\"\nport = 8080\n\n\
+         [[receiver]]\nname = \"web-team\"\nkind = \"webhook\"\nurl = \"https://hooks.example.com/a\"\n\n\
+         [[receiver]]\nname = \"para-team\"\nkind = \"webhook\"\nurl = \"https://hooks.example.com/b\"\n\n\
+         [[route]]\nmatch = { team = \"web\\u2028shop\" }\nreceivers = [\"web-team\"]\n\n\
+         [[route]]\nmatch = { team = \"para\\u2029graph\" }\nreceivers = [\"para-team\"]\n",
+    );
+    p.generate();
+    let config = p.read("monitoring/alertmanager/alertmanager.production.yml");
+    assert!(config.contains("web\\u2028shop"), "{config}");
+    let (code, out) = tool(
+        Command::new("sh")
+            .env("AMTOOL", &amtool)
+            .arg(p.path().join("monitoring/alertmanager/routes.test.sh")),
+    );
+    assert_eq!(code, 0, "routes.test.sh:\n{out}");
+    assert!(out.contains(" 0 failed"), "{out}");
+
+    // U+0085 through the `q` filter (the manifest may refuse it as a C1 control).
+    let mut env = obsgen::render::environment();
+    env.add_template(
+        "am",
+        "route:\n  receiver: none\n  routes:\n    - receiver: nel\n      matchers:\n        - {{ m | q }}\nreceivers:\n  - name: none\n  - name: nel\n",
+    )
+    .unwrap();
+    let text = env
+        .get_template("am")
+        .unwrap()
+        .render(minijinja::context! { m => "team=\"web\u{85}shop\"" })
+        .unwrap();
+    p.write("nel.yml", &text);
+    let (code, out) = tool(Command::new(&amtool).args([
+        "config",
+        "routes",
+        "test",
+        "--config.file",
+        p.path().join("nel.yml").to_str().unwrap(),
+        "--verify.receivers=nel",
+        "team=web\u{85}shop",
+    ]));
+    assert_eq!(code, 0, "amtool:\n{text}\n{out}");
 }
