@@ -646,8 +646,9 @@ fn troubleshooting(model: &Model) -> Vec<Trouble> {
                 "target down in Prometheus".into()
             },
             check: format!(
-                "`docker compose -f compose.yaml -f compose.production.yaml logs --tail 100 {first}`; `docker compose -f compose.yaml -f compose.production.yaml exec {first} wget -qO- http://localhost:{}{health}`",
-                s.port
+                "`docker compose -f compose.yaml -f compose.production.yaml logs --tail 100 {first}`; `docker compose -f compose.yaml -f compose.production.yaml exec {first} wget -qO- {}`",
+                // A command to copy into a shell: the path is a quoted word.
+                sh(&format!("http://localhost:{}{health}", s.port))
             ),
         });
     }
