@@ -183,11 +183,6 @@ fn matcher(label: &str, op: &str, value: &str) -> String {
     format!("{label}{op}\"{}\"", escape(value))
 }
 
-/// `'…'` for POSIX sh.
-pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
 /// The secrets one receiver reads: (variable named in the manifest, what it is).
 pub fn receiver_secrets(r: &Receiver) -> Vec<(String, &'static str)> {
     [
@@ -336,10 +331,10 @@ fn test_case(about: String, routes: &[Route], labels: BTreeMap<String, String>) 
     let matchers: Vec<String> = labels.iter().map(|(k, v)| matcher(k, "=", v)).collect();
     RouteTest {
         about: format!("{about}: {}", matchers.join(" ")),
-        expect: shell_quote(&receivers.join(",")),
+        expect: crate::quote::sh(&receivers.join(",")).into_string(),
         args: matchers
             .iter()
-            .map(|m| shell_quote(m))
+            .map(|m| crate::quote::sh(m).into_string())
             .collect::<Vec<_>>()
             .join(" "),
     }
@@ -652,7 +647,7 @@ mod tests {
     #[test]
     fn matchers_escape_and_shell_quotes_survive() {
         assert_eq!(matcher("team", "=", "a\"b\\c\nd"), r#"team="a\"b\\c\nd""#);
-        assert_eq!(shell_quote("it's"), r#"'it'\''s'"#);
+        assert_eq!(crate::quote::sh("it's").as_str(), r#"'it'\''s'"#);
         assert_eq!(sample("api|web"), Some("api".into()));
         assert_eq!(sample("ap.*"), None);
     }

@@ -16,12 +16,17 @@
 //! - **Secrets** live in SSM Parameter Store under `/<project>/<environment>/`
 //!   (SecureString); `deploy/aws/secrets.sh` writes `.env` and `secrets/*` from them on the
 //!   host, at boot (user data) and on every deploy.
+//! - **Quoting** ([`crate::quote`]): every value the secrets script and the user data
+//!   pass to a shell is a single-quoted word; manifest text in an `Fn::Sub` string (a
+//!   health path in the outputs) has its `${` written `${!`; the repository URL, which
+//!   `Fn::Sub` pastes into the user data, is held to URL characters by `AllowedPattern`.
 
 use serde::Serialize;
 
 use crate::manifest::Manifest;
 use crate::model::{Model, Role};
 use crate::plan::Artifact;
+use crate::quote::{ShellWord, cfn_sub, sh};
 
 /// Instance types obsgen sizes among: (type, vCPUs, memory GiB, USD per hour on demand,
 /// Linux, us-east-1 list price).
@@ -55,6 +60,10 @@ pub struct Aws {
     pub environments: Vec<String>,
     /// Project folder on the host.
     pub host_dir: String,
+    /// The region as a shell word (the secrets script).
+    pub sh_region: ShellWord,
+    /// `/<project>/` as a shell word: the SSM parameter prefix before the environment.
+    pub sh_prefix: ShellWord,
     pub sizing: Sizing,
     /// Root volume (GiB): 20 for the OS, images and logs, plus Prometheus' retention size,
     /// plus 10 per database.
@@ -118,6 +127,8 @@ pub struct Url {
     pub service: String,
     pub port: u16,
     pub path: String,
+    /// The URL as an `Fn::Sub` string: the Elastic IP substituted, the path literal.
+    pub sub: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -132,6 +143,44 @@ pub struct Parameter {
     /// Used when the parameter does not exist (non-secret settings only).
     pub default: Option<String>,
     pub description: String,
+    /// `name`, `var`, `file` and `default` as shell words (the secrets script).
+    pub sh: ParameterWords,
+}
+
+/// A parameter's fields as shell words.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParameterWords {
+    pub name: ShellWord,
+    pub var: Option<ShellWord>,
+    pub file: Option<ShellWord>,
+    pub default: Option<ShellWord>,
+}
+
+impl Parameter {
+    fn new(
+        name: String,
+        var: Option<String>,
+        file: Option<String>,
+        secret: bool,
+        default: Option<String>,
+        description: String,
+    ) -> Parameter {
+        let sh = ParameterWords {
+            name: sh(&name),
+            var: var.as_deref().map(sh),
+            file: file.as_deref().map(sh),
+            default: default.as_deref().map(sh),
+        };
+        Parameter {
+            name,
+            var,
+            file,
+            secret,
+            default,
+            description,
+            sh,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -326,6 +375,11 @@ pub fn build(m: &Manifest, model: &Model) -> Option<Aws> {
         .into_iter()
         .map(|s| Url {
             output: format!("{}Url", crate::units::camel_of(&s.service)),
+            sub: format!(
+                "http://${{ElasticIp.PublicIp}}:{}{}",
+                s.port,
+                cfn_sub(&s.path)
+            ),
             service: s.service,
             port: s.port,
             path: s.path,
@@ -343,8 +397,12 @@ pub fn build(m: &Manifest, model: &Model) -> Option<Aws> {
         ),
         "chmod 0755 /usr/local/lib/docker/cli-plugins/docker-compose".into(),
         "systemctl enable --now docker".into(),
-        format!("git clone ${{RepositoryUrl}} {host_dir}"),
-        format!("cd {host_dir}"),
+        // RepositoryUrl: URL characters only (`AllowedPattern`), so quoting holds.
+        format!(
+            "git clone '${{RepositoryUrl}}' {}",
+            cfn_sub(sh(&host_dir).as_str())
+        ),
+        format!("cd {}", cfn_sub(sh(&host_dir).as_str())),
         "sh deploy/aws/secrets.sh ${Environment}".into(),
         "docker compose -f compose.yaml -f compose.${Environment}.yaml up -d --build".into(),
     ];
@@ -360,37 +418,39 @@ pub fn build(m: &Manifest, model: &Model) -> Option<Aws> {
     let mut parameters: Vec<Parameter> = model
         .env_vars
         .iter()
-        .map(|v| Parameter {
-            name: v.name.clone(),
-            var: Some(v.name.clone()),
-            file: None,
-            secret: v.secret,
-            default: (!v.secret && !v.value.is_empty()).then(|| v.value.clone()),
-            description: v.description.clone(),
+        .map(|v| {
+            Parameter::new(
+                v.name.clone(),
+                Some(v.name.clone()),
+                None,
+                v.secret,
+                (!v.secret && !v.value.is_empty()).then(|| v.value.clone()),
+                v.description.clone(),
+            )
         })
         .collect();
     for s in &model.secrets {
         let file = s.file.trim_start_matches("./").to_string();
-        parameters.push(Parameter {
-            name: file.clone(),
-            var: None,
-            file: Some(file),
-            secret: true,
-            default: None,
-            description: s.description.clone(),
-        });
+        parameters.push(Parameter::new(
+            file.clone(),
+            None,
+            Some(file),
+            true,
+            None,
+            s.description.clone(),
+        ));
     }
     // env_file of services: written whole from one SecureString parameter each (app
     // settings may hold secrets); Compose fails without them.
     for f in model.env_files.iter().map(|f| f.trim_start_matches("./")) {
-        parameters.push(Parameter {
-            name: format!("env_file/{f}"),
-            var: None,
-            file: Some(f.to_string()),
-            secret: true,
-            default: None,
-            description: "env_file of a service: the whole file".into(),
-        });
+        parameters.push(Parameter::new(
+            format!("env_file/{f}"),
+            None,
+            Some(f.to_string()),
+            true,
+            None,
+            "env_file of a service: the whole file".into(),
+        ));
     }
     let volumes = model
         .volumes
@@ -453,6 +513,8 @@ pub fn build(m: &Manifest, model: &Model) -> Option<Aws> {
         instance_type,
         domain: aws.domain.clone(),
         environments,
+        sh_region: sh(&aws.region),
+        sh_prefix: sh(&format!("/{}/", model.project)),
         host_dir,
         sizing,
         volume_gb,
@@ -584,8 +646,9 @@ fn troubleshooting(model: &Model) -> Vec<Trouble> {
                 "target down in Prometheus".into()
             },
             check: format!(
-                "`docker compose -f compose.yaml -f compose.production.yaml logs --tail 100 {first}`; `docker compose -f compose.yaml -f compose.production.yaml exec {first} wget -qO- http://localhost:{}{health}`",
-                s.port
+                "`docker compose -f compose.yaml -f compose.production.yaml logs --tail 100 {first}`; `docker compose -f compose.yaml -f compose.production.yaml exec {first} wget -qO- {}`",
+                // A command to copy into a shell: the path is a quoted word.
+                sh(&format!("http://localhost:{}{health}", s.port))
             ),
         });
     }

@@ -6,6 +6,13 @@
 //! (`ci/workflow.yml.j2`) lays a [`Workflow`] out. GitHub `${{ … }}` expressions are
 //! plain Rust strings, so minijinja never sees them as its own syntax.
 //!
+//! Manifest text in a workflow goes through [`crate::quote`]: a `run:` script holds no
+//! GitHub expression at all ([`Step::run`] escapes every `${{` of its lines), values
+//! reach its shell as single-quoted words or through the step's `env:` (`"$REGISTRY"`),
+//! and every other string the runner evaluates (`env:`, `with:`, names, folders) takes
+//! manifest text only as [`crate::quote::gh`] text, `if:` conditions only as
+//! [`crate::quote::gh_expr`] literals.
+//!
 //! Decisions:
 //! - Without a `[ci]` table (or with `provider = "none"`) no workflow is generated:
 //!   CI files are opt-in, a project may already have its own.
@@ -24,6 +31,7 @@ use serde::Serialize;
 use crate::manifest::{CiProvider, Language, Manifest};
 use crate::model::Model;
 use crate::plan::Artifact;
+use crate::quote::{gh, gh_expr, sh};
 
 /// Default registry and branch.
 pub const DEFAULT_REGISTRY: &str = "ghcr.io";
@@ -97,10 +105,20 @@ pub struct Step {
 }
 
 impl Step {
+    /// A `run:` step. Its script never holds a GitHub expression: every `${{` in `lines`
+    /// is written so that the runner gives it to the shell as it is. Each line goes into
+    /// a YAML literal block, so none may hold a line break (values that reach a script
+    /// are validated free of whitespace).
     fn run(name: &str, lines: &[&str]) -> Step {
+        for l in lines {
+            assert!(
+                !l.contains(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']),
+                "bug in obsgen: a line break in a workflow script line: {l:?}"
+            );
+        }
         Step {
             name: name.into(),
-            run: lines.iter().map(|l| l.to_string()).collect(),
+            run: lines.iter().map(|l| gh(l).into_string()).collect(),
             ..Step::default()
         }
     }
@@ -262,7 +280,10 @@ fn obsgen_workflow(model: &Model, pins: &Pins, branch: &str) -> Workflow {
             docker_tool(
                 prom_image,
                 "promtool",
-                &format!("check config monitoring/prometheus/{}", e.prometheus_file),
+                &format!(
+                    "check config {}",
+                    sh(&format!("monitoring/prometheus/{}", e.prometheus_file))
+                ),
             )
         })
         .collect();
@@ -287,7 +308,10 @@ fn obsgen_workflow(model: &Model, pins: &Pins, branch: &str) -> Workflow {
                 docker_tool(
                     &am.image,
                     "amtool",
-                    &format!("check-config monitoring/alertmanager/{}", a.file),
+                    &format!(
+                        "check-config {}",
+                        sh(&format!("monitoring/alertmanager/{}", a.file))
+                    ),
                 )
             })
             .collect();
@@ -326,7 +350,7 @@ fn obsgen_workflow(model: &Model, pins: &Pins, branch: &str) -> Workflow {
         .map(|e| {
             format!(
                 "docker compose -f compose.yaml -f {} config -q",
-                e.compose_file
+                sh(&e.compose_file)
             )
         })
         .collect();
@@ -369,14 +393,14 @@ fn placeholder_lines(model: &Model) -> Vec<String> {
         "sed -E 's/^([A-Za-z_][A-Za-z0-9_]*)=.*$/\\1=ci-placeholder/' .env.example > .env"
             .to_string(),
     ];
-    let secrets: Vec<&str> = model
+    let secrets: Vec<String> = model
         .secrets
         .iter()
-        .map(|s| s.file.trim_start_matches("./"))
+        .map(|s| sh(s.file.trim_start_matches("./")).into_string())
         .collect();
     // env_file: Compose fails on a missing one; an empty file stands in.
     for f in &model.env_files {
-        let f = crate::alertmanager::shell_quote(f);
+        let f = sh(f);
         lines.push(format!(
             "[ -e {f} ] || {{ mkdir -p \"$(dirname {f})\" && : > {f}; }}"
         ));
@@ -391,8 +415,10 @@ fn placeholder_lines(model: &Model) -> Vec<String> {
     lines
 }
 
-/// Test and lint steps of one language, run in the build context.
+/// Test and lint steps of one language, run in the build context `ctx` (manifest text).
 fn language_steps(lang: Language, ctx: &str, pins: &Pins) -> Vec<Step> {
+    let in_ctx = |file: &str| gh(&format!("{ctx}/{file}")).into_string();
+    let ctx = &gh(ctx).into_string();
     match lang {
         Language::Node => vec![
             Step::uses(
@@ -401,7 +427,7 @@ fn language_steps(lang: Language, ctx: &str, pins: &Pins) -> Vec<Step> {
                 &[
                     ("node-version", pins.tool("node")),
                     ("cache", "npm"),
-                    ("cache-dependency-path", &format!("{ctx}/package-lock.json")),
+                    ("cache-dependency-path", &in_ctx("package-lock.json")),
                 ],
             ),
             Step::run("Install dependencies", &["npm ci"]).dir(ctx),
@@ -437,8 +463,8 @@ fn language_steps(lang: Language, ctx: &str, pins: &Pins) -> Vec<Step> {
                 "Set up Go",
                 pins.action("setup-go"),
                 &[
-                    ("go-version-file", &format!("{ctx}/go.mod")),
-                    ("cache-dependency-path", &format!("{ctx}/go.sum")),
+                    ("go-version-file", &in_ctx("go.mod")),
+                    ("cache-dependency-path", &in_ctx("go.sum")),
                 ],
             ),
             Step::run(
@@ -503,7 +529,10 @@ fn parse_language(s: &str) -> Language {
 
 fn ci_workflow(model: &Model, pins: &Pins, registry: &str, branch: &str) -> Option<Workflow> {
     let runner = pins.tool("runner");
-    let on_main = format!("github.event_name == 'push' && github.ref == 'refs/heads/{branch}'");
+    let on_main = format!(
+        "github.event_name == 'push' && github.ref == {}",
+        gh_expr(&format!("refs/heads/{branch}"))
+    );
     let (user, password) = if registry == DEFAULT_REGISTRY {
         ("${{ github.actor }}", "${{ secrets.GITHUB_TOKEN }}")
     } else {
@@ -525,22 +554,23 @@ fn ci_workflow(model: &Model, pins: &Pins, registry: &str, branch: &str) -> Opti
             let image = "${{ steps.image.outputs.name }}:${{ github.sha }}";
             let cache_from = format!("type=gha,scope={}", s.name);
             let cache_to = format!("type=gha,mode=max,scope={}", s.name);
+            let context = gh(ctx).into_string();
+            let registry_text = gh(registry).into_string();
             steps.extend([
                 Step::run(
                     "Image name",
-                    &[&format!(
-                        "echo \"name=$(printf '%s' \"{registry}/$OWNER/{}-{}\" | tr '[:upper:]' '[:lower:]')\" >> \"$GITHUB_OUTPUT\"",
-                        model.project, s.name
-                    )],
+                    &["echo \"name=$(printf '%s' \"$REGISTRY/$OWNER/$IMAGE\" | tr '[:upper:]' '[:lower:]')\" >> \"$GITHUB_OUTPUT\""],
                 )
                 .id("image")
-                .env("OWNER", "${{ github.repository_owner }}"),
+                .env("REGISTRY", &registry_text)
+                .env("OWNER", "${{ github.repository_owner }}")
+                .env("IMAGE", gh(&format!("{}-{}", model.project, s.name)).as_str()),
                 Step::uses("Set up Buildx", pins.action("setup-buildx"), &[]),
                 Step::uses(
                     "Build image",
                     pins.action("build-push"),
                     &[
-                        ("context", ctx),
+                        ("context", &context),
                         ("load", "true"),
                         ("tags", image),
                         ("cache-from", &cache_from),
@@ -558,16 +588,16 @@ fn ci_workflow(model: &Model, pins: &Pins, registry: &str, branch: &str) -> Opti
                     ],
                 ),
                 Step::uses(
-                    &format!("Log in to {registry}"),
+                    &format!("Log in to {registry_text}"),
                     pins.action("login"),
-                    &[("registry", registry), ("username", user), ("password", password)],
+                    &[("registry", &registry_text), ("username", user), ("password", password)],
                 )
                 .when(&on_main),
                 Step::uses(
                     "Push image",
                     pins.action("build-push"),
                     &[
-                        ("context", ctx),
+                        ("context", &context),
                         ("push", "true"),
                         ("tags", image),
                         ("cache-from", &cache_from),
@@ -643,20 +673,32 @@ pub fn host_dir(project: &str) -> String {
 /// dispatched one.
 pub const DEPLOY_SHA: &str = "${{ github.event.workflow_run.head_sha || github.sha }}";
 
-/// Commands run on the host to deploy commit [`DEPLOY_SHA`] to `env`.
-pub fn deploy_commands(model: &Model, env: &str) -> Vec<String> {
-    let dir = host_dir(&model.project);
+/// Stands for [`DEPLOY_SHA`] in [`deploy_commands`] until [`ssm_parameters`] puts the
+/// expression in (no manifest value can hold `@`).
+const SHA_MARK: &str = "@DEPLOY_SHA@";
+
+/// Commands run on the host to deploy commit [`SHA_MARK`] to `env`: shell lines, every
+/// value a quoted word.
+fn deploy_commands(model: &Model, env: &str) -> Vec<String> {
+    let dir = sh(&host_dir(&model.project));
+    let overlay = sh(&format!("compose.{env}.yaml"));
     vec![
         "set -eu".into(),
         format!("cd {dir}"),
-        format!("git fetch --depth 1 origin {DEPLOY_SHA}"),
-        format!("git checkout --force {DEPLOY_SHA}"),
-        format!("sh deploy/aws/secrets.sh {env}"),
-        format!(
-            "docker compose -f compose.yaml -f compose.{env}.yaml up -d --build --remove-orphans"
-        ),
-        format!("docker compose -f compose.yaml -f compose.{env}.yaml ps"),
+        format!("git fetch --depth 1 origin {SHA_MARK}"),
+        format!("git checkout --force {SHA_MARK}"),
+        format!("sh deploy/aws/secrets.sh {}", sh(env)),
+        format!("docker compose -f compose.yaml -f {overlay} up -d --build --remove-orphans"),
+        format!("docker compose -f compose.yaml -f {overlay} ps"),
     ]
+}
+
+/// The `--parameters` of an SSM Run Command (`{"commands": [...]}`), as the text of a
+/// step's `env:` value: JSON of shell lines, no `${{` of theirs an expression but the
+/// deployed commit's.
+fn ssm_parameters(commands: Vec<String>) -> String {
+    let json = serde_json::json!({ "commands": commands }).to_string();
+    gh(&json).into_string().replace(SHA_MARK, DEPLOY_SHA)
 }
 
 /// Commands run on the host: Prometheus (on loopback) sees every target up, within 2 minutes.
@@ -668,12 +710,18 @@ pub fn targets_check_commands(model: &Model, prometheus_port: u16) -> Vec<String
         .find(|s| s.path == model.web.password_file)
         .map(|s| s.file.trim_start_matches("./").to_string())
         .unwrap_or_else(|| format!("secrets/{}", crate::exporters::PASSWORD_SECRET));
-    let url = format!("http://127.0.0.1:{prometheus_port}/api/v1/targets?state=active");
+    let url = sh(&format!(
+        "http://127.0.0.1:{prometheus_port}/api/v1/targets?state=active"
+    ));
     vec![
         "set -u".into(),
-        format!("cd {dir}"),
+        format!("cd {}", sh(&dir)),
         "for i in $(seq 1 24); do".into(),
-        format!("  body=$(curl -fsS -u \"{}:$(cat {secret})\" '{url}') || body=''", model.web.username),
+        format!(
+            "  body=$(curl -fsS -u {}\":$(cat {})\" {url}) || body=''",
+            sh(&model.web.username),
+            sh(&secret)
+        ),
         "  if [ -n \"$body\" ] && ! printf '%s' \"$body\" | grep -Eq '\"health\":\"(down|unknown)\"'; then echo 'all targets up'; exit 0; fi".into(),
         "  sleep 5".into(),
         "done".into(),
@@ -736,20 +784,19 @@ fn deploy_workflow(
             .iter()
             .find(|p| p.compose == model.prometheus.name)
             .map_or(model.prometheus.port, |p| p.host_port);
-        let json = |cmds: Vec<String>| serde_json::json!({ "commands": cmds }).to_string();
         let mut steps = vec![
             Step::uses(
                 "AWS credentials (OIDC)",
                 pins.action("aws-credentials"),
                 &[
                     ("role-to-assume", "${{ secrets.AWS_DEPLOY_ROLE_ARN }}"),
-                    ("aws-region", &region),
+                    ("aws-region", gh(&region).as_str()),
                 ],
             ),
             Step {
                 env: BTreeMap::from([(
                     "SSM_PARAMETERS".to_string(),
-                    json(deploy_commands(model, env)),
+                    ssm_parameters(deploy_commands(model, env)),
                 )]),
                 ..Step::run(
                     &format!("Deploy {DEPLOY_SHA} over SSM"),
@@ -765,14 +812,17 @@ fn deploy_workflow(
             let mut lines = Vec::new();
             for s in &smoke {
                 lines.push(format!(
-                    "curl -fsS --retry 12 --retry-delay 5 --retry-all-errors --max-time 10 -o /dev/null \"http://$HOST:{}{}\"",
-                    s.port, s.path
+                    "curl -fsS --retry 12 --retry-delay 5 --retry-all-errors --max-time 10 -o /dev/null \"http://$HOST:{}\"{}",
+                    s.port,
+                    sh(&s.path)
                 ));
-                lines.push(format!("echo \"{} is healthy\"", s.service));
+                lines.push(format!("echo {}", sh(&format!("{} is healthy", s.service))));
             }
             let host_var = format!("${{{{ vars.{upper}_HOST }}}}");
             let host = match (&domain, env.as_str()) {
-                (Some(d), "production") => format!("${{{{ vars.{upper}_HOST || '{d}' }}}}"),
+                (Some(d), "production") => {
+                    format!("${{{{ vars.{upper}_HOST || {} }}}}", gh_expr(d))
+                }
                 _ => host_var,
             };
             steps.push(
@@ -786,7 +836,7 @@ fn deploy_workflow(
         steps.push(Step {
             env: BTreeMap::from([(
                 "SSM_PARAMETERS".to_string(),
-                json(targets_check_commands(model, prom_port)),
+                ssm_parameters(targets_check_commands(model, prom_port)),
             )]),
             ..Step::run(
                 "Prometheus sees every target up (checked on the host)",

@@ -27,6 +27,7 @@ pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod project;
+pub mod quote;
 pub mod render;
 pub mod resolve;
 pub mod rules;

@@ -127,7 +127,8 @@ pub struct Service {
     /// Number of replicas; each gets its own Compose service and scrape target.
     pub replicas: Option<u32>,
     pub language: Option<Language>,
-    /// Environment variables (non-secret values only).
+    /// Environment variables (non-secret values only). `${NAME}`, `${NAME:-default}` and
+    /// `${NAME-default}` refer to a `.env` variable; every other `$` is literal.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     /// Command override, as an argument list.

@@ -304,6 +304,9 @@ pub struct Service {
     pub depends_on: Vec<Dependency>,
     pub language: Option<String>,
     pub env: BTreeMap<String, String>,
+    /// The `.env` variables `env` values reference (`${NAME}`, `${NAME:-default}`), in
+    /// the order of `env`: Compose fills them in from `.env`.
+    pub env_refs: Vec<crate::quote::EnvRef>,
     pub command: Option<Vec<String>>,
     pub env_file: Vec<String>,
     /// Container health check of the replicas (from `health`, `health_check`, `health_cmd`).

@@ -3,7 +3,8 @@
 //!
 //! Auto-escaping is off and undefined values are errors. Strings from the manifest
 //! reach YAML through the `q` filter (a JSON string, which is also a valid YAML and
-//! TOML string), so `:`, `#`, quotes, newlines and `{{` survive a parse back.
+//! TOML string; see [`crate::quote`]), so `:`, `#`, quotes, newlines, `{{` and the
+//! characters YAML 1.1 reads as line breaks (U+0085, U+2028, U+2029) survive a parse back.
 
 use std::collections::BTreeMap;
 
@@ -25,11 +26,11 @@ pub struct File {
     pub bytes: Vec<u8>,
 }
 
-/// Quotes any value as a JSON scalar: strings become double-quoted with escapes,
-/// numbers and booleans stay as they are.
+/// Quotes any value as a JSON scalar: strings become double-quoted with escapes
+/// ([`crate::quote::yaml_str`]), numbers and booleans stay as they are.
 fn quote(value: Value) -> Result<String, minijinja::Error> {
     if let Some(s) = value.as_str() {
-        return Ok(serde_json::to_string(s).expect("strings serialize"));
+        return Ok(crate::quote::yaml_str(s));
     }
     let json = serde_json::to_value(&value).map_err(|e| {
         minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())

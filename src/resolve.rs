@@ -240,15 +240,19 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
 
 /// The container health check of an app service: `health_cmd` as given, else a probe
 /// of `health` on loopback with `health_check` (default `wget`: present in busybox and
-/// alpine images; exec form, so no shell is needed). `None` without either.
+/// alpine images; exec form, so no shell is needed). `None` without either. Written for
+/// Compose: every `$` of the manifest's text is literal ([`crate::quote::compose`]).
 pub fn app_healthcheck(s: &crate::manifest::Service) -> Option<Healthcheck> {
     use crate::manifest::HealthCheck;
     let exec = match (&s.health_cmd, &s.health, s.health_check) {
-        (Some(cmd), _, _) => cmd.clone(),
+        (Some(cmd), _, _) => cmd
+            .iter()
+            .map(|a| crate::quote::compose(a).into_string())
+            .collect(),
         (None, _, Some(HealthCheck::None)) | (None, None, _) => return None,
         (None, Some(path), tool) => {
-            // `$` is Compose's interpolation sign: `$$` is a literal one.
-            let url = format!("http://127.0.0.1:{}{}", s.port, path.replace('$', "$$"));
+            let url =
+                crate::quote::compose(&format!("http://127.0.0.1:{}{path}", s.port)).into_string();
             match tool.unwrap_or(HealthCheck::Wget) {
                 HealthCheck::Curl => vec![
                     "curl".into(),
@@ -400,6 +404,11 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
                 depends_on,
                 language: s.language.map(|l| format!("{l:?}").to_lowercase()),
                 env: s.env.clone(),
+                env_refs: s
+                    .env
+                    .values()
+                    .flat_map(|v| crate::quote::compose_env(v).1)
+                    .collect(),
                 command: s.command.clone(),
                 env_file: s.env_file.clone(),
                 healthcheck: healthchecks[s.name.as_str()].clone(),
@@ -987,6 +996,34 @@ kind = "elasticsearch"
         assert_eq!(limits("prometheus").memory, "1024M");
         assert_eq!(limits("grafana").memory, "512M");
         assert_eq!(limits("search-exporter").cpus, "0.1");
+    }
+
+    #[test]
+    fn env_references_to_dot_env_are_listed_and_other_dollars_are_literal() {
+        let m = resolve(
+            &manifest(
+                "[project]\nname = \"c\"\n[[service]]\nname = \"api\"\nimage = \"ghcr.io/a/api:1.0.0\"\nport = 80\nenv = { URL = \"http://${API_HOST:-api}:${API_PORT}/$x\", N = \"${NAME-}\" }\n",
+            ),
+            "obsgen.toml",
+        );
+        let names: Vec<(&str, Option<&str>)> = m.services[0]
+            .env_refs
+            .iter()
+            .map(|r| (r.name.as_str(), r.default.as_deref()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("NAME", Some("")),
+                ("API_HOST", Some("api")),
+                ("API_PORT", None)
+            ]
+        );
+        let api = m.compose.iter().find(|c| c.name == "api").unwrap();
+        assert_eq!(
+            api.environment["URL"],
+            "http://${API_HOST:-api}:${API_PORT}/$$x"
+        );
     }
 
     #[test]

@@ -2,6 +2,10 @@
 //! and every file-SD target file, assembled from the resolved app services,
 //! databases and components. Each component contributes its own part here; the
 //! templates only iterate over the result.
+//!
+//! Manifest text enters a Compose service here, through [`crate::quote::compose`] (every
+//! `$` literal) or, for `env` values, [`crate::quote::compose_env`] (`${NAME}` references
+//! to `.env` kept); what obsgen itself writes (`${VAR:?…}` secrets) stays as it is.
 
 use std::collections::BTreeMap;
 
@@ -50,26 +54,35 @@ pub fn group(service: &str, targets: Vec<String>) -> TargetGroup {
 }
 
 fn app_services(model: &mut Model) {
+    use crate::quote::{compose, compose_env};
+    let text = |v: &String| compose(v).into_string();
+    let list = |v: &Vec<String>| v.iter().map(text).collect::<Vec<_>>();
     for s in model.services.clone() {
         for r in &s.replicas {
             let mut c = ComposeService::new(r.clone(), Role::App);
-            c.image = s.image.clone();
-            c.build = s.build.clone();
-            c.command = s.command.clone();
+            c.image = s.image.as_ref().map(text);
+            c.build = s.build.as_ref().map(text);
+            c.command = s.command.as_ref().map(list);
             c.expose = s.expose.clone();
             c.environment = crate::components::app_environment(model, &s.name);
-            c.environment.extend(s.env.clone());
+            c.environment.extend(
+                s.env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), compose_env(v).0.into_string())),
+            );
             c.depends_on = s.depends_on.clone();
-            c.env_file = s.env_file.clone();
+            c.env_file = list(&s.env_file);
             c.healthcheck = s.healthcheck.clone();
-            c.user = s.user.clone();
+            c.user = s.user.as_ref().map(text);
             // Apps: all capabilities dropped, no-new-privileges; read-only, tmpfs and
             // added capabilities only when the manifest asks (obsgen does not know the image).
             c.hardening = s.hardening.clone();
+            c.hardening.tmpfs = list(&s.hardening.tmpfs);
+            c.hardening.cap_add = list(&s.hardening.cap_add);
             if let (Some(ctx), Some(mount)) = (&s.build, &s.dev_mount) {
-                c.dev_volume = Some(format!("{ctx}:{mount}"));
+                c.dev_volume = Some(text(&format!("{ctx}:{mount}")));
             }
-            c.dev_command = s.dev_command.clone();
+            c.dev_command = s.dev_command.as_ref().map(list);
             c.networks = vec![NetworkAttachment {
                 name: "app".into(),
                 aliases: if s.aliased {

@@ -822,7 +822,16 @@ fn check_services(c: &mut Checker, m: &Manifest) {
                 );
             }
         }
-        for name in s.env.keys() {
+        for (name, value) in &s.env {
+            // `${NAME}`, `${NAME:-default}`, `${NAME-default}` refer to `.env`; any other
+            // `${…}` is a mistake (every other `$` is written literally).
+            if let Err(e) = crate::quote::env_refs(value) {
+                c.at(
+                    &format!("{base}.env.{name}"),
+                    format!("env value of `{name}`: {e}"),
+                    "refer to a `.env` variable as `${NAME}`, `${NAME:-default}` or `${NAME-default}` (a default without `$`); any other `$` is kept as it is",
+                );
+            }
             if !is_env_name(name)
                 && !name
                     .chars()

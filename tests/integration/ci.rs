@@ -140,7 +140,12 @@ fn every_language_passes_actionlint() {
     assert_eq!(steps("build-svc-other"), 7);
     assert_eq!(steps("build-nolang"), 7);
     let text = p.read(".github/workflows/ci.yml");
-    assert!(text.contains("registry.example.com/$OWNER/langs-svc-rust"));
+    // The image-name step gets the registry and image as data (`"$REGISTRY/$OWNER/$IMAGE"`).
+    assert!(
+        text.contains("REGISTRY: \"registry.example.com\""),
+        "{text}"
+    );
+    assert!(text.contains("IMAGE: \"langs-svc-rust\""), "{text}");
     assert!(text.contains("secrets.REGISTRY_PASSWORD"));
     assert!(text.contains("refs/heads/release"));
     // Graviton type: the arm64 AMI and Compose plugin.
@@ -547,20 +552,20 @@ fn workflows_follow_the_manifest() {
         for env in &envs {
             assert!(
                 validate.contains(&format!(
-                    "check config monitoring/prometheus/prometheus.{env}.yml"
+                    "check config 'monitoring/prometheus/prometheus.{env}.yml'"
                 )),
                 "{name}: promtool {env}"
             );
             if p.exists(&format!("monitoring/alertmanager/alertmanager.{env}.yml")) {
                 assert!(
                     validate.contains(&format!(
-                        "check-config monitoring/alertmanager/alertmanager.{env}.yml"
+                        "check-config 'monitoring/alertmanager/alertmanager.{env}.yml'"
                     )),
                     "{name}: amtool {env}"
                 );
             }
             assert!(compose.contains(&format!(
-                "docker compose -f compose.yaml -f compose.{env}.yaml config -q"
+                "docker compose -f compose.yaml -f 'compose.{env}.yaml' config -q"
             )));
         }
         assert_eq!(
@@ -631,7 +636,7 @@ fn workflows_follow_the_manifest() {
                     continue;
                 }
                 assert!(
-                    smoke.contains(&format!("http://$HOST:{port}/")),
+                    smoke.contains(&format!("\"http://$HOST:{port}\"'/")),
                     "{name}: no smoke test of {svc}"
                 );
             }
@@ -665,7 +670,10 @@ fn ci_is_opt_in() {
         ]
     );
     let ci = p.read(".github/workflows/ci.yml");
-    assert!(ci.contains("ghcr.io/$OWNER/plain-web"), "GHCR by default");
+    assert!(
+        ci.contains("REGISTRY: \"ghcr.io\"") && ci.contains("IMAGE: \"plain-web\""),
+        "GHCR by default"
+    );
     assert!(ci.contains("refs/heads/main"), "main by default");
 }
 
