@@ -243,6 +243,7 @@ fn a_closed_stderr_never_makes_obsgen_panic_and_keeps_the_exit_code() {
     let (code, stdout) = run_with_closed_stderr(&ok, &["-v", "generate"], false);
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("generate: "), "{stdout}");
+}
 
 /// A manifest with one service, followed by `extra`.
 fn one_service(extra: &str) -> String {
