@@ -319,7 +319,7 @@ pub fn check_host_port(text: &str) -> Result<(), String> {
 
 /// An `http://` or `https://` URL as Alertmanager and Prometheus parse it: a host (see
 /// [`is_host`]), an optional port from 1 to 65535, then an RFC 3986 path and query (see
-/// [`check_http_path`]); no credentials, no fragment.
+/// [`check_http_path`]) and an optional fragment; no credentials.
 pub fn check_http_url(url: &str) -> Result<(), String> {
     let rest = url
         .strip_prefix("https://")
@@ -347,12 +347,10 @@ pub fn check_http_url(url: &str) -> Result<(), String> {
                 .into(),
         );
     }
-    if tail.contains('#') {
-        return Err(
-            "it has a fragment (`#…`), which is never sent; percent-encode `#` as `%23`".into(),
-        );
-    }
-    check_path_and_query(tail)
+    // A fragment (`#…`) is never sent, but Alertmanager takes it: the same characters.
+    let (path_query, fragment) = tail.split_once('#').unwrap_or((tail, ""));
+    check_path_and_query(path_query)?;
+    check_path_and_query(fragment)
 }
 
 /// An e-mail address as Go's `net/mail` parses Alertmanager's `from` and `to`:
@@ -512,6 +510,7 @@ mod tests {
             "https://[::1]:9093/",
             "http://host",
             "https://h.example.com/p/$x%20y",
+            "http://hooks.example.com:9000/a?b=c#d",
         ] {
             assert_eq!(check_http_url(good), Ok(()), "{good}");
         }
@@ -523,7 +522,7 @@ mod tests {
             "https://x:0/",
             "https://x:99999/",
             "https://u:p@x/",
-            "https://x/a#frag",
+            "https://x/a#fr ag",
             "https://x/\"",
             "https://[zz]/",
             "https://-x/",
