@@ -139,12 +139,19 @@ impl Checker<'_> {
 
 impl Checker<'_> {
     /// Text Prometheus or Alertmanager expand as a Go template must not hold `{{`.
-    fn no_template(&mut self, key: &str, what: &str, text: &str) {
+    /// `alert`: text of a custom alert (Prometheus' templates), else of a receiver
+    /// (Alertmanager's).
+    fn no_template(&mut self, key: &str, what: &str, text: &str, alert: bool) {
         if dialect::has_template(text) {
+            let help = if alert {
+                "this text is plain: Prometheus would expand `{{ … }}` as a Go template, and no escaping keeps it literal; remove `{{` (the generated description already prints the alert's value and labels)"
+            } else {
+                "this text is plain: Alertmanager would expand `{{ … }}` as a Go template, and no escaping keeps it literal; remove `{{`"
+            };
             self.at(
                 key,
                 format!("{what} contains the template delimiter `{{{{`"),
-                "obsgen writes this text as it is, but Prometheus and Alertmanager would expand `{{ … }}` as a Go template; write plain text (the generated description already prints the alert's value and labels)",
+                help,
             );
         }
     }
@@ -1198,9 +1205,14 @@ fn check_alerts(c: &mut Checker, m: &Manifest) {
             c.at(&format!("{base}.expr"), p.message, p.help);
         }
         c.duration(&format!("{base}.for"), &rule.for_);
-        c.no_template(&format!("{base}.summary"), "the summary", &rule.summary);
+        c.no_template(
+            &format!("{base}.summary"),
+            "the summary",
+            &rule.summary,
+            true,
+        );
         if let Some(d) = &rule.description {
-            c.no_template(&format!("{base}.description"), "the description", d);
+            c.no_template(&format!("{base}.description"), "the description", d, true);
         }
         for (label, value) in &rule.labels {
             let key = format!("{base}.labels.{label}");
@@ -1219,7 +1231,7 @@ fn check_alerts(c: &mut Checker, m: &Manifest) {
                     "Prometheus sets `alertname` to the alert's `name`, and obsgen sets `severity` from its `severity` field; remove this label",
                 );
             }
-            c.no_template(&key, &format!("label `{label}`"), value);
+            c.no_template(&key, &format!("label `{label}`"), value, true);
         }
     }
 }
@@ -1331,7 +1343,7 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
                     "write name@example.com, one address per entry",
                 );
             }
-            c.no_template(&format!("{base}.to[{j}]"), "the address", to);
+            c.no_template(&format!("{base}.to[{j}]"), "the address", to, false);
         }
         if let Some(from) = &r.from {
             if from.trim().is_empty() {
@@ -1347,10 +1359,10 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
                     "write the sender as alertmanager@example.com or `Alertmanager <alertmanager@example.com>`",
                 );
             }
-            c.no_template(&format!("{base}.from"), "the address", from);
+            c.no_template(&format!("{base}.from"), "the address", from, false);
         }
         if let Some(channel) = &r.channel {
-            c.no_template(&format!("{base}.channel"), "the channel", channel);
+            c.no_template(&format!("{base}.channel"), "the channel", channel, false);
         }
         if r.kind == ReceiverKind::Email
             && r.auth_password_env.is_some() != r.auth_username.is_some()
