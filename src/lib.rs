@@ -15,6 +15,7 @@ pub mod cli;
 pub mod components;
 pub mod detect;
 pub mod diag;
+pub mod dialect;
 pub mod explain;
 pub mod exporters;
 pub mod fsx;

@@ -1,5 +1,10 @@
 //! Semantic checks serde cannot do, all reported at once: names, duplicates,
-//! references, ports, durations, thresholds, PromQL, versions and profiles.
+//! references, ports, durations, thresholds, PromQL, versions and profiles — and
+//! everything the real tools would reject although no escaping could fix it: regexes
+//! and PromQL outside what both Prometheus/Alertmanager versions accept
+//! ([`crate::dialect`]), Go-template delimiters, reserved label names, out-of-range
+//! durations and sizes, malformed URLs, hosts, addresses and paths (formats in
+//! [`crate::units`]). Counts are range-checked before anything is sized by them.
 //!
 //! Input is the loaded manifest with its spans; output is a list of diagnostics,
 //! each pointing at the key it concerns. An empty list means [`crate::resolve`] may
@@ -9,12 +14,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::assets;
 use crate::diag::{Diagnostic, suggest};
+use crate::dialect;
 use crate::load::{Loaded, SpanMap};
 use crate::manifest::{Manifest, ReceiverKind};
 use crate::resolve::{self, COMPONENT_NAMES};
 use crate::units::{
-    is_dns_label, is_env_name, is_label_name, is_prometheus_size, parse_duration, parse_memory,
+    ValueError, check_email, check_host_port, check_http_url, check_path_length, duration,
+    is_dns_label, is_env_name, is_label_name, parse_duration, parse_memory, prometheus_size,
 };
+
+/// The most replicas a service may have (each is a Compose service and a scrape target).
+pub const MAX_REPLICAS: u32 = 100;
 
 struct Checker<'a> {
     spans: &'a SpanMap,
@@ -78,8 +88,8 @@ impl Checker<'_> {
     }
 
     fn duration(&mut self, key: &str, text: &str) -> Option<u64> {
-        match parse_duration(text) {
-            Some(0) => {
+        match duration(text) {
+            Ok(0) => {
                 self.at(
                     key,
                     format!("duration `{text}` is zero"),
@@ -87,8 +97,16 @@ impl Checker<'_> {
                 );
                 None
             }
-            Some(ms) => Some(ms),
-            None => {
+            Ok(ms) => Some(ms),
+            Err(ValueError::OutOfRange) => {
+                self.at(
+                    key,
+                    format!("duration `{text}` is longer than Prometheus and Alertmanager accept"),
+                    "they hold durations as 64-bit nanoseconds, at most about 292 years (`292y`); use a shorter one",
+                );
+                None
+            }
+            Err(ValueError::Syntax) => {
                 self.at(
                     key,
                     format!("`{text}` is not a duration"),
@@ -100,13 +118,76 @@ impl Checker<'_> {
     }
 
     fn env_var(&mut self, key: &str, name: &str) {
-        if !is_env_name(name) {
+        if name.len() > crate::units::MAX_PATH_COMPONENT {
+            self.at(
+                key,
+                format!("the variable name is {} bytes long", name.len()),
+                format!(
+                    "its secret is the file secrets/<name in lowercase>, and file names hold at most {} bytes; use a shorter name",
+                    crate::units::MAX_PATH_COMPONENT
+                ),
+            );
+        } else if !is_env_name(name) {
             self.at(
                 key,
                 format!("`{name}` is not an environment variable name"),
                 "use uppercase letters, digits and `_`, not starting with a digit (for example `SLACK_WEBHOOK_URL`)",
             );
         }
+    }
+}
+
+impl Checker<'_> {
+    /// Text Prometheus or Alertmanager expand as a Go template must not hold `{{`.
+    /// `alert`: text of a custom alert (Prometheus' templates), else of a receiver
+    /// (Alertmanager's).
+    fn no_template(&mut self, key: &str, what: &str, text: &str, alert: bool) {
+        if dialect::has_template(text) {
+            let help = if alert {
+                "this text is plain: Prometheus would expand `{{ … }}` as a Go template, and no escaping keeps it literal; remove `{{` (the generated description already prints the alert's value and labels)"
+            } else {
+                "this text is plain: Alertmanager would expand `{{ … }}` as a Go template, and no escaping keeps it literal; remove `{{`"
+            };
+            self.at(
+                key,
+                format!("{what} contains the template delimiter `{{{{`"),
+                help,
+            );
+        }
+    }
+
+    /// A path or a file name within Linux's limits.
+    fn path_length(&mut self, key: &str, path: &str) -> bool {
+        match check_path_length(path) {
+            Ok(()) => true,
+            Err(why) => {
+                self.at(
+                    key,
+                    format!("path is too long: {why}"),
+                    "use a shorter path",
+                );
+                false
+            }
+        }
+    }
+
+    /// A label name obsgen writes into alerts or routes: not reserved.
+    fn reserved_label(&mut self, key: &str, label: &str, at_key: bool) -> bool {
+        if !label.starts_with("__") {
+            return false;
+        }
+        let d = Diagnostic::new(format!(
+            "label name `{label}` is reserved: names starting with `__` are Prometheus' internal labels"
+        ))
+        .key(key)
+        .span(if at_key {
+            self.spans.key(key)
+        } else {
+            self.spans.value(key)
+        })
+        .help("Prometheus rejects `__name__` in alert labels and drops other `__` labels, so alerts never carry them; use a name without the leading `__`");
+        self.out.push(d);
+        true
     }
 }
 
@@ -185,8 +266,13 @@ pub fn validate(loaded: &Loaded<Manifest>) -> Vec<Diagnostic> {
         claim(&mut c, &d.name, key, "database");
     }
     // Replicas become `<name>-<n>`: those must not clash with another name either.
+    // Only for a count in range (checked in check_services): the names are built here.
     for (i, s) in m.services.iter().enumerate() {
-        for r in resolve::replica_names(&s.name, s.replicas.unwrap_or(1)) {
+        let replicas = s.replicas.unwrap_or(1);
+        if !(1..=MAX_REPLICAS).contains(&replicas) {
+            continue;
+        }
+        for r in resolve::replica_names(&s.name, replicas) {
             if r != s.name && owners.contains_key(&r) {
                 c.at(
                     &format!("service[{i}].replicas"),
@@ -338,13 +424,35 @@ fn check_environments(c: &mut Checker, m: &Manifest) {
                 c.duration(&format!("{base}.{field}"), v);
             }
         }
-        if let Some(size) = &settings.retention_size
-            && !is_prometheus_size(size)
+        if let Some(size) = &settings.retention_size {
+            match prometheus_size(size) {
+                Ok(_) => {}
+                Err(ValueError::Syntax) => c.at(
+                    &format!("{base}.retention_size"),
+                    format!("`{size}` is not a retention size"),
+                    "write an integer and one of B, KB, MB, GB, TB (for example `20GB`)",
+                ),
+                Err(ValueError::OutOfRange) => c.at(
+                    &format!("{base}.retention_size"),
+                    format!("retention size `{size}` is larger than Prometheus accepts"),
+                    "Prometheus holds the size as 64-bit bytes, below 8EB; use a smaller size",
+                ),
+            }
+        }
+        if let Some(size) = &settings.log_max_size
+            && parse_memory(size).is_none()
         {
             c.at(
-                &format!("{base}.retention_size"),
-                format!("`{size}` is not a retention size"),
-                "write an integer and one of B, KB, MB, GB, TB (for example `20GB`)",
+                &format!("{base}.log_max_size"),
+                format!("`{size}` is not a log file size"),
+                "write a size like `10m` (k, m or g)",
+            );
+        }
+        if settings.log_max_file == Some(0) {
+            c.at(
+                &format!("{base}.log_max_file"),
+                "log_max_file = 0 keeps no log file",
+                "Docker needs at least 1; keep a few, like 3",
             );
         }
         check_resources(c, &base, settings, &resolve::env_settings(m, name));
@@ -552,6 +660,9 @@ fn container_path(path: &str) -> bool {
 /// hot reload.
 fn check_service_container(c: &mut Checker, base: &str, s: &crate::manifest::Service) {
     for (j, f) in s.env_file.iter().enumerate() {
+        if !c.path_length(&format!("{base}.env_file[{j}]"), f) {
+            continue;
+        }
         if !inside_project(f)
             || !f
                 .chars()
@@ -627,6 +738,9 @@ fn check_service_container(c: &mut Checker, base: &str, s: &crate::manifest::Ser
         }
     }
     for (j, t) in s.hardening.tmpfs.iter().enumerate() {
+        if !c.path_length(&format!("{base}.hardening.tmpfs[{j}]"), t) {
+            continue;
+        }
         if !container_path(t) {
             c.at(
                 &format!("{base}.hardening.tmpfs[{j}]"),
@@ -643,7 +757,7 @@ fn check_service_container(c: &mut Checker, base: &str, s: &crate::manifest::Ser
                 "hot reload bind-mounts the build context; use `build = \"./folder\"`, or remove `dev`",
             );
         }
-        if !container_path(&dev.mount) {
+        if c.path_length(&format!("{base}.dev.mount"), &dev.mount) && !container_path(&dev.mount) {
             c.at(
                 &format!("{base}.dev.mount"),
                 format!("`{}` is not an absolute container path", dev.mount),
@@ -678,9 +792,10 @@ fn check_services(c: &mut Checker, m: &Manifest) {
             ),
             (Some(image), None) => check_image(c, &format!("{base}.image"), image),
             (None, Some(build)) => {
-                if build.is_empty()
-                    || build.starts_with('/')
-                    || build.split(['/', '\\']).any(|p| p == "..")
+                if c.path_length(&format!("{base}.build"), build)
+                    && (build.is_empty()
+                        || build.starts_with('/')
+                        || build.split(['/', '\\']).any(|p| p == ".."))
                 {
                     c.at(
                         &format!("{base}.build"),
@@ -756,6 +871,9 @@ fn check_services(c: &mut Checker, m: &Manifest) {
                     );
                 }
             }
+            if let Some(l) = &http.status_label {
+                c.reserved_label(&format!("{base}.http.status_label"), l, false);
+            }
             if http
                 .duration
                 .as_deref()
@@ -773,11 +891,11 @@ fn check_services(c: &mut Checker, m: &Manifest) {
         }
         check_service_container(c, &base, s);
         if let Some(r) = s.replicas {
-            if !(1..=100).contains(&r) {
+            if !(1..=MAX_REPLICAS).contains(&r) {
                 c.at(
                     &format!("{base}.replicas"),
                     format!("replicas = {r} is out of range"),
-                    "use 1 to 100 replicas",
+                    format!("use 1 to {MAX_REPLICAS} replicas"),
                 );
             }
             if r > 1 && s.public {
@@ -918,11 +1036,11 @@ fn find_cycle<'a>(graph: &BTreeMap<&'a str, Vec<&'a str>>) -> Option<Vec<&'a str
 }
 
 fn check_http_path(c: &mut Checker, key: &str, path: &str) {
-    if !path.starts_with('/') || path.chars().any(|ch| ch.is_whitespace() || ch.is_control()) {
+    if let Err(why) = crate::units::check_http_path(path) {
         c.at(
             key,
-            format!("`{path}` is not an HTTP path"),
-            "write an absolute path without spaces, like `/health`",
+            format!("`{path}` is not an HTTP path: {why}"),
+            "write an absolute URL path (RFC 3986), optionally with a query, like `/health` or `/status?full=1`",
         );
     }
 }
@@ -1092,22 +1210,37 @@ fn check_alerts(c: &mut Checker, m: &Manifest) {
                 "give each alert its own name, or each copy of a name its own severity",
             );
         }
-        if let Err(e) = promql_parser::parser::parse(&rule.expr) {
-            c.at(
-                &format!("{base}.expr"),
-                format!("PromQL does not parse: {}", e.to_string().trim()),
-                "fix the expression; try it in the Prometheus UI first",
-            );
+        if let Err(p) = dialect::check_promql(&rule.expr) {
+            c.at(&format!("{base}.expr"), p.message, p.help);
         }
         c.duration(&format!("{base}.for"), &rule.for_);
-        for label in rule.labels.keys() {
+        c.no_template(
+            &format!("{base}.summary"),
+            "the summary",
+            &rule.summary,
+            true,
+        );
+        if let Some(d) = &rule.description {
+            c.no_template(&format!("{base}.description"), "the description", d, true);
+        }
+        for (label, value) in &rule.labels {
+            let key = format!("{base}.labels.{label}");
             if !is_label_name(label) {
                 c.at_key(
-                    &format!("{base}.labels.{label}"),
+                    &key,
                     format!("`{label}` is not a label name"),
                     "use [a-zA-Z_][a-zA-Z0-9_]*",
                 );
+            } else if !c.reserved_label(&key, label, true)
+                && (label == "alertname" || label == "severity")
+            {
+                c.at_key(
+                    &key,
+                    format!("label `{label}` is set from the alert itself"),
+                    "Prometheus sets `alertname` to the alert's `name`, and obsgen sets `severity` from its `severity` field; remove this label",
+                );
             }
+            c.no_template(&key, &format!("label `{label}`"), value, true);
         }
     }
 }
@@ -1212,13 +1345,33 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
                     "list each address once",
                 );
             }
-            if !to.contains('@') || to.chars().any(char::is_whitespace) {
+            if let Err(why) = check_email(to) {
                 c.at(
                     &format!("{base}.to[{j}]"),
-                    format!("`{to}` is not an email address"),
-                    "write name@example.com",
+                    format!("`{to}` is not an email address: {why}"),
+                    "write name@example.com, one address per entry",
                 );
             }
+            c.no_template(&format!("{base}.to[{j}]"), "the address", to, false);
+        }
+        if let Some(from) = &r.from {
+            if from.trim().is_empty() {
+                c.at(
+                    &format!("{base}.from"),
+                    "the sender address `from` is empty",
+                    "write the sender as alertmanager@example.com: Alertmanager refuses an email receiver without one",
+                );
+            } else if let Err(why) = check_email(from) {
+                c.at(
+                    &format!("{base}.from"),
+                    format!("`{from}` is not an email address: {why}"),
+                    "write the sender as alertmanager@example.com or `Alertmanager <alertmanager@example.com>`",
+                );
+            }
+            c.no_template(&format!("{base}.from"), "the address", from, false);
+        }
+        if let Some(channel) = &r.channel {
+            c.no_template(&format!("{base}.channel"), "the channel", channel, false);
         }
         if r.kind == ReceiverKind::Email
             && r.auth_password_env.is_some() != r.auth_username.is_some()
@@ -1255,18 +1408,26 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
                     "the webhook URL carries credentials (`user:password@`)",
                     "the URL is written into the generated configuration: remove the credentials and name a bearer token secret in `bearer_token_env`",
                 ),
-                Some(_) => {}
+                Some(_) => {
+                    if let Err(why) = check_http_url(url) {
+                        c.at(
+                            &format!("{base}.url"),
+                            format!("`{}` is not a webhook URL: {why}", url.escape_debug()),
+                            "write http(s)://host[:port]/path[?query] (RFC 3986; percent-encode anything else)",
+                        );
+                    }
+                }
             }
         }
         if let Some(host) = &r.smarthost
-            && host
-                .rsplit_once(':')
-                .and_then(|(_, p)| p.parse::<u16>().ok())
-                .is_none()
+            && let Err(why) = check_host_port(host)
         {
             c.at(
                 &format!("{base}.smarthost"),
-                format!("smarthost `{host}` has no port"),
+                format!(
+                    "smarthost `{}` is not host:port: {why}",
+                    host.escape_debug()
+                ),
                 "write host:port, like smtp.example.com:587",
             );
         }
@@ -1312,28 +1473,32 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
                 );
             }
         }
-        for (label, _) in route.matchers.iter().chain(route.match_re.iter()) {
-            if !is_label_name(label) {
-                c.at_key(
-                    &format!("{base}.match.{label}"),
-                    format!("`{label}` is not a label name"),
-                    "use [a-zA-Z_][a-zA-Z0-9_]*",
-                );
+        for (field, map) in [("match", &route.matchers), ("match_re", &route.match_re)] {
+            for label in map.keys() {
+                let key = format!("{base}.{field}.{label}");
+                if !is_label_name(label) {
+                    c.at_key(
+                        &key,
+                        format!("`{label}` is not a label name"),
+                        "use [a-zA-Z_][a-zA-Z0-9_]*",
+                    );
+                } else {
+                    c.reserved_label(&key, label, true);
+                }
             }
         }
         for (label, re) in &route.match_re {
-            if let Err(e) = regex::Regex::new(&format!("^(?:{re})$")) {
-                let why = e.to_string();
-                let why = why.lines().last().unwrap_or("").trim();
+            if let Err(why) = dialect::check_regex(re) {
                 c.at(
                     &format!("{base}.match_re.{label}"),
-                    format!("`{re}` is not a regular expression ({why})"),
-                    "write an RE2 expression; it must match the whole label value (`api|web`, `db-.*`)",
+                    format!("`{re}` is not a regular expression Alertmanager accepts: {why}"),
+                    "write an RE2 expression; it must match the whole label value (`api|web`, `db-.*`). Go's RE2 syntax, which Alertmanager 0.25 and 0.28 both take: `(?P<name>…)` groups, flags i m s U, no look-around or back-references",
                 );
             }
         }
         for (j, label) in route.group_by.iter().flatten().enumerate() {
-            if label != "..." && !is_label_name(label) {
+            let key = format!("{base}.group_by[{j}]");
+            if label != "..." && !c.reserved_label(&key, label, false) && !is_label_name(label) {
                 c.at(
                     &format!("{base}.group_by[{j}]"),
                     format!("`{label}` is not a label name"),
@@ -1429,7 +1594,9 @@ fn check_other(c: &mut Checker, m: &Manifest) {
             );
         }
         if let Some(domain) = &aws.domain
-            && (domain.split('.').count() < 2 || !domain.split('.').all(is_dns_label))
+            && (domain.split('.').count() < 2
+                || domain.len() > 253
+                || !domain.split('.').all(is_dns_label))
         {
             c.at(
                 "deploy.aws.domain",
@@ -1460,6 +1627,16 @@ fn check_other(c: &mut Checker, m: &Manifest) {
                 format!("`{t}` is not an EC2 instance type"),
                 "write a type such as `t3.large`, or leave it out to size the host from the production limits",
             );
+        }
+    }
+    for (i, r) in m.prometheus.remote_write.iter().enumerate() {
+        for (field, value) in [
+            ("password_file", &r.password_file),
+            ("bearer_token_file", &r.bearer_token_file),
+        ] {
+            if let Some(p) = value {
+                c.path_length(&format!("prometheus.remote_write[{i}].{field}"), p);
+            }
         }
     }
     if let Some(ci) = &m.ci

@@ -10,6 +10,7 @@ mod cli;
 mod components;
 mod compose;
 mod detect;
+mod dialect;
 mod drift;
 mod examples;
 mod explain;
