@@ -792,6 +792,13 @@ fn check_services(c: &mut Checker, m: &Manifest) {
             ),
             (Some(image), None) => check_image(c, &format!("{base}.image"), image),
             (None, Some(build)) => {
+                if s.dev.is_some() && build.contains(':') {
+                    c.at(
+                        &format!("{base}.build"),
+                        format!("build context `{build}` holds `:`, which splits the hot-reload mount"),
+                        "rename the folder: Compose reads `./a:b:/app` as source `./a`, target `b`",
+                    );
+                }
                 if c.path_length(&format!("{base}.build"), build)
                     && (build.is_empty()
                         || build.starts_with('/')
@@ -1654,6 +1661,17 @@ fn check_other(c: &mut Checker, m: &Manifest) {
             "ci.branch",
             format!("`{branch}` is not a branch name"),
             "write a git branch name such as `main` or `release/v2`",
+        );
+    } else if let Some(ci) = &m.ci
+        && let Some(branch) = &ci.branch
+        && (branch.starts_with('!') || branch.contains('+') || branch.contains("@{") || branch.contains("${{"))
+    {
+        // The branch is a filter pattern in `on.push.branches` / `on.workflow_run.branches`,
+        // where GitHub reads `!`, `+` as pattern syntax and allows no expression at all.
+        c.at(
+            "ci.branch",
+            format!("`{branch}` cannot be written as a GitHub branch filter"),
+            "use a branch name without `+`, `@{`, `${{` and not starting with `!` (GitHub reads them as filter syntax or expressions)",
         );
     }
     if let Some(ci) = &m.ci
