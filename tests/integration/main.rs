@@ -15,6 +15,7 @@ mod examples;
 mod explain;
 mod exporters;
 mod grafana;
+mod hostile;
 mod init;
 mod live;
 mod quoting;
