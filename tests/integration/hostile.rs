@@ -282,11 +282,11 @@ use How::*;
 
 /// Where a value must arrive: `doc` is `file:<path>` (YAML, every scalar kept as its
 /// text), `text:<path>` (raw text) or `compose:<env>` (`docker-compose -f compose.yaml -f
-/// compose.<env>.yaml config` output, `$$` read as `$`). `path` is dotted, with `*` for
-/// every element and `[key=value]` to pick list items. `{v}` in `path` and `want` is the
-/// value, `{lower}` the value in ASCII lowercase, `{dir}` the project folder;
-/// `[key~text]` picks list items whose `key` contains `text`. The probe holds when any
-/// element found matches.
+/// compose.<env>.yaml config` output, `$$` read as `$`; a NUL cannot arrive there).
+/// `path` is dotted, with `*` for every element, `[key=value]` to pick list items and
+/// `[key~text]` those whose `key` contains `text`. `{v}` in `path` and `want` is the
+/// value, `{lower}` the value in ASCII lowercase, `{dir}` the project folder. The probe
+/// holds when any element found matches.
 #[derive(Clone, Copy, Debug)]
 struct Probe {
     doc: &'static str,
@@ -2193,7 +2193,7 @@ impl Run<'_> {
             }
             self.time("probes", || self.probes(i, p, &compose_docs, true));
             for c in &p.cases {
-                self.settle(*c, "accepted");
+                self.settle(*c, "accepted; the validators pass");
             }
             outcomes[i] = Some(Outcome::Passed);
         }
@@ -2607,6 +2607,10 @@ fn check_probe(
         FnSub => fn_sub(&probe.want.replace("{v}", "")) + v,
         _ => fill(probe.want),
     };
+    if kind == "compose" && want.contains('\0') {
+        // Compose hands these to execve, the environment or the file system.
+        return Err("accepted a NUL, which no process argument, variable or path can hold".into());
+    }
     let doc: Value = match kind {
         "compose" => compose
             .get(&(i, name.clone()))
