@@ -16,6 +16,7 @@ mod examples;
 mod explain;
 mod exporters;
 mod grafana;
+mod hostile;
 mod init;
 mod live;
 mod lockfile;
