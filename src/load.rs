@@ -179,20 +179,68 @@ enum Seg {
     Index(usize),
 }
 
+/// Splits a key path (`service[2].env.PEM`, `alerts.custom[0].labels."a.b"`) into its
+/// segments; a key written by [`key_path`] in quotes may hold `.`, `[` and `"`.
 fn parse_path(path: &str) -> Vec<Seg> {
     let mut segs = Vec::new();
-    for part in path.split('.') {
-        let (name, rest) = part.split_once('[').map_or((part, ""), |(a, b)| (a, b));
-        if !name.is_empty() {
-            segs.push(Seg::Key(name.to_string()));
-        }
-        for idx in rest.split('[') {
-            if let Ok(i) = idx.trim_end_matches(']').parse() {
-                segs.push(Seg::Index(i));
+    let mut chars = path.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        match c {
+            '.' => {
+                chars.next();
+            }
+            '[' => {
+                chars.next();
+                let digits: String = chars.by_ref().take_while(|c| *c != ']').collect();
+                if let Ok(i) = digits.parse() {
+                    segs.push(Seg::Index(i));
+                }
+            }
+            '"' => {
+                chars.next();
+                let mut key = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => key.extend(chars.next()),
+                        '"' => break,
+                        c => key.push(c),
+                    }
+                }
+                segs.push(Seg::Key(key));
+            }
+            _ => {
+                let mut key = String::new();
+                while let Some(&c) = chars.peek() {
+                    if c == '.' || c == '[' {
+                        break;
+                    }
+                    key.push(c);
+                    chars.next();
+                }
+                segs.push(Seg::Key(key));
             }
         }
     }
     segs
+}
+
+/// The path of `key` below `parent` as [`SpanMap`] reads it: a bare key as it is, any
+/// other (a user's label or variable name holding `.`, `[`, quotes, spaces) quoted.
+pub fn key_path(parent: &str, key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let key = if bare {
+        key.to_string()
+    } else {
+        format!("\"{}\"", key.replace('\\', "\\\\").replace('"', "\\\""))
+    };
+    if parent.is_empty() {
+        key
+    } else {
+        format!("{parent}.{key}")
+    }
 }
 
 impl SpanMap {
@@ -1016,6 +1064,28 @@ pub fn load_manifest_then(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_with_dots_quotes_and_brackets_are_located_at_their_own_line() {
+        let text = "[[alerts.custom]]\nname = \"A\"\n[alerts.custom.labels]\nplain = \"x\"\n\"{{ .La$b }}x<\" = \"y\"\n'q\"[1].z\\\\' = \"w\"\n";
+        let table = toml::de::DeTable::parse(text).unwrap();
+        let spans = SpanMap::build(&table);
+        let line = |path: &str| {
+            let at = spans.key(path).unwrap().start;
+            text[..at].matches('\n').count() + 1
+        };
+        assert_eq!(line(&key_path("alerts.custom[0].labels", "plain")), 4);
+        assert_eq!(
+            line(&key_path("alerts.custom[0].labels", "{{ .La$b }}x<")),
+            5
+        );
+        assert_eq!(
+            line(&key_path("alerts.custom[0].labels", "q\"[1].z\\\\")),
+            6
+        );
+        assert_eq!(key_path("a", "b-c_1"), "a.b-c_1");
+        assert_eq!(key_path("a", "b.c"), "a.\"b.c\"");
+    }
 
     #[test]
     fn paths_parse_keys_and_indices() {

@@ -954,7 +954,7 @@ fn check_services(c: &mut Checker, m: &Manifest) {
             // `${…}` is a mistake (every other `$` is written literally).
             if let Err(e) = crate::quote::env_refs(value) {
                 c.at(
-                    &format!("{base}.env.{name}"),
+                    &crate::load::key_path(&format!("{base}.env"), name),
                     format!("env value of `{name}`: {e}"),
                     "refer to a `.env` variable as `${NAME}`, `${NAME:-default}` or `${NAME-default}` (a default without `$`); any other `$` is kept as it is",
                 );
@@ -965,7 +965,7 @@ fn check_services(c: &mut Checker, m: &Manifest) {
                     .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
             {
                 c.at_key(
-                    &format!("{base}.env.{name}"),
+                    &crate::load::key_path(&format!("{base}.env"), name),
                     format!("`{name}` is not an environment variable name"),
                     "use letters, digits and `_`",
                 );
@@ -1233,7 +1233,7 @@ fn check_alerts(c: &mut Checker, m: &Manifest) {
             c.no_template(&format!("{base}.description"), "the description", d, true);
         }
         for (label, value) in &rule.labels {
-            let key = format!("{base}.labels.{label}");
+            let key = crate::load::key_path(&format!("{base}.labels"), label);
             if !is_label_name(label) {
                 c.at_key(
                     &key,
@@ -1484,7 +1484,7 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
         }
         for (field, map) in [("match", &route.matchers), ("match_re", &route.match_re)] {
             for label in map.keys() {
-                let key = format!("{base}.{field}.{label}");
+                let key = crate::load::key_path(&format!("{base}.{field}"), label);
                 if !is_label_name(label) {
                     c.at_key(
                         &key,
@@ -1499,7 +1499,7 @@ fn check_receivers_and_routes(c: &mut Checker, m: &Manifest) {
         for (label, re) in &route.match_re {
             if let Err(why) = dialect::check_regex(re) {
                 c.at(
-                    &format!("{base}.match_re.{label}"),
+                    &crate::load::key_path(&format!("{base}.match_re"), label),
                     format!("`{re}` is not a regular expression Alertmanager accepts: {why}"),
                     "write an RE2 expression; it must match the whole label value (`api|web`, `db-.*`). Go's RE2 syntax, which Alertmanager 0.25 and 0.28 both take: `(?P<name>…)` groups, flags i m s U, no look-around or back-references",
                 );

@@ -256,6 +256,41 @@ pub(crate) fn setting_var(
     );
 }
 
+/// Lists every `.env` variable a service's `env` references (`${NAME}`,
+/// `${NAME:-default}`, `${NAME-default}`) that the stack does not define itself: in
+/// `.env.example`, for `obsgen secrets` and the AWS parameter script. With a default it is
+/// a setting proposing that default; without one, a value only the user can provide.
+pub(crate) fn referenced_vars(model: &mut Model) {
+    let refs: Vec<(String, crate::quote::EnvRef)> = model
+        .services
+        .iter()
+        .flat_map(|s| s.env_refs.iter().map(|r| (s.name.clone(), r.clone())))
+        .collect();
+    for (service, r) in refs {
+        let description = format!("referenced in the `env` of service `{service}`");
+        match &r.default {
+            Some(default) => setting_var(
+                model,
+                &r.name,
+                &description,
+                "your setting; the reference's default is proposed",
+                default,
+            ),
+            None => add_var(
+                model,
+                EnvVar {
+                    name: r.name.clone(),
+                    description,
+                    how: "yours to provide (obsgen makes no value for it)".into(),
+                    secret: true,
+                    value: String::new(),
+                    random: false,
+                },
+            ),
+        }
+    }
+}
+
 /// Adds a configuration file rendered from `template` with `item`.
 pub(crate) fn add_file(model: &mut Model, path: &str, template: &str, item: &impl Serialize) {
     model.addons.files.push(ConfigFile {

@@ -2425,9 +2425,7 @@ impl Run<'_> {
     }
 }
 
-// un-ignore when issue 11's fixes land
 #[test]
-#[ignore]
 fn hostile_text_is_rejected_with_a_location_or_arrives_unchanged() {
     let Some(tools) = tools() else {
         return;

@@ -368,3 +368,34 @@ fn secrets_follow_gitignore_negation_when_deciding_what_is_ignored() {
     p.run(&["secrets"]).expect(0);
     assert_eq!(p.read(".gitignore").matches("# Secrets").count(), 1);
 }
+
+/// A service's `env` that references `.env` (`${NAME}`, `${NAME:-default}`) makes the
+/// variable part of the stack: listed in `.env.example` (a default is proposed), in what
+/// `obsgen secrets` reports as still needed, and in the AWS parameter script; a variable
+/// the stack defines itself is not listed twice.
+#[test]
+fn env_references_are_listed_for_env_example_secrets_and_aws() {
+    let p = Project::with_manifest(
+        "[project]\nname = \"r\"\nprofile = \"minimal\"\nenvironments = [\"development\", \"production\"]\n\n\
+         [deploy.aws]\nregion = \"eu-central-1\"\n\n\
+         [[service]]\nname = \"api\"\nimage = \"ghcr.io/a/api:1.0.0\"\nport = 80\n\
+         env = { URL = \"http://${API_HOST:-api}:8080/$x\", DSN = \"${SENTRY_DSN_API}\", P = \"${GRAFANA_ADMIN_PASSWORD}\" }\n",
+    );
+    p.generate();
+    let example = p.read(".env.example");
+    assert!(example.contains("\nAPI_HOST=api\n"), "{example}");
+    assert!(example.contains("\nSENTRY_DSN_API=\n"), "{example}");
+    assert_eq!(
+        example.matches("\nGRAFANA_ADMIN_PASSWORD=").count(),
+        1,
+        "{example}"
+    );
+    let out = p.run(&["secrets"]).expect(0).stdout;
+    let needed = out.split("still needed").nth(1).unwrap_or_default();
+    assert!(needed.contains("SENTRY_DSN_API"), "{out}");
+    assert!(!needed.contains("API_HOST"), "{out}");
+    let dotenv = p.read(".env");
+    assert!(dotenv.contains("\nAPI_HOST=api\n"), "{dotenv}");
+    let script = p.read("deploy/aws/secrets.sh");
+    assert!(script.contains("SENTRY_DSN_API"), "{script}");
+}
