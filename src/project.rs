@@ -93,7 +93,7 @@ impl Project {
                 let mut found = None;
                 for p in cwd.ancestors().map(|d| d.join(MANIFEST_FILE)) {
                     match manifest_kind(&p) {
-                        None => continue,
+                        None => {}
                         Some(Ok(())) => {
                             found = Some(p);
                             break;
