@@ -1,8 +1,10 @@
 //! obsgen's own repository, not its output: the CI workflow under `.github/workflows/`
 //! passes actionlint and the GitHub workflow schema, runs the README's test command (the
-//! one `.ci/run` runs) and builds with Cargo.toml's `rust-version`.
+//! one `.ci/run` runs) and builds with Cargo.toml's `rust-version`; every relative link in
+//! the README, ARCHITECTURE.md and `docs/` resolves, and the README links every page of
+//! `docs/`; the wizard session excerpted in `docs/init.md` is the committed transcript's.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -136,4 +138,137 @@ fn own_ci_runs_the_readme_test_command_and_builds_with_rust_version() {
             );
         }
     }
+}
+
+/// Markdown outside fenced code blocks and inline code spans.
+fn prose(text: &str) -> String {
+    let mut out = String::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if !fenced {
+            // Every other piece between backticks is code.
+            let parts = line.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+            out.push_str(&parts);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// GitHub's anchor of a heading: lower case, punctuation dropped, spaces as `-`.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+fn anchors(text: &str) -> Vec<String> {
+    let mut fenced = false;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced && line.starts_with('#') {
+            out.push(anchor(line.trim_start_matches('#')));
+        }
+    }
+    out
+}
+
+/// The target of every relative link `[text](target)` in the file's prose.
+fn relative_links(file: &Path) -> Vec<String> {
+    let text = prose(&std::fs::read_to_string(file).unwrap());
+    text.split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(')').map(|(target, _)| target.to_string()))
+        .filter(|t| !t.contains("://") && !t.starts_with("mailto:"))
+        .collect()
+}
+
+fn markdown_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = ["README.md", "ARCHITECTURE.md", "BENCHMARKS.md"]
+        .iter()
+        .map(|f| repo().join(f))
+        .collect();
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(repo().join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    docs.sort();
+    files.extend(docs);
+    files
+}
+
+#[test]
+fn relative_links_in_the_docs_resolve() {
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for file in markdown_files() {
+        for link in relative_links(&file) {
+            checked += 1;
+            let (path, fragment) = link.split_once('#').unwrap_or((&link, ""));
+            let target = if path.is_empty() {
+                file.clone()
+            } else {
+                file.parent().unwrap().join(path)
+            };
+            let shown = file.strip_prefix(repo()).unwrap().display();
+            if !target.exists() {
+                problems.push(format!("{shown}: `{link}`: no such file"));
+            } else if !fragment.is_empty()
+                && !anchors(&std::fs::read_to_string(&target).unwrap())
+                    .iter()
+                    .any(|a| a == fragment)
+            {
+                problems.push(format!("{shown}: `{link}`: no such heading"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(checked >= 15, "only {checked} links checked");
+
+    // The README is the index: every page of docs/ is linked from it.
+    let readme = relative_links(&repo().join("README.md"));
+    for file in markdown_files()
+        .iter()
+        .filter(|f| f.starts_with(repo().join("docs")))
+    {
+        let name = format!("docs/{}", file.file_name().unwrap().to_string_lossy());
+        assert!(
+            readme
+                .iter()
+                .any(|l| l.split('#').next() == Some(name.as_str())),
+            "README.md does not link {name}"
+        );
+    }
+}
+
+#[test]
+fn the_wizard_session_in_the_docs_is_the_committed_transcript() {
+    let doc = read("docs/init.md");
+    let (_, block) = doc
+        .split_once("```text\n")
+        .expect("docs/init.md shows a session");
+    let (excerpt, _) = block.split_once("\n```").unwrap();
+    let transcript = read("tests/fixtures/wizard/transcript.txt");
+    let mut lines = transcript.lines();
+    let mut shown = 0;
+    // Every line shown ("…" marks a cut) is in the transcript, in the same order.
+    for line in excerpt.lines().filter(|l| l.trim() != "…") {
+        assert!(
+            lines.any(|t| t == line),
+            "docs/init.md shows a line the transcript does not have (in this order): {line:?}"
+        );
+        shown += 1;
+    }
+    assert!(shown >= 20, "{shown} lines");
 }
