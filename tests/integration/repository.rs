@@ -272,3 +272,50 @@ fn the_wizard_session_in_the_docs_is_the_committed_transcript() {
     }
     assert!(shown >= 20, "{shown} lines");
 }
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files_under(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn the_code_cites_only_documents_in_the_repository() {
+    // A citation of a top-level document (`see <NAME>.md`) must name one a reader of this
+    // repository has.
+    let mut files = vec![repo().join("build.rs"), repo().join(".ci/run")];
+    for dir in [
+        "src",
+        "scripts",
+        "templates",
+        "profiles",
+        "tests/integration",
+    ] {
+        files_under(&repo().join(dir), &mut files);
+    }
+    let cited = regex::Regex::new(r"\b[A-Z][A-Z0-9_-]*\.md\b").unwrap();
+    let mut problems = Vec::new();
+    for file in &files {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        for (n, line) in text.lines().enumerate() {
+            for m in cited.find_iter(line) {
+                if !repo().join(m.as_str()).is_file() {
+                    let shown = file.strip_prefix(repo()).unwrap().display();
+                    problems.push(format!("{shown}:{}: {}", n + 1, m.as_str()));
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "documents not in the repository:\n{}",
+        problems.join("\n")
+    );
+}
