@@ -754,7 +754,7 @@ pub fn fill(a: &Answers, folder: &Path) -> Result<Filled> {
         .collect();
     let databases = parse_databases(&list(&a.databases).unwrap_or_default())?;
     let buckets = match a.storage.backend.as_deref().map(str::trim) {
-        None | Some("none") | Some("") => None,
+        None | Some("none" | "") => None,
         Some("minio") => Some(list(&a.storage.buckets).unwrap_or_else(|| vec!["uploads".into()])),
         Some(other) => bail!("object storage `{other}` is unknown\nhelp: use minio or none"),
     };

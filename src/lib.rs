@@ -1,6 +1,6 @@
 //! obsgen: one manifest (`obsgen.toml`) → a verified observability and delivery stack.
 //!
-//! Data flows one way (see DESIGN.md):
+//! Data flows one way (see ARCHITECTURE.md):
 //! [`load`] → [`validate`] → [`resolve`] (with [`settings`] layered from the embedded
 //! profiles) → [`model::Model`] → [`plan`] → [`render`] → [`verify`] →
 //! [`project`] (write, check, diff) with [`lock`].

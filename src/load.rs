@@ -244,7 +244,7 @@ pub fn key_path(parent: &str, key: &str) -> String {
 }
 
 impl SpanMap {
-    fn build(table: &toml::Spanned<DeTable<'_>>) -> Self {
+    fn build(table: &Spanned<DeTable<'_>>) -> Self {
         SpanMap {
             root: node_of_table(table.get_ref(), None, Some(table.span())),
         }
@@ -321,7 +321,7 @@ impl SpanMap {
     }
 }
 
-fn node_of_value(v: &toml::Spanned<DeValue<'_>>, key: Option<Range<usize>>) -> Node {
+fn node_of_value(v: &Spanned<DeValue<'_>>, key: Option<Range<usize>>) -> Node {
     match v.get_ref() {
         DeValue::Table(t) => node_of_table(t, key, Some(v.span())),
         DeValue::Array(items) => Node {
@@ -1017,7 +1017,7 @@ impl<'a> Shape<'a> {
                 }
             }
             DeValue::Table(t) => {
-                for (k, item) in t.iter() {
+                for (k, item) in t {
                     let key: &str = k.get_ref();
                     if let Some((message, help)) = key_problem(key) {
                         self.problem(message, &join(path, &key_shown(key)), k.span(), help);

@@ -202,7 +202,7 @@ pub fn is_generated_path(path: &str) -> bool {
                 .is_some_and(|(stem, _)| !stem.is_empty())
     };
     match parts.as_slice() {
-        ["compose.yaml"] | [".env.example"] => true,
+        ["compose.yaml" | ".env.example"] => true,
         [name] => name
             .strip_prefix("compose.")
             .and_then(|n| n.strip_suffix(".yaml"))

@@ -93,7 +93,7 @@ impl Project {
                 let mut found = None;
                 for p in cwd.ancestors().map(|d| d.join(MANIFEST_FILE)) {
                     match manifest_kind(&p) {
-                        None => continue,
+                        None => {}
                         Some(Ok(())) => {
                             found = Some(p);
                             break;
@@ -278,7 +278,7 @@ fn web_inputs(root: &Path) -> Result<exporters::WebInputs> {
     Ok(exporters::WebInputs { password, on_disk })
 }
 
-/// State of one output file (DESIGN.md: the lockfile, drift and hand edits).
+/// State of one output file (docs/commands.md, "`obsgen check` in CI": drift and hand edits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {

@@ -1895,7 +1895,7 @@ pub fn build(model: &Model) -> Vec<RuleFile> {
     let mut out = Vec::new();
     // Services sharing a metric convention share one rules file.
     let mut groups: Vec<(&crate::model::Metrics, Vec<&Service>)> = Vec::new();
-    for svc in model.services.iter() {
+    for svc in &model.services {
         let Some(mm) = &svc.metrics else { continue };
         let same = |g: &crate::model::Metrics| {
             g.requests == mm.requests

@@ -408,7 +408,7 @@ webhook_url_env = "SLACK_WEBHOOK_URL"
 match = { severity = "critical" }
 receivers = ["chat"]
 "##;
-        let m = crate::project::load_valid(text.into(), "obsgen.toml").unwrap();
+        let m = project::load_valid(text.into(), "obsgen.toml").unwrap();
         crate::resolve::resolve(&m, "obsgen.toml")
     }
 

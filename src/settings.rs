@@ -30,7 +30,7 @@ macro_rules! layered {
         }
         impl $name {
             /// Names of the fields left unset (for checking that profiles are complete).
-            #[allow(dead_code)]
+            #[allow(dead_code, reason = "called only by the profile tests in assets.rs")]
             pub fn unset(&self) -> Vec<&'static str> {
                 let mut out = Vec::new();
                 $( if self.$f.is_none() { out.push(stringify!($f)); } )*

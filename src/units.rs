@@ -120,7 +120,7 @@ pub fn prometheus_size(text: &str) -> Result<u64, ValueError> {
         .parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(1u64 << (10 * power)))
-        .filter(|b| *b <= i64::MAX as u64)
+        .filter(|b| i64::try_from(*b).is_ok())
         .ok_or(ValueError::OutOfRange)
 }
 
@@ -271,7 +271,7 @@ fn check_path_and_query(text: &str) -> Result<(), String> {
                 .map(|b| format!("%{b:02X}"))
                 .collect();
             let shown = if ch.is_control() || ch.is_whitespace() {
-                format!("{:?}", ch)
+                format!("{ch:?}")
             } else {
                 format!("`{ch}`")
             };

@@ -147,7 +147,7 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
             } else if needs_value(&f.path) {
                 parse(f)
             } else {
-                check_syntax(f).map(|_| None)
+                check_syntax(f).map(|()| None)
             }
         });
         (values, grafana.join().expect("grafana check panicked"))

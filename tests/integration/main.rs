@@ -21,6 +21,7 @@ mod init;
 mod live;
 mod lockfile;
 mod quoting;
+mod repository;
 mod robustness;
 mod rules;
 mod safety;

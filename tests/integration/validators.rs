@@ -1,7 +1,7 @@
 //! The generated files, checked by the real tools users run: `promtool check config`
 //! (which also checks the file-SD target files), the Compose JSON schema
 //! (`check-jsonschema --builtin-schema vendor.compose-spec`) and `docker-compose config -q`
-//! on every combination the README tells users to run. Under `CI=true` a missing
+//! on every combination docs/compose.md tells users to run. Under `CI=true` a missing
 //! validator fails the test; outside CI it is skipped with a loud message.
 
 use std::process::Command;

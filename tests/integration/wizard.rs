@@ -214,7 +214,7 @@ fn a_complete_session_writes_the_manifest_and_generates() {
         std::fs::read_to_string(expected("obsgen.toml")).unwrap(),
         "the written manifest (UPDATE_WIZARD=1 to accept)\n--- transcript:\n{transcript}"
     );
-    // The committed transcript (shown in the README and the notes) is this session's.
+    // The committed transcript (excerpted in docs/init.md) is this session's.
     assert_eq!(
         transcript,
         std::fs::read_to_string(expected("transcript.txt")).unwrap(),
