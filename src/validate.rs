@@ -795,7 +795,9 @@ fn check_services(c: &mut Checker, m: &Manifest) {
                 if s.dev.is_some() && build.contains(':') {
                     c.at(
                         &format!("{base}.build"),
-                        format!("build context `{build}` holds `:`, which splits the hot-reload mount"),
+                        format!(
+                            "build context `{build}` holds `:`, which splits the hot-reload mount"
+                        ),
                         "rename the folder: Compose reads `./a:b:/app` as source `./a`, target `b`",
                     );
                 }
@@ -1664,7 +1666,10 @@ fn check_other(c: &mut Checker, m: &Manifest) {
         );
     } else if let Some(ci) = &m.ci
         && let Some(branch) = &ci.branch
-        && (branch.starts_with('!') || branch.contains('+') || branch.contains("@{") || branch.contains("${{"))
+        && (branch.starts_with('!')
+            || branch.contains('+')
+            || branch.contains("@{")
+            || branch.contains("${{"))
     {
         // The branch is a filter pattern in `on.push.branches` / `on.workflow_run.branches`,
         // where GitHub reads `!`, `+` as pattern syntax and allows no expression at all.
