@@ -17,6 +17,7 @@ mod explain;
 mod exporters;
 mod grafana;
 mod init;
+mod inventory;
 mod live;
 mod lockfile;
 mod quoting;
