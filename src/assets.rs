@@ -66,23 +66,126 @@ fn profile_text(name: &str) -> Option<&'static str> {
         .map(|(_, t)| *t)
 }
 
-/// What a template-set version contains and what changed (`templates/CHANGES.toml`):
-/// its one-line summary and change list, or `None` when the version has no entry.
-pub fn template_changes(version: &str) -> Option<(String, Vec<String>)> {
+/// What a template set contains and every change to its output since it first
+/// shipped, from `templates/CHANGES.toml` (the contract: `docs/templates.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetChanges {
+    /// One line: what the set is.
+    pub summary: String,
+    /// What it contained when it first shipped.
+    pub changes: Vec<String>,
+    /// Changes to its output since, newest first, under the obsgen version that made
+    /// them (`unreleased` first, until the next release).
+    pub releases: Vec<(String, Release)>,
+}
+
+/// The changes one obsgen version made to a set's output. Each entry names what it
+/// touches in backticks (an alert, a file, a dashboard uid, …).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Release {
+    #[serde(default)]
+    pub added: Vec<String>,
+    #[serde(default)]
+    pub fixed: Vec<String>,
+    /// Removals and renames: allowed within a set only while obsgen is 0.x.
+    #[serde(default)]
+    pub removed: Vec<String>,
+}
+
+/// The heading of changes not yet in a release.
+pub const UNRELEASED: &str = "unreleased";
+
+/// `[vN]`: any key besides these is a release heading (serde's `flatten` and
+/// `deny_unknown_fields` do not combine; a stray value fails as a [`Release`]).
+#[derive(serde::Deserialize)]
+struct RawSet {
+    summary: String,
+    changes: Vec<String>,
+    #[serde(flatten)]
+    releases: BTreeMap<String, Release>,
+}
+
+/// `(major, minor, patch)` of a release heading `X.Y.Z`.
+fn release_key(v: &str) -> Option<(u64, u64, u64)> {
+    let mut parts = v.split('.').map(|p| {
+        (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| p.parse::<u64>().ok())
+            .flatten()
+    });
+    let key = (parts.next()??, parts.next()??, parts.next()??);
+    parts.next().is_none().then_some(key)
+}
+
+impl SetChanges {
+    /// The entry `[v<version>]` of a CHANGES.toml text: `Ok(None)` when it has none,
+    /// an error when the text or a heading under it is malformed.
+    pub fn parse(text: &str, version: &str) -> Result<Option<SetChanges>, String> {
+        let mut table: BTreeMap<String, toml::Value> =
+            toml::from_str(text).map_err(|e| e.to_string())?;
+        let Some(entry) = table.remove(&format!("v{version}")) else {
+            return Ok(None);
+        };
+        let raw: RawSet = entry.try_into().map_err(|e| format!("[v{version}]: {e}"))?;
+        let mut releases = Vec::new();
+        for (heading, release) in raw.releases {
+            if heading != UNRELEASED && release_key(&heading).is_none() {
+                return Err(format!(
+                    "[v{version}.{heading}]: a heading is `{UNRELEASED}` or the obsgen version X.Y.Z that made the changes"
+                ));
+            }
+            releases.push((heading, release));
+        }
+        // Newest first: unreleased, then versions in descending order.
+        releases
+            .sort_by_key(|(h, _)| std::cmp::Reverse(release_key(h).unwrap_or((u64::MAX, 0, 0))));
+        Ok(Some(SetChanges {
+            summary: raw.summary,
+            changes: raw.changes,
+            releases,
+        }))
+    }
+
+    /// The lines `obsgen templates list` prints for the set (indented by two).
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![format!("  {}; what changed:", self.summary)];
+        out.extend(self.changes.iter().map(|c| format!("    - {c}")));
+        let shipped: Vec<_> = self
+            .releases
+            .iter()
+            .filter(|(_, r)| !(r.added.is_empty() && r.fixed.is_empty() && r.removed.is_empty()))
+            .collect();
+        if !shipped.is_empty() {
+            out.push("  changes to its output since, newest first:".into());
+        }
+        for (heading, r) in shipped {
+            out.push(if heading == UNRELEASED {
+                "    not yet released:".into()
+            } else {
+                format!("    obsgen {heading}:")
+            });
+            for (kind, list) in [
+                ("added", &r.added),
+                ("fixed", &r.fixed),
+                ("removed", &r.removed),
+            ] {
+                out.extend(list.iter().map(|c| format!("      - {kind}: {c}")));
+            }
+        }
+        out
+    }
+}
+
+/// What a template-set version contains and what changed (`templates/CHANGES.toml`),
+/// or `None` when the version has no entry. The file is embedded and tested to parse,
+/// so a malformed one is a bug in obsgen.
+pub fn template_changes(version: &str) -> Option<SetChanges> {
     let text = templates()
         .iter()
         .find(|(p, _)| *p == "CHANGES.toml")
         .map(|(_, t)| *t)?;
-    let table: toml::Table = toml::from_str(text).ok()?;
-    let entry = table.get(&format!("v{version}"))?;
-    let summary = entry.get("summary")?.as_str()?.to_string();
-    let changes = entry
-        .get("changes")?
-        .as_array()?
-        .iter()
-        .filter_map(|c| c.as_str().map(str::to_string))
-        .collect();
-    Some((summary, changes))
+    SetChanges::parse(text, version)
+        .unwrap_or_else(|e| panic!("bug: embedded templates/CHANGES.toml: {e}"))
 }
 
 /// The text of an embedded profile (`profiles/<name>.toml`), for `obsgen explain`.
@@ -204,6 +307,61 @@ mod tests {
                 !tag.is_empty() && tag != "latest" && !tag.contains('/'),
                 "{name} = {image}"
             );
+        }
+    }
+
+    #[test]
+    fn changes_parse_strictly_and_list_newest_first() {
+        // The embedded file: every set has an entry, every heading is valid.
+        for v in template_versions() {
+            assert!(template_changes(&v).is_some(), "v{v}");
+        }
+        let text = r#"
+[v1]
+summary = "first"
+changes = ["everything"]
+[v1."0.2.0"]
+added = ["alert `A`"]
+[v1.unreleased]
+fixed = ["alert `B`: its expression"]
+[v1."0.10.0"]
+removed = ["alert `C`"]
+[v1."0.3.0"]
+"#;
+        let set = SetChanges::parse(text, "1").unwrap().unwrap();
+        let order: Vec<&str> = set.releases.iter().map(|(h, _)| h.as_str()).collect();
+        assert_eq!(order, ["unreleased", "0.10.0", "0.3.0", "0.2.0"]);
+        assert_eq!(
+            set.lines(),
+            [
+                "  first; what changed:",
+                "    - everything",
+                "  changes to its output since, newest first:",
+                "    not yet released:",
+                "      - fixed: alert `B`: its expression",
+                "    obsgen 0.10.0:",
+                "      - removed: alert `C`",
+                "    obsgen 0.2.0:",
+                "      - added: alert `A`",
+            ]
+        );
+        assert_eq!(SetChanges::parse(text, "2"), Ok(None));
+        // Nothing after first shipping: no section.
+        let plain = SetChanges::parse(
+            "[v1]\nsummary = \"s\"\nchanges = []\n[v1.unreleased]\n",
+            "1",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(plain.lines(), ["  s; what changed:"]);
+        for bad in [
+            "[v1]\nsummary = \"s\"\nchanges = []\n[v1.next]\n",
+            "[v1]\nsummary = \"s\"\nchanges = []\n[v1.\"1.0\"]\n",
+            "[v1]\nsummary = \"s\"\nchanges = []\n[v1.unreleased]\nchanged = []\n",
+            "[v1]\nsummary = \"s\"\nchanges = []\nnote = \"x\"\n",
+            "[v1]\nchanges = []\n",
+        ] {
+            assert!(SetChanges::parse(bad, "1").is_err(), "{bad}");
         }
     }
 }

@@ -272,10 +272,9 @@ pub fn run(cli: &Cli) -> Result<u8> {
             for v in crate::assets::template_versions() {
                 outln!("v{v}  {}", crate::assets::template_set_hash(&v));
                 match crate::assets::template_changes(&v) {
-                    Some((summary, changes)) => {
-                        outln!("  {summary}; what changed:");
-                        for c in changes {
-                            outln!("    - {c}");
+                    Some(changes) => {
+                        for line in changes.lines() {
+                            outln!("{line}");
                         }
                     }
                     None => outln!("  (no entry in templates/CHANGES.toml)"),

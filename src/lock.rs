@@ -11,6 +11,10 @@
 //! run is about to write, before it writes them; the run removes it after writing the
 //! lock. After an interruption (kill -9, a full disk, a failed removal) the next run
 //! and `check` recognise those files as obsgen's own, not as hand edits.
+//!
+//! [`Lock::version_change`] tells when only obsgen's version changed since the lock
+//! was written (same manifest bytes), so `check` can say the differences come from
+//! the upgrade and point at `obsgen templates list` (`templates/CHANGES.toml`).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -82,6 +86,87 @@ impl Lock {
         }
         Ok(lock)
     }
+}
+
+/// The lock on disk was written by another obsgen version from the same manifest
+/// bytes: whatever differs now comes from obsgen itself (see `docs/templates.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionChange {
+    /// Written by this older version (or one that does not compare as newer).
+    Upgraded { from: String },
+    /// Written by this newer version.
+    Downgraded { from: String },
+}
+
+impl Lock {
+    /// How `self` (the lock on disk) relates to `fresh` (this run's) when only the
+    /// obsgen version differs. `None` when the versions agree, the manifest changed, or
+    /// the recorded version is not a plain `X.Y.Z[-pre][+build]` (the lock is
+    /// untrusted: its text is printed only when it looks like a version).
+    pub fn version_change(&self, fresh: &Lock) -> Option<VersionChange> {
+        if self.obsgen == fresh.obsgen || self.manifest_hash != fresh.manifest_hash {
+            return None;
+        }
+        let old = release_triple(&self.obsgen)?;
+        let from = self.obsgen.clone();
+        Some(match release_triple(&fresh.obsgen) {
+            Some(new) if old > new => VersionChange::Downgraded { from },
+            _ => VersionChange::Upgraded { from },
+        })
+    }
+}
+
+impl VersionChange {
+    /// Why a file obsgen wrote is stale.
+    pub fn file_detail(&self) -> String {
+        let this = env!("CARGO_PKG_VERSION");
+        match self {
+            VersionChange::Upgraded { from } => format!(
+                "written by obsgen {from}; obsgen {this} generates it differently from the same manifest"
+            ),
+            VersionChange::Downgraded { from } => format!(
+                "written by obsgen {from}, newer than this obsgen {this}, from the same manifest"
+            ),
+        }
+    }
+
+    /// Why the lock is stale, and where to read what changed (`templates`: the set).
+    pub fn lock_detail(&self, templates: &str) -> String {
+        let this = env!("CARGO_PKG_VERSION");
+        match self {
+            VersionChange::Upgraded { from } => format!(
+                "written by obsgen {from}, this is obsgen {this}; the manifest did not change, so the differences come from the upgrade: `obsgen templates list` shows what changed in template set v{templates} (templates/CHANGES.toml)"
+            ),
+            VersionChange::Downgraded { from } => format!(
+                "written by obsgen {from}, newer than this obsgen {this}: install that version (`cargo install obsgen --locked --version {from}`) rather than generate with an older one"
+            ),
+        }
+    }
+}
+
+/// `(major, minor, patch)` of a plain version `X.Y.Z`, optionally followed by
+/// `-pre` / `+build` of ASCII letters, digits, `.` and `-`; `None` for anything else.
+fn release_triple(v: &str) -> Option<(u64, u64, u64)> {
+    if v.len() > 64 {
+        return None;
+    }
+    let (core, rest) = match v.find(['-', '+']) {
+        Some(i) => v.split_at(i),
+        None => (v, ""),
+    };
+    if !rest
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
+    {
+        return None;
+    }
+    let mut parts = core.split('.').map(|p| {
+        (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| p.parse::<u64>().ok())
+            .flatten()
+    });
+    let triple = (parts.next()??, parts.next()??, parts.next()??);
+    parts.next().is_none().then_some(triple)
 }
 
 /// Entries of a lock (or pending record) that obsgen could never have written, each
@@ -239,5 +324,49 @@ mod tests {
         let text = String::from_utf8(p.to_bytes()).unwrap();
         assert_eq!(Pending::parse(&text).unwrap(), p);
         assert!(p.has("compose.yaml", "a") && !p.has("compose.yaml", "c"));
+    }
+
+    #[test]
+    fn only_a_version_change_from_the_same_manifest_is_named() {
+        let fresh = Lock::new("1", "sha256:00".into(), b"manifest");
+        let with = |v: &str, manifest: &[u8]| Lock {
+            obsgen: v.into(),
+            ..Lock::new("1", "sha256:11".into(), manifest)
+        };
+        let up = |v: &str| VersionChange::Upgraded { from: v.into() };
+        assert_eq!(
+            with("0.0.9", b"manifest").version_change(&fresh),
+            Some(up("0.0.9"))
+        );
+        assert_eq!(
+            with("0.1.0-rc.1+b7", b"manifest").version_change(&fresh),
+            Some(up("0.1.0-rc.1+b7"))
+        );
+        assert_eq!(
+            with("10.0.0", b"manifest").version_change(&fresh),
+            Some(VersionChange::Downgraded {
+                from: "10.0.0".into()
+            })
+        );
+        // Same version, another manifest, or text that is not a version: nothing to say.
+        assert_eq!(fresh.version_change(&fresh), None);
+        assert_eq!(with("0.0.9", b"other").version_change(&fresh), None);
+        for bad in [
+            "",
+            "0.1",
+            "0.1.0.0",
+            "v0.1.0",
+            "0.1.x",
+            "0.0.9\u{1b}[31m",
+            "0.0.9 ",
+            "0..9",
+        ] {
+            assert_eq!(
+                with(bad, b"manifest").version_change(&fresh),
+                None,
+                "{bad:?}"
+            );
+        }
+        assert!(up("0.0.9").lock_detail("1").contains("template set v1"));
     }
 }

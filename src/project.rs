@@ -447,12 +447,14 @@ fn lf_only(bytes: &[u8]) -> Option<Vec<u8>> {
 /// State of a generated file whose disk bytes differ from the fresh render: stale
 /// when obsgen wrote those bytes (the lock, or the pending record of an interrupted
 /// run, has their hash; also after undoing CRLF line endings), else modified.
+/// `stale_why` says why a file the lock records is out of date.
 fn changed_state(
     path: &str,
     disk: &[u8],
     fresh: &[u8],
     locked: Option<&LockedFile>,
     pending: &Pending,
+    stale_why: &str,
 ) -> (State, String) {
     let lf = lf_only(disk);
     if lf.as_deref() == Some(fresh) {
@@ -460,7 +462,7 @@ fn changed_state(
     }
     let why_own = |sha: &str| {
         if locked.is_some_and(|l| l.sha256 == sha) {
-            Some("out of date with the manifest or templates")
+            Some(stale_why)
         } else if pending.has(path, sha) {
             Some("written by an interrupted `obsgen generate`; out of date")
         } else {
@@ -567,6 +569,14 @@ pub fn status(root: &Path, generated: &Generated) -> Result<Vec<Status>> {
         .map(|f| (f.path.as_str(), f))
         .collect();
     let fresh_paths: BTreeSet<&str> = generated.files.iter().map(|f| f.path.as_str()).collect();
+    // Another obsgen version wrote the lock from the same manifest: say so.
+    let version_change = lock
+        .as_ref()
+        .and_then(|l| l.version_change(&generated.lock));
+    let stale_why = version_change.as_ref().map_or_else(
+        || "out of date with the manifest or templates".to_string(),
+        |c| c.file_detail(),
+    );
     let mut out = Vec::new();
     for f in &generated.files {
         let disk = safe_read(root, &f.path)?;
@@ -574,7 +584,7 @@ pub fn status(root: &Path, generated: &Generated) -> Result<Vec<Status>> {
         let (state, detail) = match &disk {
             None => (State::Missing, "not on disk".to_string()),
             Some(d) if *d == f.bytes => (State::Ok, String::new()),
-            Some(d) => changed_state(&f.path, d, &f.bytes, locked, &pending),
+            Some(d) => changed_state(&f.path, d, &f.bytes, locked, &pending, &stale_why),
         };
         out.push(Status {
             path: f.path.clone(),
@@ -634,7 +644,10 @@ pub fn status(root: &Path, generated: &Generated) -> Result<Vec<Status>> {
         }
         Some(_) => (
             State::Stale,
-            "records another manifest, template set or obsgen version".to_string(),
+            version_change.as_ref().map_or_else(
+                || "records another manifest, template set or obsgen version".to_string(),
+                |c| c.lock_detail(&generated.lock.templates),
+            ),
         ),
     };
     out.push(Status {

@@ -18,6 +18,7 @@ mod exporters;
 mod grafana;
 mod hostile;
 mod init;
+mod inventory;
 mod live;
 mod lockfile;
 mod quoting;
