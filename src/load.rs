@@ -1068,7 +1068,7 @@ mod tests {
     #[test]
     fn keys_with_dots_quotes_and_brackets_are_located_at_their_own_line() {
         let text = "[[alerts.custom]]\nname = \"A\"\n[alerts.custom.labels]\nplain = \"x\"\n\"{{ .La$b }}x<\" = \"y\"\n'q\"[1].z\\\\' = \"w\"\n";
-        let table = toml::de::DeTable::parse(text).unwrap();
+        let table = DeTable::parse(text).unwrap();
         let spans = SpanMap::build(&table);
         let line = |path: &str| {
             let at = spans.key(path).unwrap().start;

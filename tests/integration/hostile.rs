@@ -324,7 +324,10 @@ struct Field {
     find: &'static [Probe],
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one row of the field table, spelled out"
+)]
 const fn f(
     path: &'static str,
     slot: &'static str,
@@ -798,7 +801,7 @@ const FRAGMENTS: &[&str] = &[
 fn hostile(rng: &mut Rng, base: &str) -> String {
     let frag = |rng: &mut Rng| FRAGMENTS[rng.below(FRAGMENTS.len())];
     match rng.below(12) {
-        0 => (0..1 + rng.below(3)).map(|_| frag(rng)).collect(),
+        0 => (0..=rng.below(3)).map(|_| frag(rng)).collect(),
         1 => {
             let n = if rng.below(4) == 0 { 10_000 } else { 300 };
             let mut s = base.to_string();
@@ -809,7 +812,7 @@ fn hostile(rng: &mut Rng, base: &str) -> String {
         }
         _ => {
             let mut s = base.to_string();
-            for _ in 0..1 + rng.below(3) {
+            for _ in 0..=rng.below(3) {
                 let cuts: Vec<usize> = s.char_indices().map(|(i, _)| i).chain([s.len()]).collect();
                 let at = match rng.below(3) {
                     0 => 0,
@@ -1775,7 +1778,7 @@ fn compose_configs(dc: &Path, scratch: &Path, jobs: &[(PathBuf, String)]) -> Vec
         let parts = par_map(&[(a, "a"), (b, "b")], 2, |(part, name)| {
             let list = scratch.join(format!("dc-jobs-{name}.jsonl"));
             let mut text = String::new();
-            for (dir, env) in part.iter() {
+            for (dir, env) in *part {
                 text.push_str(&serde_json::json!({"dir": dir, "args": args(env)}).to_string());
                 text.push('\n');
             }
