@@ -523,11 +523,21 @@ health_cmd = ["/hc", "$HOME", "${X}"]
     );
     p.generate();
     std::fs::create_dir_all(p.path().join("app$x")).unwrap();
-    let mut env: String = p
-        .read(".env.example")
+    let example = p.read(".env.example");
+    // Referenced variables are listed, a default proposed as the value.
+    for line in ["MY_VAR=fallback", "PLAIN=", "UNSET=dflt"] {
+        assert!(
+            example.contains(&format!("\n{line}\n")),
+            "{line}:\n{example}"
+        );
+    }
+    // Every variable set but the two whose defaults Compose must apply.
+    let mut env: String = example
         .lines()
         .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split_once('=').map(|(k, _)| format!("{k}=placeholder\n")))
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k))
+        .filter(|k| !["MY_VAR", "UNSET", "PLAIN"].contains(k))
+        .map(|k| format!("{k}=placeholder\n"))
         .collect();
     env.push_str("PLAIN=plain-value\n");
     p.write(".env", &env);
