@@ -531,7 +531,8 @@ health_cmd = ["/hc", "$HOME", "${X}"]
             "{line}:\n{example}"
         );
     }
-    // Every variable set but the two whose defaults Compose must apply.
+    // Every variable set, but MY_VAR and UNSET (Compose applies their defaults) and PLAIN
+    // (given its own value below).
     let mut env: String = example
         .lines()
         .filter(|l| !l.starts_with('#'))
