@@ -1223,12 +1223,19 @@ fn database(model: &Model, kind: &str, names: &[&str]) -> Dashboard {
     let jobs: Vec<&str> = jobs.iter().map(String::as_str).collect();
     let job = format!("{},{ENV}", jobs_matcher("job", &jobs));
     let sel = format!("{job},instance=~\"$instance\"");
-    let up = match kind {
-        "postgres" => "pg_up",
-        "mysql" => "mysql_up",
-        "mongodb" => "mongodb_up",
-        "redis" => "redis_up",
-        _ => "elasticsearch_cluster_health_up",
+    let (up, reachable) = match kind {
+        "postgres" => ("pg_up", format!("pg_up{{{sel}}}")),
+        "mysql" => ("mysql_up", format!("mysql_up{{{sel}}}")),
+        "mongodb" => ("mongodb_up", format!("mongodb_up{{{sel}}}")),
+        "redis" => ("redis_up", format!("redis_up{{{sel}}}")),
+        // elasticsearch_exporter v1.9.0 has no such gauge: it serves cluster health only
+        // while it reaches the cluster (see `ElasticsearchDown` in rules.rs).
+        _ => (
+            "up",
+            format!(
+                "(up{{{sel}}} and on(instance) elasticsearch_cluster_health_number_of_nodes{{{sel}}}) or up{{{sel}}} * 0"
+            ),
+        ),
     };
     b.vars
         .push(instance_var(&format!("{up}{{{job}}}"), "instance"));
@@ -1237,7 +1244,7 @@ fn database(model: &Model, kind: &str, names: &[&str]) -> Dashboard {
         5,
         up_stat(
             "Database reachable (exporter)",
-            &[(&format!("{up}{{{sel}}}"), "{{service}}")],
+            &[(&reachable, "{{service}}")],
         ),
     );
     let r = "[$__rate_interval]";
