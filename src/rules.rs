@@ -1908,12 +1908,15 @@ fn slo_rules(model: &Model) -> Vec<RuleFile> {
     out
 }
 
+/// Name of the rules file of the manifest's custom alerts (`rules/custom.yml`).
+pub const CUSTOM: &str = "custom";
+
 fn custom_rules(model: &Model) -> Option<RuleFile> {
     if model.alerts.custom.is_empty() {
         return None;
     }
     let mut b = Builder::new(
-        "custom",
+        CUSTOM,
         "the manifest's custom alerts (no generated tests: their input is yours)",
     );
     for c in &model.alerts.custom {
