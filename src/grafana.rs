@@ -1223,12 +1223,19 @@ fn database(model: &Model, kind: &str, names: &[&str]) -> Dashboard {
     let jobs: Vec<&str> = jobs.iter().map(String::as_str).collect();
     let job = format!("{},{ENV}", jobs_matcher("job", &jobs));
     let sel = format!("{job},instance=~\"$instance\"");
-    let up = match kind {
-        "postgres" => "pg_up",
-        "mysql" => "mysql_up",
-        "mongodb" => "mongodb_up",
-        "redis" => "redis_up",
-        _ => "elasticsearch_cluster_health_up",
+    let (up, reachable) = match kind {
+        "postgres" => ("pg_up", format!("pg_up{{{sel}}}")),
+        "mysql" => ("mysql_up", format!("mysql_up{{{sel}}}")),
+        "mongodb" => ("mongodb_up", format!("mongodb_up{{{sel}}}")),
+        "redis" => ("redis_up", format!("redis_up{{{sel}}}")),
+        // elasticsearch_exporter v1.9.0 has no such gauge: it serves cluster health only
+        // while it reaches the cluster (see `ElasticsearchDown` in rules.rs).
+        _ => (
+            "up",
+            format!(
+                "(up{{{sel}}} and on(instance) elasticsearch_cluster_health_number_of_nodes{{{sel}}}) or up{{{sel}}} * 0"
+            ),
+        ),
     };
     b.vars
         .push(instance_var(&format!("{up}{{{job}}}"), "instance"));
@@ -1237,7 +1244,7 @@ fn database(model: &Model, kind: &str, names: &[&str]) -> Dashboard {
         5,
         up_stat(
             "Database reachable (exporter)",
-            &[(&format!("{up}{{{sel}}}"), "{{service}}")],
+            &[(&reachable, "{{service}}")],
         ),
     );
     let r = "[$__rate_interval]";
@@ -1921,12 +1928,16 @@ fn resolve_uid(uid: &str, dash: &Json) -> String {
 pub fn check_dashboard(path: &str, dash: &Json, datasources: &BTreeSet<String>) -> Result<()> {
     let mut queries = Vec::new();
     collect_dashboard(path, dash, datasources, &mut queries)?;
-    parse_all(&queries)
+    parse_all(&queries).map(|_| ())
 }
 
-/// Parses every query once per [`parse_key`] shape (dashboards share most shapes),
-/// on all cores; the first failure names where the query came from.
-pub fn parse_all(queries: &[(String, String)]) -> Result<()> {
+/// A parsed query: where it came from, its text, and the tree of its [`parse_key`] shape
+/// (with a trivial regex in place of every regex matcher's).
+pub type Parsed = (String, String, promql_parser::parser::Expr);
+
+/// Parses every query once per [`parse_key`] shape (dashboards share most shapes); the
+/// first failure names where the query came from. Returns the first query of each shape.
+pub fn parse_all(queries: &[(String, String)]) -> Result<Vec<Parsed>> {
     // The parser compiles the regex of every `=~`/`!~` matcher, which is most of its
     // cost, and dashboards repeat a few regexes (`.*`) everywhere: each distinct regex is
     // compiled once here, and the query is parsed with a trivial regex in its place.
@@ -1946,16 +1957,18 @@ pub fn parse_all(queries: &[(String, String)]) -> Result<()> {
         regex::Regex::new(&format!("^(?:{r})$"))
             .map_err(|e| anyhow::anyhow!("{whence}: regex `{r}` is invalid: {e}"))?;
     }
+    let mut out = Vec::with_capacity(unique.len());
     for (whence, q, plain) in unique {
-        promql_parser::parser::parse(&plain)
+        let tree = promql_parser::parser::parse(&plain)
             .map_err(|e| anyhow::anyhow!("{whence} `{q}` does not parse: {e}"))?;
+        out.push((whence.clone(), q.clone(), tree));
     }
-    Ok(())
+    Ok(out)
 }
 
 /// The query with the value of every regex matcher (`=~"…"`, `!~"…"`) replaced by `"x"`,
 /// and those values (unescaped). Other string literals are copied as they are.
-fn split_regexes(q: &str) -> (String, Vec<String>) {
+pub fn split_regexes(q: &str) -> (String, Vec<String>) {
     let mut out = String::with_capacity(q.len());
     let mut found = Vec::new();
     let mut chars = q.chars().peekable();
@@ -2284,8 +2297,9 @@ pub fn parse_key(q: &str) -> String {
     out
 }
 
-/// Cross-file checks of Grafana's rendered files (parsed values by path).
-pub fn verify(files: &[(&File, &Json)]) -> Result<()> {
+/// Cross-file checks of Grafana's rendered files (parsed values by path). Returns the
+/// dashboards' Prometheus queries, parsed once per shape (for the metric-existence check).
+pub fn verify(files: &[(&File, &Json)]) -> Result<Vec<Parsed>> {
     let Some((_, ds)) = files.iter().find(|(f, _)| f.path == DATASOURCES_FILE) else {
         if files
             .iter()
@@ -2293,7 +2307,7 @@ pub fn verify(files: &[(&File, &Json)]) -> Result<()> {
         {
             bail!("dashboards are generated without {DATASOURCES_FILE}");
         }
-        return Ok(());
+        return Ok(Vec::new());
     };
     let mut uids = BTreeSet::new();
     let mut defaults = 0;

@@ -25,6 +25,7 @@ pub mod init;
 pub mod load;
 pub mod lock;
 pub mod manifest;
+pub mod metrics;
 pub mod model;
 pub mod plan;
 pub mod project;

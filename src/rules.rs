@@ -1115,43 +1115,45 @@ fn database_rules(model: &Model) -> Vec<RuleFile> {
             ("job", &job),
             ("service", &d.name),
         ]);
-        let (metric, label) = match d.kind.as_str() {
-            "postgres" => ("pg_up", "PostgreSQL"),
-            "mysql" => ("mysql_up", "MySQL"),
-            "mongodb" => ("mongodb_up", "MongoDB"),
-            "redis" => ("redis_up", "Redis"),
-            _ => ("elasticsearch_cluster_health_up", "Elasticsearch"),
+        let up_metric = match d.kind.as_str() {
+            "postgres" => Some(("pg_up", "PostgreSQL")),
+            "mysql" => Some(("mysql_up", "MySQL")),
+            "mongodb" => Some(("mongodb_up", "MongoDB")),
+            "redis" => Some(("redis_up", "Redis")),
+            // The pinned exporter has no such gauge.
+            _ => None,
         };
-        let alert = format!("{}Down", camel_of(&d.kind));
-        let up = selector(metric, &base);
-        b.gauge_zero_alert(
-            spec(
-                &alert,
-                format!("{metric}{{job=\"{job}\"}} == 0"),
-                "1m",
-                "critical",
-                Text::new()
-                    .t(format!("{label} "))
-                    .l("service")
-                    .t(" is down"),
-                Text::new()
-                    .t(format!("The exporter of {label} database "))
-                    .l("service")
-                    .t(" in ")
-                    .l("environment")
-                    .t(format!(" cannot reach it ({metric} = "))
-                    .v(Fmt::Fixed(0))
-                    .t(")."),
+        match up_metric {
+            None => elasticsearch_down(&mut b, &job, &base),
+            Some((metric, label)) => b.gauge_zero_alert(
+                spec(
+                    &format!("{}Down", camel_of(&d.kind)),
+                    format!("{metric}{{job=\"{job}\"}} == 0"),
+                    "1m",
+                    "critical",
+                    Text::new()
+                        .t(format!("{label} "))
+                        .l("service")
+                        .t(" is down"),
+                    Text::new()
+                        .t(format!("The exporter of {label} database "))
+                        .l("service")
+                        .t(" in ")
+                        .l("environment")
+                        .t(format!(" cannot reach it ({metric} = "))
+                        .v(Fmt::Fixed(0))
+                        .t(")."),
+                ),
+                Gauge {
+                    series: selector(metric, &base),
+                    result: base.clone(),
+                    samples: 10,
+                    eval: "5m",
+                    firing: "the database is unreachable",
+                    quiet: "the database answers",
+                },
             ),
-            Gauge {
-                series: up.clone(),
-                result: base.clone(),
-                samples: 10,
-                eval: "5m",
-                firing: "the database is unreachable",
-                quiet: "the database answers",
-            },
-        );
+        }
         match d.kind.as_str() {
             "postgres" => {
                 let mut act = base.clone();
@@ -1217,6 +1219,60 @@ fn database_rules(model: &Model) -> Vec<RuleFile> {
         out.push(b.finish());
     }
     out
+}
+
+/// `ElasticsearchDown`: the exporter answers (`up` 1) but serves no cluster health.
+/// elasticsearch_exporter v1.9.0 has no `elasticsearch_cluster_health_up` (removed in
+/// v1.7.0, commit acddc58), and its cluster-health collector (`collector/cluster_health.go`,
+/// `Collect`) returns without a single series when `/_cluster/health` cannot be fetched:
+/// an unreachable cluster, or a refused login, is an `up` without
+/// `elasticsearch_cluster_health_number_of_nodes` (which every successful fetch serves).
+/// A down exporter (`up` 0) is `PrometheusTargetMissing`'s.
+fn elasticsearch_down(b: &mut Builder, job: &str, base: &BTreeMap<String, String>) {
+    let up = selector("up", base);
+    let mut health_labels = base.clone();
+    health_labels.insert("cluster".into(), "docker-cluster".into());
+    let health = selector(
+        "elasticsearch_cluster_health_number_of_nodes",
+        &health_labels,
+    );
+    b.alerts(
+        vec![spec(
+            "ElasticsearchDown",
+            format!(
+                "up{{job=\"{job}\"}} == 1 unless on(instance) elasticsearch_cluster_health_number_of_nodes{{job=\"{job}\"}}"
+            ),
+            "1m",
+            "critical",
+            Text::new().t("Elasticsearch ").l("service").t(" is down"),
+            Text::new()
+                .t("The exporter of Elasticsearch database ")
+                .l("service")
+                .t(" in ")
+                .l("environment")
+                .t(" answers but gets no cluster health from it: Elasticsearch is unreachable or refuses the exporter's login."),
+        )],
+        vec![vec![case(
+            "the exporter answers without cluster health",
+            vec![(up.clone(), "1x10".into())],
+            "5m",
+            vec![(base.clone(), 1.0)],
+        )]],
+        vec![
+            case(
+                "the exporter reports cluster health",
+                vec![(up.clone(), "1x10".into()), (health, "1x10".into())],
+                "5m",
+                vec![],
+            ),
+            case(
+                "the exporter itself is down (PrometheusTargetMissing)",
+                vec![(up, "0x10".into())],
+                "5m",
+                vec![],
+            ),
+        ],
+    );
 }
 
 /// Scrape jobs of the optional components with their own "down" alert: (job, alert,
@@ -1852,12 +1908,15 @@ fn slo_rules(model: &Model) -> Vec<RuleFile> {
     out
 }
 
+/// Name of the rules file of the manifest's custom alerts (`rules/custom.yml`).
+pub const CUSTOM: &str = "custom";
+
 fn custom_rules(model: &Model) -> Option<RuleFile> {
     if model.alerts.custom.is_empty() {
         return None;
     }
     let mut b = Builder::new(
-        "custom",
+        CUSTOM,
         "the manifest's custom alerts (no generated tests: their input is yours)",
     );
     for c in &model.alerts.custom {

@@ -2,7 +2,9 @@
 //! parses back, carries the header, and cross-file references hold (every scrape
 //! target is a Compose service, every overlay service exists in the base file,
 //! every `depends_on` names a service, every Alertmanager route names a defined
-//! receiver, every `alerting` target file is generated). A failure here is a bug in obsgen.
+//! receiver, every `alerting` target file is generated, every metric a generated rule or
+//! dashboard queries is served by an enabled component or recorded by a rule:
+//! [`crate::metrics`]). A failure here is a bug in obsgen.
 
 use std::collections::BTreeSet;
 
@@ -129,10 +131,28 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
     let mut base_compose = Json::Null;
     let mut parsed = Vec::new();
     // Grafana's files are parsed and checked (their PromQL parsed: the slow part) on a
-    // thread of their own while the other files are parsed back.
+    // thread of their own while the other files are parsed back; so are the rule files
+    // (their expressions parsed for the metric check).
     let is_grafana = |f: &File| f.path.starts_with("monitoring/grafana/");
-    let (values, grafana) = std::thread::scope(|scope| {
-        let grafana = scope.spawn(|| -> Result<()> {
+    let is_rules = |f: &File| f.path.starts_with("monitoring/prometheus/rules/");
+    let (values, grafana, rules) = std::thread::scope(|scope| {
+        let rules = scope.spawn(|| -> Result<crate::metrics::Rules> {
+            let mut docs = Vec::new();
+            for f in files.iter().filter(|f| is_rules(f)) {
+                let rules = std::str::from_utf8(&f.bytes)
+                    .map_err(|e| e.to_string())
+                    .and_then(crate::metrics::rules_of)
+                    .map_err(|e| {
+                        anyhow!(
+                            "bug in obsgen: generated {} does not parse as YAML: {e}",
+                            f.path
+                        )
+                    })?;
+                docs.push((f.path.as_str(), rules));
+            }
+            crate::metrics::Rules::parse(model, &docs).map_err(|e| anyhow!("bug in obsgen: {e:#}"))
+        });
+        let grafana = scope.spawn(|| -> Result<Vec<crate::grafana::Parsed>> {
             let mut docs = Vec::new();
             for f in files.iter().filter(|f| is_grafana(f)) {
                 let value = parse(f).map_err(|e| anyhow!("bug in obsgen: generated {e:#}"))?;
@@ -142,17 +162,22 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
             crate::grafana::verify(&refs).map_err(|e| anyhow!("bug in obsgen: {e:#}"))
         });
         let values = crate::render::parallel_map(files, |f| {
-            if is_grafana(f) {
-                Ok(None) // parsed and checked by the thread above
+            if is_grafana(f) || is_rules(f) {
+                Ok(None) // parsed and checked by the threads above
             } else if needs_value(&f.path) {
                 parse(f)
             } else {
                 check_syntax(f).map(|()| None)
             }
         });
-        (values, grafana.join().expect("grafana check panicked"))
+        (
+            values,
+            grafana.join().expect("grafana check panicked"),
+            rules.join().expect("rules parse panicked"),
+        )
     });
-    grafana?;
+    let dashboards = grafana?;
+    let rules = rules?;
     for (f, value) in files.iter().zip(values) {
         let value = value.map_err(|e| anyhow!("bug in obsgen: generated {e:#}"))?;
         if let Some(line) = Format::of(&f.path).header_line(&header) {
@@ -268,7 +293,8 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
             }
         }
     }
-    crate::components::verify(files).map_err(|e| anyhow!("bug in obsgen: {e:#}"))
+    crate::components::verify(files).map_err(|e| anyhow!("bug in obsgen: {e:#}"))?;
+    crate::metrics::check(&rules, &dashboards).map_err(|e| anyhow!("bug in obsgen: {e:#}"))
 }
 
 #[cfg(test)]
@@ -358,6 +384,11 @@ mod tests {
             assert!(
                 check_syntax(&f).is_err(),
                 "the syntax check accepts {text:?}"
+            );
+            // Rule files are read from the same event stream, for the metric check.
+            assert!(
+                crate::metrics::rules_of(text).is_err(),
+                "the rules reader accepts {text:?}"
             );
         }
         let fine = "groups:\n  - name: x # c\n    rules: []\nanchors: &a {k: v}\nref: *a\n";

@@ -210,3 +210,81 @@ fn thresholds_come_from_the_manifest() {
         assert!(text.contains(needle), "slo rules lack {needle}:\n{text}");
     }
 }
+
+/// `ElasticsearchDown` and the dashboard's "Database reachable" panel on the series the
+/// pinned elasticsearch_exporter v1.9.0 serves. Its cluster-health collector
+/// (`collector/cluster_health.go`, `Collect`) returns without a single series when
+/// `/_cluster/health` cannot be fetched, and `elasticsearch_cluster_health_up` no longer
+/// exists (removed in v1.7.0, commit acddc58 "Refactor tests for cluster health"). So an
+/// unreachable cluster is a scraped exporter (`up` 1) without cluster-health series.
+#[test]
+fn elasticsearch_down_fires_on_what_the_pinned_exporter_serves() {
+    let Some(promtool) = require_tool("promtool") else {
+        return;
+    };
+    let p = Project::example("all-exporters");
+    p.generate();
+    let labels = r#"environment="production",instance="search-exporter:9114",job="search-exporter",service="search""#;
+    let up = format!("up{{{labels}}}");
+    let health = format!(
+        "elasticsearch_cluster_health_number_of_nodes{{cluster=\"docker-cluster\",{labels}}}"
+    );
+    // The dashboard's panel, with its variables as Grafana resolves them.
+    let dash: Value = serde_json::from_str(
+        &p.read("monitoring/grafana/dashboards/infrastructure/all-exporters-db-elasticsearch.json"),
+    )
+    .unwrap();
+    let panel = dash["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["title"] == "Database reachable (exporter)")
+        .expect("the reachability panel");
+    let expr = panel["targets"][0]["expr"]
+        .as_str()
+        .unwrap()
+        .replace("$environment", "production")
+        .replace("$instance", ".*");
+    let result = |labels: &str, value: u32| serde_json::json!({"labels": labels, "value": value});
+    let down = serde_json::json!({
+        "exp_labels": {
+            "environment": "production", "instance": "search-exporter:9114",
+            "job": "search-exporter", "service": "search", "severity": "critical"
+        },
+        "exp_annotations": {
+            "summary": "Elasticsearch search is down",
+            "description": "The exporter of Elasticsearch database search in production answers but gets no cluster health from it: Elasticsearch is unreachable or refuses the exporter's login."
+        }
+    });
+    let test = serde_json::json!({
+        "rule_files": ["../rules/database-search.yml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [{"series": up, "values": "1x15"}],
+                "alert_rule_test": [{"eval_time": "10m", "alertname": "ElasticsearchDown", "exp_alerts": [down]}],
+                "promql_expr_test": [{"expr": expr, "eval_time": "10m", "exp_samples": [result(&format!("{{{labels}}}"), 0)]}]
+            },
+            {
+                "interval": "1m",
+                "input_series": [{"series": up, "values": "1x15"}, {"series": health, "values": "1x15"}],
+                "alert_rule_test": [{"eval_time": "10m", "alertname": "ElasticsearchDown", "exp_alerts": []}],
+                "promql_expr_test": [{"expr": expr, "eval_time": "10m", "exp_samples": [result(&up, 1)]}]
+            }
+        ]
+    });
+    let rel = "monitoring/prometheus/tests/pinned-exporter.test.yml";
+    p.write(rel, &serde_json::to_string_pretty(&test).unwrap());
+    let out = Command::new(&promtool)
+        .args(["test", "rules", rel])
+        .current_dir(p.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool test rules:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
