@@ -958,6 +958,8 @@ fn fault_point() {
         std::process::abort();
     }
     if at("OBSGEN_FAULT_PAUSE_AFTER_WRITES") {
+        // Tells a waiting test that the temporary file is complete and the run holds.
+        let _ = writeln!(std::io::stderr(), "obsgen: paused (test switch)");
         loop {
             std::thread::sleep(std::time::Duration::from_secs(1));
         }

@@ -15,7 +15,6 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::support::Project;
 
@@ -386,24 +385,29 @@ fn after_an_interruption_and_a_reverted_manifest_nothing_is_called_edited_by_han
 }
 
 /// Starts `obsgen generate` paused (test switch) inside its `n`-th write, holding the
-/// project's lock, with a temporary file on disk; returns once it is there.
+/// project's lock, with a complete temporary file on disk; returns once it says so on
+/// stderr (waiting for the temporary file alone raced with its filling).
 fn paused_generate(p: &Project, n: usize) -> Child {
+    use std::io::Read as _;
     let mut c = obsgen(p.path(), &["generate"]);
     c.env("OBSGEN_FAULT_PAUSE_AFTER_WRITES", n.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
-    let start = Instant::now();
-    while temp_files(p).is_empty() {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("generate ended ({status}) instead of pausing");
-        }
+    let mut said = Vec::new();
+    let stderr = child.stderr.as_mut().unwrap();
+    // Byte by byte, so nothing after the line is consumed before `wait_with_output`.
+    while !String::from_utf8_lossy(&said).contains("obsgen: paused (test switch)\n") {
+        let mut byte = [0u8; 1];
+        let n = stderr.read(&mut byte).unwrap();
         assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "generate did not pause"
+            n == 1,
+            "generate ended instead of pausing: {}",
+            String::from_utf8_lossy(&said)
         );
-        std::thread::sleep(Duration::from_millis(20));
+        said.push(byte[0]);
     }
+    assert!(!temp_files(p).is_empty(), "paused without a temporary file");
     child
 }
 
