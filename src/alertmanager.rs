@@ -27,9 +27,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
-use crate::manifest::{Receiver, ReceiverKind, Route};
+pub use crate::model::alerting::{
+    Alertmanager, AmEnvironment, AmLeaf, AmReceiver, AmRoute, Field, Inhibit, Notifier, RouteTest,
+};
+use crate::model::alerting::{Receiver, ReceiverKind, Route};
 use crate::model::*;
 use crate::plan::Artifact;
 use crate::settings::EnvSettings;
@@ -50,109 +51,11 @@ const DATA_DIR: &str = "/alertmanager";
 /// Target file of the scrape job, also read by Prometheus' `alerting` section.
 const TARGETS: &str = "targets/alertmanager.yml";
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Alertmanager {
-    pub name: String,
-    pub image: String,
-    pub port: u16,
-    pub volume: String,
-    /// File-SD file (relative to the Prometheus folder) naming Alertmanager.
-    pub targets_file: String,
-    pub receivers: Vec<AmReceiver>,
-    pub inhibit_rules: Vec<Inhibit>,
-    /// Cases of `routes.test.sh`, the same for every environment.
-    pub route_tests: Vec<RouteTest>,
-    /// Manifest routes that got no test case, and why (for a comment in the script).
-    pub untested: Vec<String>,
-}
-
-/// One receiver; no `configs` means it notifies nobody.
-#[derive(Debug, Clone, Serialize)]
-pub struct AmReceiver {
-    pub name: String,
-    pub configs: Vec<Notifier>,
-}
-
-/// One `<kind>_configs` entry.
-#[derive(Debug, Clone, Serialize)]
-pub struct Notifier {
-    /// `slack_configs`, `email_configs`, …
-    pub key: String,
-    /// Settings in print order; values are printed with `q`.
-    pub fields: Vec<Field>,
-    /// `http_config.authorization.credentials_file` (bearer token), if any.
-    pub credentials_file: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Field {
-    pub key: String,
-    pub value: serde_json::Value,
-}
-
 fn field(key: &str, value: impl Into<serde_json::Value>) -> Field {
     Field {
         key: key.into(),
         value: value.into(),
     }
-}
-
-/// A child route of the root.
-#[derive(Debug, Clone, Serialize)]
-pub struct AmRoute {
-    /// Where it comes from, for a comment (`route[0]`, `Watchdog`).
-    pub about: String,
-    /// Matcher strings (`severity="critical"`), accepted by Alertmanager 0.25 and 0.28.
-    pub matchers: Vec<String>,
-    pub receiver: Option<String>,
-    #[serde(rename = "continue")]
-    pub continue_: bool,
-    pub group_by: Option<Vec<String>>,
-    pub group_wait: Option<String>,
-    pub group_interval: Option<String>,
-    pub repeat_interval: Option<String>,
-    /// One per receiver when the route has several.
-    pub routes: Vec<AmLeaf>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct AmLeaf {
-    pub receiver: String,
-    #[serde(rename = "continue")]
-    pub continue_: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Inhibit {
-    pub about: String,
-    pub source_matchers: Vec<String>,
-    pub target_matchers: Vec<String>,
-    pub equal: Vec<String>,
-}
-
-/// One `amtool config routes test` case.
-#[derive(Debug, Clone, Serialize)]
-pub struct RouteTest {
-    /// What it tests, safe inside a `#` comment.
-    pub about: String,
-    /// Expected receivers, comma-separated, shell-quoted.
-    pub expect: String,
-    /// The alert's labels as shell-quoted matcher arguments.
-    pub args: String,
-}
-
-/// The configuration of one environment.
-#[derive(Debug, Clone, Serialize)]
-pub struct AmEnvironment {
-    /// File name inside `monitoring/alertmanager/` (`alertmanager.production.yml`).
-    pub file: String,
-    pub receiver: String,
-    pub group_by: Vec<String>,
-    pub group_wait: String,
-    pub group_interval: String,
-    pub repeat_interval: String,
-    /// Watchdog first, then one per `[[route]]`.
-    pub routes: Vec<AmRoute>,
 }
 
 /// The name of the secret a `*_env` field names: its file `secrets/<name>`, mounted at

@@ -334,7 +334,7 @@ fn retention_gb(size: &str) -> u32 {
 }
 
 /// Resolves `[deploy.aws]`.
-pub fn build(m: &Manifest, model: &Model) -> Option<Aws> {
+pub fn build(m: &Manifest, model: &Model, ci: Option<&crate::ci::Ci>) -> Option<Aws> {
     let aws = m.deploy.aws.as_ref()?;
     let pins = crate::ci::Pins::load(&model.templates);
     let sizing = sizing(model, aws.instance_type.as_deref());
@@ -503,7 +503,7 @@ pub fn build(m: &Manifest, model: &Model) -> Option<Aws> {
     } else {
         format!("{total:.2} + the instance")
     };
-    let files = guide_files(model);
+    let files = guide_files(model, ci);
     Some(Aws {
         region: aws.region.clone(),
         arch: arch.into(),
@@ -604,7 +604,7 @@ fn diagram(model: &Model) -> Vec<String> {
 }
 
 /// Files of the generated output the guide names.
-fn guide_files(model: &Model) -> Vec<String> {
+fn guide_files(model: &Model, ci: Option<&crate::ci::Ci>) -> Vec<String> {
     let mut files = vec![
         "compose.yaml".to_string(),
         ".env.example".into(),
@@ -619,11 +619,7 @@ fn guide_files(model: &Model) -> Vec<String> {
     if model.alertmanager.is_some() {
         files.push("monitoring/alertmanager/routes.test.sh".into());
     }
-    if model
-        .ci
-        .as_ref()
-        .is_some_and(|c| c.workflows.iter().any(|w| w.file == "deploy.yml"))
-    {
+    if ci.is_some_and(|c| c.workflows.iter().any(|w| w.file == "deploy.yml")) {
         files.push(".github/workflows/deploy.yml".into());
     }
     files
@@ -678,8 +674,8 @@ fn troubleshooting(model: &Model) -> Vec<Trouble> {
 }
 
 /// The CloudFormation template, the secrets script and the guide.
-pub fn artifacts(m: &Model) -> Vec<Artifact> {
-    if m.aws.is_none() {
+pub fn artifacts(aws: Option<&Aws>) -> Vec<Artifact> {
+    if aws.is_none() {
         return Vec::new();
     }
     vec![

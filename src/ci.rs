@@ -912,8 +912,8 @@ fn deploy_workflow(
 }
 
 /// One artifact per workflow.
-pub fn artifacts(m: &Model) -> Vec<Artifact> {
-    let Some(ci) = &m.ci else {
+pub fn artifacts(ci: Option<&Ci>) -> Vec<Artifact> {
+    let Some(ci) = ci else {
         return Vec::new();
     };
     ci.workflows

@@ -13,6 +13,7 @@ pub mod aws;
 pub mod ci;
 pub mod cli;
 pub mod components;
+pub mod delivery;
 pub mod detect;
 pub mod diag;
 pub mod dialect;

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use crate::model::alerting::{CustomAlert, Receiver, ReceiverKind, Route, Severity};
 use crate::settings::{Alerts, Components, EnvSettings, Errors, Logging, Tracing};
 
 /// An obsgen project manifest: one file for the whole stack.
@@ -343,107 +344,6 @@ pub struct Slo {
 
 fn default_slo_window() -> String {
     "30d".into()
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Critical,
-    Warning,
-    Info,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CustomAlert {
-    /// Alert name (`QueueBacklogHigh`): letters, digits and `_`.
-    pub name: String,
-    /// PromQL expression; parsed when the manifest is loaded.
-    pub expr: String,
-    /// How long the expression must hold before the alert fires (`5m`).
-    #[serde(rename = "for", default = "default_for")]
-    pub for_: String,
-    pub severity: Severity,
-    pub summary: String,
-    pub description: Option<String>,
-    /// Extra labels attached to the alert.
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-}
-
-fn default_for() -> String {
-    "5m".into()
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ReceiverKind {
-    Slack,
-    Email,
-    Pagerduty,
-    Webhook,
-    Opsgenie,
-}
-
-/// An alert receiver. Secrets are never values here: each `*_env` field names the
-/// secret (`SLACK_WEBHOOK_URL`); its value lives in the file `secrets/<name in
-/// lowercase>` next to the manifest, which Compose mounts into the Alertmanager
-/// container as `/run/secrets/<name in lowercase>` (Alertmanager reads `*_file` fields;
-/// it does not expand variables). A receiver named `watchdog` receives only the
-/// always-firing Watchdog alert (point it at a dead-man's switch).
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Receiver {
-    pub name: String,
-    pub kind: ReceiverKind,
-    /// slack: channel (`#alerts`).
-    pub channel: Option<String>,
-    /// slack: secret holding the incoming-webhook URL.
-    pub webhook_url_env: Option<String>,
-    /// pagerduty: secret holding the Events API v2 routing key.
-    pub routing_key_env: Option<String>,
-    /// opsgenie: secret holding the API key.
-    pub api_key_env: Option<String>,
-    /// webhook: the URL to POST to (not a secret: it is written into the configuration).
-    pub url: Option<String>,
-    /// webhook: secret holding a bearer token sent as `Authorization: Bearer …`.
-    pub bearer_token_env: Option<String>,
-    /// Not supported: Alertmanager 0.25 cannot read a webhook URL from a file. Use `url`
-    /// (and `bearer_token_env` for the secret part).
-    pub url_env: Option<String>,
-    /// email: recipient addresses.
-    #[serde(default)]
-    pub to: Vec<String>,
-    /// email: sender address.
-    pub from: Option<String>,
-    /// email: SMTP server `host:port`.
-    pub smarthost: Option<String>,
-    /// email: SMTP login (needed with `auth_password_env`).
-    pub auth_username: Option<String>,
-    /// email: secret holding the SMTP password.
-    pub auth_password_env: Option<String>,
-    /// Also notify when the alert resolves (default true).
-    pub send_resolved: Option<bool>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Route {
-    /// Label equality matchers (`match = { severity = "critical" }`).
-    #[serde(rename = "match", default)]
-    pub matchers: BTreeMap<String, String>,
-    /// Label regex matchers (`match_re = { service = "api|web" }`).
-    #[serde(default)]
-    pub match_re: BTreeMap<String, String>,
-    /// Receivers that get the alerts this route matches.
-    pub receivers: Vec<String>,
-    /// Keep matching later routes after this one (default false).
-    #[serde(rename = "continue", default)]
-    pub continue_: bool,
-    pub group_by: Option<Vec<String>>,
-    pub group_wait: Option<String>,
-    pub group_interval: Option<String>,
-    pub repeat_interval: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

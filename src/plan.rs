@@ -225,15 +225,14 @@ pub fn is_generated_path(path: &str) -> bool {
 }
 
 /// Every artifact of the model, sorted by path.
-pub fn plan(m: &Model) -> Vec<Artifact> {
+pub fn plan(m: &Model, delivery: &crate::delivery::Delivery) -> Vec<Artifact> {
     let mut all: Vec<Artifact> = [
         compose(m),
         prometheus(m),
         crate::exporters::plan(m),
         dotenv(m),
         crate::alertmanager::artifacts(m),
-        crate::ci::artifacts(m),
-        crate::aws::artifacts(m),
+        delivery.artifacts(),
         crate::grafana::artifacts(m),
         crate::components::artifacts(m),
     ]

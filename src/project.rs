@@ -43,6 +43,7 @@ use std::sync::{Mutex, MutexGuard};
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde::Serialize;
 
+use crate::delivery::Delivery;
 use crate::diag::Diagnostics;
 use crate::lock::{
     LOCK_FILE, Lock, LockedFile, PENDING_FILE, Pending, PendingFile, sha256, untrusted_entries,
@@ -155,6 +156,7 @@ fn manifest_kind(p: &Path) -> Option<std::result::Result<(), &'static str>> {
 #[derive(Debug)]
 pub struct Generated {
     pub model: Model,
+    pub delivery: Delivery,
     pub files: Vec<File>,
     pub lock: Lock,
 }
@@ -203,9 +205,10 @@ pub fn generate_stages(
     exporters::apply_web(&mut model, web)?;
     stage("plan");
     let renderer = Renderer::new(&model.templates, overlay)?;
-    let artifacts = plan::plan(&model);
+    let delivery = Delivery::build(&manifest, &model);
+    let artifacts = plan::plan(&model, &delivery);
     stage("render");
-    let files = renderer.render(&model, &artifacts)?;
+    let files = renderer.render(&model, &delivery, &artifacts)?;
     stage("verify");
     verify::verify(&model, &files)?;
     stage("lock");
@@ -224,7 +227,12 @@ pub fn generate_stages(
             sha256: sha256(&f.bytes),
         })
         .collect();
-    Ok(Generated { model, files, lock })
+    Ok(Generated {
+        model,
+        delivery,
+        files,
+        lock,
+    })
 }
 
 /// Reads the manifest of a project and runs the pipeline.

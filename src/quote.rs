@@ -19,6 +19,7 @@
 //! SSM commands of the deploy workflow) is quoted once per shell it passes, innermost
 //! first.
 
+pub use crate::model::env::EnvRef;
 use std::fmt;
 
 use serde::{Serialize, Serializer};
@@ -119,17 +120,6 @@ pub fn gh_expr(s: &str) -> GhExpr {
 /// `s` as a Compose value read literally: every `$` as `$$`.
 pub fn compose(s: &str) -> ComposeText {
     ComposeText(s.replace('$', "$$"))
-}
-
-/// A reference to a `.env` variable in a service's `env` value: `${NAME}`,
-/// `${NAME:-default}` (default when unset or empty) or `${NAME-default}` (when unset).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EnvRef {
-    pub name: String,
-    /// The default text, when the reference has one.
-    pub default: Option<String>,
-    /// `:-` (the default also replaces an empty value) rather than `-`.
-    pub default_if_empty: bool,
 }
 
 /// A `${` in a service's `env` value that is no reference obsgen accepts.

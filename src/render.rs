@@ -13,8 +13,18 @@ use minijinja::syntax::SyntaxConfig;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
 use crate::assets;
+use crate::delivery::Delivery;
 use crate::model::Model;
 use crate::plan::Artifact;
+
+/// What templates see as `m`: the stack, and the delivery (`m.ci`, `m.aws`) beside it.
+#[derive(serde::Serialize)]
+struct Context<'a> {
+    #[serde(flatten)]
+    model: &'a Model,
+    #[serde(flatten)]
+    delivery: &'a Delivery,
+}
 
 /// A rendered file, not yet written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,9 +116,14 @@ impl Renderer {
     }
 
     /// Renders every artifact against the model.
-    pub fn render(&self, model: &Model, artifacts: &[Artifact]) -> Result<Vec<File>> {
+    pub fn render(
+        &self,
+        model: &Model,
+        delivery: &Delivery,
+        artifacts: &[Artifact],
+    ) -> Result<Vec<File>> {
         let compiled = self.environment_for(artifacts)?;
-        let m = Value::from(minijinja::value::Serde(model));
+        let m = Value::from(minijinja::value::Serde(Context { model, delivery }));
         let envs: Vec<Value> = model
             .environments
             .iter()
@@ -212,7 +227,9 @@ pub(crate) mod test_support {
     /// Every file of a model, rendered with the embedded templates, not yet verified.
     pub fn rendered(m: &Model) -> Vec<File> {
         let r = super::Renderer::new("1", None).unwrap();
-        r.render(m, &crate::plan::plan(m)).unwrap()
+        let delivery = crate::delivery::Delivery::default();
+        r.render(m, &delivery, &crate::plan::plan(m, &delivery))
+            .unwrap()
     }
 
     /// Replaces the first `from` in the file at `path` (which must contain it).

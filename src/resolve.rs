@@ -608,8 +608,6 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         remote_write: crate::exporters::remote_write(m),
         blackbox_modules: Vec::new(),
         addons: crate::components::settings(m),
-        ci: None,
-        aws: None,
         provisioning: None,
     };
     crate::stack::assemble(&mut model);
@@ -623,8 +621,6 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         .collect();
     let domain = m.deploy.aws.as_ref().and_then(|a| a.domain.as_deref());
     crate::grafana::contribute(&mut model, domain);
-    model.ci = crate::ci::build(m, &model);
-    model.aws = crate::aws::build(m, &model);
     model
 }
 

@@ -27,34 +27,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::manifest::{ErrorBackend, LogBackend, Manifest, TraceBackend};
+pub use crate::model::addons::{Addons, ConfigFile};
 use crate::model::{EnvVar, Model};
 use crate::plan::Artifact;
-
-/// What the optional components are, fully decided.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Addons {
-    /// `[logging] retention`, as a Prometheus-style duration (`14d`).
-    pub log_retention: String,
-    /// The same in whole hours (`336h`), for Loki.
-    pub log_retention_hours: u64,
-    /// `[tracing] sample_ratio` as a percentage (`10`).
-    pub sampling_percentage: f64,
-    /// `[errors] dsn_env`: the variable apps read their DSN from.
-    pub dsn_env: String,
-    /// `[storage.minio] buckets`, when MinIO runs.
-    pub buckets: Option<Vec<String>>,
-    /// Configuration files of the components, rendered one each.
-    #[serde(skip)]
-    pub files: Vec<ConfigFile>,
-}
-
-/// One configuration file of a component.
-#[derive(Debug, Clone, Serialize)]
-pub struct ConfigFile {
-    pub path: String,
-    pub template: String,
-    pub item: serde_json::Value,
-}
 
 /// A UI published on the environment's monitoring address.
 pub struct Ui {

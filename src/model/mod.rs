@@ -1,14 +1,24 @@
 //! The resolved model: everything the templates lay out, fully decided.
 //!
 //! Every port, image, interval, threshold and name is settled here by
-//! [`crate::resolve`]; templates only iterate and print. Collections are vectors in
+//! `resolve`; templates only iterate and print. Collections are vectors in
 //! manifest order or `BTreeMap`s, so rendering never depends on hash order.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::manifest::{CustomAlert, Receiver, Route};
+pub mod addons;
+pub mod alerting;
+pub mod dashboards;
+pub mod env;
+pub mod rules;
+
+pub use addons::{Addons, ConfigFile};
+pub use alerting::{Alertmanager, AmEnvironment, CustomAlert, Receiver, Route};
+pub use dashboards::{Dashboard, Datasource, Grafana};
+pub use env::EnvRef;
+pub use rules::RuleFile;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Model {
@@ -48,7 +58,7 @@ pub struct Model {
     pub target_files: Vec<TargetFile>,
     /// Alert and recording rules with their promtool tests, one file each (`item`).
     #[serde(skip)]
-    pub rules: Vec<crate::rules::RuleFile>,
+    pub rules: Vec<RuleFile>,
     /// Whether any rules file exists (for `rule_files:`).
     pub has_rules: bool,
     /// Every `env_file` of a service, sorted, once (`./worker.env`): Compose needs each to
@@ -58,23 +68,19 @@ pub struct Model {
     /// next to the manifest; listed in `.env.example`.
     pub secrets: Vec<Secret>,
     /// Alertmanager (routing, receivers, inhibitions), when the component runs.
-    pub alertmanager: Option<crate::alertmanager::Alertmanager>,
+    pub alertmanager: Option<Alertmanager>,
     /// Basic auth of the Prometheus UI and API (`monitoring/prometheus/web.yml`).
     pub web: WebAuth,
     /// `remote_write` endpoints of every environment's Prometheus.
     pub remote_write: Vec<RemoteWrite>,
     /// Grafana's provisioning and dashboards, when Grafana runs (one file each).
     #[serde(skip)]
-    pub provisioning: Option<crate::grafana::Grafana>,
+    pub provisioning: Option<Grafana>,
     /// Blackbox-exporter modules (`monitoring/blackbox/blackbox.yml`), when it runs.
     pub blackbox_modules: Vec<String>,
     /// Optional components (logs, traces, error tracking, object storage): their
     /// settings and configuration files.
-    pub addons: crate::components::Addons,
-    /// CI workflows (`[ci]`), when generated.
-    pub ci: Option<crate::ci::Ci>,
-    /// The AWS deployment (`[deploy.aws]`): CloudFormation stack and guide.
-    pub aws: Option<crate::aws::Aws>,
+    pub addons: Addons,
 }
 
 /// A Docker secret: a file next to the manifest, mounted at `/run/secrets/<name>`.
@@ -97,7 +103,7 @@ pub struct Secret {
 #[derive(Debug, Clone, Serialize)]
 pub struct WebAuth {
     pub username: String,
-    /// bcrypt hash of the password (see [`crate::exporters::web_hash`]).
+    /// bcrypt hash of the password (made by the exporters module).
     pub hash: String,
     /// No password was known when this was generated: nobody can log in yet.
     pub locked: bool,
@@ -306,7 +312,7 @@ pub struct Service {
     pub env: BTreeMap<String, String>,
     /// The `.env` variables `env` values reference (`${NAME}`, `${NAME:-default}`), in
     /// the order of `env`: Compose fills them in from `.env`.
-    pub env_refs: Vec<crate::quote::EnvRef>,
+    pub env_refs: Vec<EnvRef>,
     pub command: Option<Vec<String>>,
     pub env_file: Vec<String>,
     /// Container health check of the replicas (from `health`, `health_check`, `health_cmd`).
@@ -380,7 +386,7 @@ pub struct Environment {
     pub networks: Vec<Network>,
     pub prometheus_args: Vec<String>,
     /// The Alertmanager configuration of this environment, when Alertmanager runs.
-    pub alertmanager: Option<crate::alertmanager::AmEnvironment>,
+    pub alertmanager: Option<AmEnvironment>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,0 +1,36 @@
+//! Delivery: the CI workflows (`[ci]`) and the AWS deployment (`[deploy.aws]`), built
+//! after the stack is assembled. They read the stack and the manifest's delivery
+//! sections; nothing in the stack depends on them.
+
+use serde::Serialize;
+
+use crate::aws::Aws;
+use crate::ci::Ci;
+use crate::manifest::Manifest;
+use crate::model::Model;
+use crate::plan::Artifact;
+
+/// What is delivered beside the stack: workflows and the AWS files' contexts.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Delivery {
+    /// CI workflows, when `[ci]` asks for them.
+    pub ci: Option<Ci>,
+    /// The AWS deployment, when `[deploy.aws]` is set.
+    pub aws: Option<Aws>,
+}
+
+impl Delivery {
+    /// Builds the delivery of an assembled stack.
+    pub fn build(m: &Manifest, model: &Model) -> Delivery {
+        let ci = crate::ci::build(m, model);
+        let aws = crate::aws::build(m, model, ci.as_ref());
+        Delivery { ci, aws }
+    }
+
+    /// The workflow files, the CloudFormation template, the secrets script and the guide.
+    pub fn artifacts(&self) -> Vec<Artifact> {
+        let mut out = crate::ci::artifacts(self.ci.as_ref());
+        out.extend(crate::aws::artifacts(self.aws.as_ref()));
+        out
+    }
+}
