@@ -544,7 +544,7 @@ pub fn apply_web(model: &mut Model, inputs: &WebInputs) -> Result<HashSource> {
         inputs.on_disk.as_deref(),
         BCRYPT_COST,
     )?;
-    model.web = web_auth(&hash, hash == LOCKED_HASH);
+    model.settled.web = web_auth(&hash, hash == LOCKED_HASH);
     Ok(source)
 }
 

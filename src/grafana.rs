@@ -1712,7 +1712,7 @@ pub fn contribute(model: &mut Model, domain: Option<&str>) {
             c.environment
                 .insert("GF_SERVER_ROOT_URL".into(), root_url(domain));
         }
-        if model.logging == "elasticsearch" {
+        if model.settled.logging == "elasticsearch" {
             // Read by the Elasticsearch datasource through `$__env{…}`.
             let var = crate::components::logs::READER_PASSWORD_VAR;
             c.environment

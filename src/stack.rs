@@ -9,17 +9,9 @@
 
 use std::collections::BTreeMap;
 
+pub use crate::model::compose::{NOBODY, attach, read_only_hardening};
+pub use crate::model::scrape::group;
 use crate::model::*;
-
-/// Attaches a container to a network of the stack: `app` (services, databases and
-/// what talks to them), `monitoring` (the monitoring stack), `edge` (containers that
-/// publish a port or need to reach the internet; never internal).
-pub fn attach(name: &str) -> NetworkAttachment {
-    NetworkAttachment {
-        name: name.into(),
-        aliases: Vec::new(),
-    }
-}
 
 /// A scrape job whose targets live in `targets/<name>.yml`, and that file.
 pub fn add_job(
@@ -43,14 +35,6 @@ pub fn add_job(
         about: about.into(),
         groups,
     });
-}
-
-/// One target group labelled with its service.
-pub fn group(service: &str, targets: Vec<String>) -> TargetGroup {
-    TargetGroup {
-        targets,
-        labels: BTreeMap::from([("service".to_string(), service.to_string())]),
-    }
 }
 
 fn app_services(model: &mut Model) {
@@ -178,20 +162,6 @@ pub fn database_hardening(kind: &str) -> Hardening {
         _ => Hardening::default(),
     }
 }
-
-/// A read-only root with a tmpfs `/tmp`, all capabilities dropped: for the Go binaries
-/// of the Prometheus ecosystem, which write only to their data volume.
-pub fn read_only_hardening() -> Hardening {
-    Hardening {
-        read_only: true,
-        tmpfs: vec!["/tmp".into()],
-        ..Hardening::default()
-    }
-}
-
-/// `nobody`: what the Prometheus, Alertmanager and exporter images run as (made explicit,
-/// so a future image cannot silently switch to root).
-pub const NOBODY: &str = "65534:65534";
 
 fn prometheus(model: &mut Model) {
     let p = model.prometheus.clone();

@@ -148,7 +148,6 @@ pub fn settings(m: &Manifest) -> Addons {
         sampling_percentage: (stack.tracing.sample_ratio.expect("preset") * 1e6).round() / 1e4,
         dsn_env: stack.errors.dsn_env.clone().expect("preset"),
         buckets: m.storage.minio.as_ref().map(|s| s.buckets.clone()),
-        files: Vec::new(),
     }
 }
 
@@ -164,7 +163,6 @@ pub fn assemble(model: &mut Model) {
 /// The configuration files of the components.
 pub fn artifacts(model: &Model) -> Vec<Artifact> {
     model
-        .addons
         .files
         .iter()
         .map(|f| Artifact::per_item(f.path.clone(), &f.template, &f.item))
@@ -268,7 +266,7 @@ pub(crate) fn referenced_vars(model: &mut Model) {
 
 /// Adds a configuration file rendered from `template` with `item`.
 pub(crate) fn add_file(model: &mut Model, path: &str, template: &str, item: &impl Serialize) {
-    model.addons.files.push(ConfigFile {
+    model.files.push(ConfigFile {
         path: path.into(),
         template: template.into(),
         item: serde_json::to_value(item).expect("config items serialize"),
@@ -503,7 +501,7 @@ replicas = 2
         for c in crate::resolve::COMPONENT_NAMES.iter().skip(6) {
             assert!(!names(&m).contains(c), "{c}");
         }
-        assert!(m.addons.files.is_empty());
+        assert!(m.files.is_empty());
         assert!(
             !m.compose[0]
                 .environment

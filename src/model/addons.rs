@@ -15,9 +15,6 @@ pub struct Addons {
     pub dsn_env: String,
     /// `[storage.minio] buckets`, when MinIO runs.
     pub buckets: Option<Vec<String>>,
-    /// Configuration files of the components, rendered one each.
-    #[serde(skip)]
-    pub files: Vec<ConfigFile>,
 }
 
 /// One configuration file of a component.

@@ -12,3 +12,17 @@ pub struct EnvRef {
     /// `:-` (the default also replaces an empty value) rather than `-`.
     pub default_if_empty: bool,
 }
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvVar {
+    pub name: String,
+    pub description: String,
+    /// How to make a value (for secrets), or the value itself (for settings).
+    pub how: String,
+    pub secret: bool,
+    /// Non-secret default written into `.env.example`.
+    pub value: String,
+    /// `obsgen secrets` may make a strong random value (passwords of the stack's own
+    /// services); false for credentials issued elsewhere (DSNs, API keys).
+    pub random: bool,
+}
