@@ -14,18 +14,14 @@
 //! database credentials are `${VAR:?…}` references to `.env`; Prometheus reads its own
 //! password and remote-write credentials from files mounted as Compose secrets.
 
-use std::collections::BTreeMap;
-
 use anyhow::{Result, anyhow};
 
-use crate::assets;
 use crate::diag::Diagnostic;
 use crate::load::SpanMap;
 use crate::manifest::Manifest;
 use crate::model::*;
 use crate::plan::Artifact;
-use crate::stack::{self, attach, group};
-use crate::units::{env_name_of, is_dns_label};
+use crate::units::is_dns_label;
 
 /// User name of the Prometheus UI and API.
 pub const WEB_USER: &str = "prometheus";
@@ -45,15 +41,8 @@ pub const BCRYPT_COST: u32 = 10;
 /// inverting bcrypt): the UI stays locked until `PROMETHEUS_PASSWORD` is set.
 pub const LOCKED_HASH: &str = "$2b$10$obsgen.locked.hash.no.password.set.run.obsgen.generat";
 
-const BLACKBOX_PORT: u16 = 9115;
-const BLACKBOX_LABEL: &str = "__tmp_blackbox_exporter";
-
 fn secret_path(name: &str) -> String {
     format!("/run/secrets/{name}")
-}
-
-fn req(var: &str) -> String {
-    format!("${{{var}:?set {var} in .env}}")
 }
 
 /// The web auth of the model, from a hash.
@@ -102,6 +91,7 @@ pub fn remote_write(m: &Manifest) -> Vec<RemoteWrite> {
                     how: "from the remote storage provider; write it without a trailing newline"
                         .into(),
                     copy_of: None,
+                    section: Section::MonitoringLogin,
                 }),
         })
         .collect()
@@ -114,310 +104,6 @@ fn host_file(path: &str) -> String {
     } else {
         format!("./{path}")
     }
-}
-
-/// Every exporter, the probe job, Prometheus's own auth and secrets. Called from
-/// [`stack::assemble`] after the app services and databases.
-pub fn assemble(model: &mut Model) {
-    let images = assets::images(&model.templates);
-    let image = |name: &str| {
-        images
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| panic!("bug: no pinned image for {name}"))
-    };
-    prometheus_auth(model);
-    if model.components.node_exporter {
-        node_exporter(model, image("node-exporter"));
-    }
-    if model.components.cadvisor {
-        cadvisor(model, image("cadvisor"));
-    }
-    if model.components.blackbox {
-        blackbox(model, image("blackbox-exporter"));
-    }
-    for d in model.databases.clone() {
-        database_exporter(model, &d, image(&format!("{}-exporter", d.kind)));
-    }
-}
-
-/// Basic auth on Prometheus: its self-scrape sends the password from a secret file,
-/// the container gets that file and every remote-write credential as Compose secrets.
-fn prometheus_auth(model: &mut Model) {
-    let pw_file = model.web.password_file.clone();
-    // Alertmanager's UI and API sit behind the same login (its own web.yml, same hash).
-    for job in model
-        .scrape_jobs
-        .iter_mut()
-        .filter(|j| j.name == "prometheus" || j.name == crate::alertmanager::NAME)
-    {
-        job.basic_auth = Some(BasicAuth {
-            username: WEB_USER.into(),
-            password_file: pw_file.clone(),
-        });
-    }
-    let mut secrets = vec![Secret {
-        name: PASSWORD_SECRET.into(),
-        file: format!("./secrets/{PASSWORD_SECRET}"),
-        path: secret_path(PASSWORD_SECRET),
-        description: format!(
-            "password of the Prometheus UI (the value of {PASSWORD_VAR}), for Prometheus's self-scrape"
-        ),
-        how: format!("printf '%s' \"$PROMETHEUS_PASSWORD\" > secrets/{PASSWORD_SECRET}"),
-        copy_of: Some(PASSWORD_VAR.into()),
-    }];
-    model.env_vars.push(EnvVar {
-        name: PASSWORD_VAR.into(),
-        description: format!(
-            "Password of the Prometheus and Alertmanager UIs and APIs (user `{WEB_USER}`), hashed into {WEB_FILE} and {AM_WEB_FILE}"
-        ),
-        how: format!(
-            "secret; run `obsgen secrets` (writes it and secrets/{PASSWORD_SECRET}), or make one with: openssl rand -base64 32 | tr -d '/+=' and give Prometheus's self-scrape the same password: printf '%s' \"$PROMETHEUS_PASSWORD\" > secrets/{PASSWORD_SECRET}; then run `obsgen generate`"
-        ),
-        secret: true,
-        random: true,
-        value: String::new(),
-    });
-    let prom = model.prometheus.name.clone();
-    secrets.extend(model.remote_write.iter().filter_map(|r| r.secret.clone()));
-    let names: Vec<String> = secrets.iter().map(|s| s.name.clone()).collect();
-    if let Some(c) = model.compose.iter_mut().find(|c| c.name == prom) {
-        c.secrets.extend(names);
-    }
-    model.secrets.append(&mut secrets);
-}
-
-fn node_exporter(model: &mut Model, image: String) {
-    let name = "node-exporter";
-    let mut c = ComposeService::new(name, Role::Exporter);
-    c.image = Some(image);
-    c.command = Some(vec![
-        "--path.procfs=/host/proc".into(),
-        "--path.sysfs=/host/sys".into(),
-        "--path.rootfs=/rootfs".into(),
-        // `$$` is Compose's escape for a literal `$`.
-        "--collector.filesystem.mount-points-exclude=^/(sys|proc|dev|host|etc|rootfs/var/lib/docker)($$|/)"
-            .into(),
-    ]);
-    c.expose = vec![9100];
-    c.volumes = vec![
-        "/proc:/host/proc:ro".into(),
-        "/sys:/host/sys:ro".into(),
-        "/:/rootfs:ro,rslave".into(),
-    ];
-    c.pid = Some("host".into());
-    // Reads the host's /proc, /sys and / through read-only mounts: nobody suffices.
-    c.user = Some(stack::NOBODY.into());
-    c.hardening = stack::read_only_hardening();
-    push_scraped(model, c, 9100, "node-exporter (host metrics)");
-}
-
-/// Adds an exporter on the monitoring network and its scrape job (`<name>:<port>`).
-fn push_scraped(model: &mut Model, mut c: ComposeService, port: u16, about: &str) {
-    let name = c.name.clone();
-    c.networks = vec![attach("monitoring")];
-    model.compose.push(c);
-    stack::add_job(
-        model,
-        &name,
-        "/metrics",
-        about,
-        vec![group(&name, vec![format!("{name}:{port}")])],
-    );
-}
-
-/// cAdvisor with the mounts its documentation lists for current (cgroup v2) hosts.
-fn cadvisor(model: &mut Model, image: String) {
-    let name = "cadvisor";
-    let mut c = ComposeService::new(name, Role::Exporter);
-    c.image = Some(image);
-    c.command = Some(vec![
-        "--docker_only=true".into(),
-        "--housekeeping_interval=15s".into(),
-    ]);
-    c.expose = vec![8080];
-    c.volumes = vec![
-        "/:/rootfs:ro".into(),
-        "/var/run:/var/run:ro".into(),
-        "/sys:/sys:ro".into(),
-        "/var/lib/docker/:/var/lib/docker:ro".into(),
-        "/dev/disk/:/dev/disk:ro".into(),
-    ];
-    c.devices = vec!["/dev/kmsg".into()];
-    c.privileged = true;
-    // Its in-memory stats of every container grow with their number.
-    c.min_memory_mib = Some(256);
-    // Privileged (it reads every container's cgroups and /dev/kmsg): dropping
-    // capabilities means nothing there, and it writes nothing to its root.
-    c.hardening = Hardening {
-        drop_caps: false,
-        ..stack::read_only_hardening()
-    };
-    push_scraped(model, c, 8080, "cAdvisor (container metrics)");
-}
-
-/// The blackbox exporter, its own metrics job, and the `probe` job: one target per
-/// replica's health URL; the exporter's address comes from the same target file.
-fn blackbox(model: &mut Model, image: String) {
-    let name = "blackbox-exporter";
-    let address = format!("{name}:{BLACKBOX_PORT}");
-    let mut c = ComposeService::new(name, Role::Exporter);
-    c.image = Some(image);
-    c.command = Some(vec![
-        "--config.file=/etc/blackbox_exporter/blackbox.yml".into(),
-    ]);
-    c.expose = vec![BLACKBOX_PORT];
-    c.volumes =
-        vec!["./monitoring/blackbox/blackbox.yml:/etc/blackbox_exporter/blackbox.yml:ro".into()];
-    // Only the `http_2xx` module: no ICMP, so no NET_RAW; an HTTP probe needs no
-    // privilege, so it runs as nobody with every capability dropped.
-    c.user = Some(stack::NOBODY.into());
-    c.hardening = stack::read_only_hardening();
-    c.networks = vec![attach("app"), attach("monitoring")];
-    model.compose.push(c);
-    model.blackbox_modules = vec!["http_2xx".into()];
-    stack::add_job(
-        model,
-        name,
-        "/metrics",
-        "the blackbox exporter itself",
-        vec![group(name, vec![address.clone()])],
-    );
-    let groups: Vec<TargetGroup> = model
-        .services
-        .iter()
-        .filter_map(|s| {
-            let health = s.health.as_ref()?;
-            let mut g = group(
-                &s.name,
-                s.replicas
-                    .iter()
-                    .map(|r| format!("http://{r}:{}{health}", s.port))
-                    .collect(),
-            );
-            g.labels.insert(BLACKBOX_LABEL.into(), address.clone());
-            Some(g)
-        })
-        .collect();
-    probe_groups(model, groups);
-}
-
-/// Adds probe targets (one group per service, label `service`) to the `probe` job,
-/// creating the job on first use. Needs the blackbox exporter.
-pub fn add_probe(model: &mut Model, service: &str, urls: Vec<String>) {
-    let address = format!("blackbox-exporter:{BLACKBOX_PORT}");
-    let mut g = group(service, urls);
-    g.labels.insert(BLACKBOX_LABEL.into(), address);
-    probe_groups(model, vec![g]);
-}
-
-fn probe_groups(model: &mut Model, groups: Vec<TargetGroup>) {
-    if groups.is_empty() {
-        return;
-    }
-    if let Some(t) = model
-        .target_files
-        .iter_mut()
-        .find(|t| t.path == "targets/probe.yml")
-    {
-        t.groups.extend(groups);
-        return;
-    }
-    stack::add_job(
-        model,
-        "probe",
-        "/probe",
-        "blackbox probes of every health endpoint (the label __tmp_blackbox_exporter is the exporter that probes)",
-        groups,
-    );
-    let job = model.scrape_jobs.last_mut().expect("just added");
-    job.params = BTreeMap::from([("module".to_string(), vec!["http_2xx".to_string()])]);
-    job.relabel = vec![
-        Relabel {
-            source_labels: vec!["__address__".into()],
-            target_label: "__param_target".into(),
-            replacement: None,
-        },
-        Relabel {
-            source_labels: vec!["__param_target".into()],
-            target_label: "instance".into(),
-            replacement: None,
-        },
-        Relabel {
-            source_labels: vec![BLACKBOX_LABEL.into()],
-            target_label: "__address__".into(),
-            replacement: None,
-        },
-    ];
-}
-
-/// `<db>-exporter` for one database, with the credentials the database itself uses.
-fn database_exporter(model: &mut Model, d: &Database, image: String) {
-    let name = format!("{}-exporter", d.name);
-    let var = env_name_of(&d.name);
-    let (user, pass) = (format!("{var}_USER"), format!("{var}_PASSWORD"));
-    let host = format!("{}:{}", d.name, d.port);
-    let mut c = ComposeService::new(name.clone(), Role::Exporter);
-    c.image = Some(image);
-    let mut env = BTreeMap::new();
-    let port = match d.kind.as_str() {
-        "postgres" => {
-            env.insert(
-                "DATA_SOURCE_URI".to_string(),
-                format!("{host}/{}?sslmode=disable", d.name),
-            );
-            env.insert("DATA_SOURCE_USER".into(), req(&user));
-            env.insert("DATA_SOURCE_PASS".into(), req(&pass));
-            9187
-        }
-        "mysql" => {
-            // The database only has its root account (MYSQL_ROOT_PASSWORD).
-            c.command = Some(vec![
-                format!("--mysqld.address={host}"),
-                "--mysqld.username=root".into(),
-            ]);
-            env.insert("MYSQLD_EXPORTER_PASSWORD".into(), req(&pass));
-            9104
-        }
-        "mongodb" => {
-            c.command = Some(vec!["--collect-all".into(), "--compatible-mode".into()]);
-            env.insert("MONGODB_URI".into(), format!("mongodb://{host}/admin"));
-            env.insert("MONGODB_USER".into(), req(&user));
-            env.insert("MONGODB_PASSWORD".into(), req(&pass));
-            9216
-        }
-        "redis" => {
-            env.insert("REDIS_ADDR".into(), format!("redis://{host}"));
-            env.insert("REDIS_PASSWORD".into(), req(&pass));
-            9121
-        }
-        "elasticsearch" => {
-            c.command = Some(vec![format!("--es.uri=http://{host}")]);
-            env.insert("ES_USERNAME".into(), "elastic".into());
-            env.insert("ES_PASSWORD".into(), req(&pass));
-            9114
-        }
-        other => panic!("bug: no exporter for database kind {other}"),
-    };
-    c.environment = env;
-    c.expose = vec![port];
-    // Exporters are static Go binaries that only talk to their database over the network.
-    c.user = Some(stack::NOBODY.into());
-    c.hardening = stack::read_only_hardening();
-    c.depends_on = vec![Dependency {
-        name: d.name.clone(),
-        condition: "service_healthy".into(),
-    }];
-    c.networks = vec![attach("app"), attach("monitoring")];
-    model.compose.push(c);
-    let about = format!("the {} exporter of database \"{}\"", d.kind, d.name);
-    stack::add_job(
-        model,
-        &name,
-        "/metrics",
-        &about,
-        vec![group(&d.name, vec![format!("{name}:{port}")])],
-    );
 }
 
 /// Files of this family: `web.yml` (Prometheus's, and Alertmanager's with the same

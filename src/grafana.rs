@@ -1607,8 +1607,8 @@ fn monitoring(model: &Model) -> Dashboard {
 /// the provisioning and dashboards mounted read-only, the Prometheus password as a
 /// Compose secret, the root URL from `[deploy.aws] domain`. Called from
 /// [`crate::resolve`] once the stack is assembled.
-pub fn contribute(model: &mut Model, domain: Option<&str>) {
-    let Some(g) = model.grafana.clone() else {
+pub fn contribute(model: &mut Model) {
+    if model.grafana.is_none() {
         return;
     };
     let mut datasources = vec![Datasource {
@@ -1699,30 +1699,6 @@ pub fn contribute(model: &mut Model, domain: Option<&str>) {
     }
     dashboards.push(monitoring(model));
 
-    let secret = crate::exporters::PASSWORD_SECRET.to_string();
-    if let Some(c) = model.compose.iter_mut().find(|c| c.name == g.name) {
-        c.volumes
-            .push("./monitoring/grafana/provisioning:/etc/grafana/provisioning:ro".into());
-        c.volumes
-            .push(format!("./{DASHBOARDS_OUT}:{DASHBOARDS_DIR}:ro"));
-        if !c.secrets.contains(&secret) {
-            c.secrets.push(secret);
-        }
-        if let Some(domain) = domain {
-            c.environment
-                .insert("GF_SERVER_ROOT_URL".into(), root_url(domain));
-        }
-        if model.settled.logging == "elasticsearch" {
-            // Read by the Elasticsearch datasource through `$__env{…}`.
-            let var = crate::components::logs::READER_PASSWORD_VAR;
-            c.environment
-                .insert(var.into(), crate::components::req(var));
-        }
-        c.environment
-            .insert("GF_NEWS_NEWS_FEED_ENABLED".into(), "false".into());
-        c.environment
-            .insert("GF_PLUGINS_PLUGIN_ADMIN_ENABLED".into(), "false".into());
-    }
     model.provisioning = Some(Grafana {
         datasources,
         dashboards,

@@ -7,12 +7,13 @@
 
 #![warn(clippy::print_stderr)]
 
-pub mod alertmanager;
+pub mod assemble;
 pub mod assets;
 pub mod aws;
 pub mod ci;
 pub mod cli;
 pub mod components;
+pub use components::alertmanager;
 pub mod delivery;
 pub mod detect;
 pub mod diag;
@@ -37,7 +38,6 @@ pub mod rules;
 pub mod secrets;
 pub mod settings;
 pub mod signals;
-pub mod stack;
 pub mod units;
 pub mod validate;
 pub mod validators;

@@ -426,22 +426,6 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         })
         .collect();
 
-    let mut env_vars = vec![EnvVar {
-        name: "COMPOSE_PROJECT_NAME".into(),
-        description: "Compose project name (prefix of container, network and volume names)".into(),
-        how: "keep as generated".into(),
-        secret: false,
-        value: m.project.name.clone(),
-        random: false,
-    }];
-    let secret = |name: String, description: String, how: &str| EnvVar {
-        name,
-        description,
-        how: how.into(),
-        secret: true,
-        value: String::new(),
-        random: how == RANDOM,
-    };
     let databases: Vec<Database> = m
         .databases
         .iter()
@@ -492,17 +476,6 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
                     )
                 }
             };
-            if environment.values().any(|v| v.contains(&user_var)) {
-                env_vars.push(EnvVar {
-                    name: user_var.clone(),
-                    description: format!("{} user name of database `{}`", d.kind.as_str(), d.name),
-                    how: "a name other than admin or root".into(),
-                    secret: false,
-                    value: format!("{}_app", d.name.replace('-', "_")),
-                    random: false,
-                });
-            }
-            env_vars.push(secret(pass_var, format!("{} password of database `{}`", d.kind.as_str(), d.name), RANDOM));
             Database {
                 name: d.name.clone(),
                 kind: d.kind.as_str().into(),
@@ -529,31 +502,7 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         port: 3000,
         volume: "grafana-data".into(),
     });
-    if grafana.is_some() {
-        env_vars.push(EnvVar {
-            name: "GRAFANA_ADMIN_USER".into(),
-            description: "Grafana administrator login".into(),
-            how: "a name other than admin".into(),
-            secret: false,
-            value: format!("{}-admin", m.project.name),
-            random: false,
-        });
-        env_vars.push(secret(
-            "GRAFANA_ADMIN_PASSWORD".into(),
-            "Grafana administrator password".into(),
-            RANDOM,
-        ));
-    }
     let errors_backend = stack.errors.backend.expect("preset");
-    if errors_backend == crate::manifest::ErrorBackend::Sentry {
-        let v = stack.errors.dsn_env.clone().expect("preset");
-        env_vars.push(secret(
-            v,
-            "DSN of the external Sentry project".into(),
-            "secret; copy it from Sentry: Settings, Client Keys (DSN)",
-        ));
-    }
-
     let alerts = &stack.alerts;
     let latency = alerts.latency_p95.clone().expect("preset");
     let alerts = Alerts {
@@ -594,27 +543,10 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         errors: format!("{errors_backend:?}").to_lowercase(),
         web: crate::exporters::web_auth(crate::exporters::LOCKED_HASH, true),
         remote_write: crate::exporters::remote_write(m),
+        domain: m.deploy.aws.as_ref().and_then(|a| a.domain.clone()),
         addons: crate::components::settings(m),
     };
-    let mut model = Model {
-        settled,
-        environments: Vec::new(),
-        env_vars,
-        volumes: Vec::new(),
-        compose: Vec::new(),
-        networks: Vec::new(),
-        scrape_jobs: Vec::new(),
-        target_files: Vec::new(),
-        rules: Vec::new(),
-        has_rules: false,
-        secrets: Vec::new(),
-        env_files: Vec::new(),
-        alertmanager: None,
-        blackbox_modules: Vec::new(),
-        provisioning: None,
-        files: Vec::new(),
-    };
-    crate::stack::assemble(&mut model);
+    let mut model = crate::assemble::assemble(settled);
     model.rules = crate::rules::build(&model);
     model.has_rules = !model.rules.is_empty();
     model.environments = m
@@ -623,8 +555,7 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         .iter()
         .map(|env| environment(m, env, &model))
         .collect();
-    let domain = m.deploy.aws.as_ref().and_then(|a| a.domain.as_deref());
-    crate::grafana::contribute(&mut model, domain);
+    crate::grafana::contribute(&mut model);
     model
 }
 
@@ -1018,12 +949,15 @@ kind = "elasticsearch"
 
     #[test]
     fn database_images_get_the_capabilities_their_entrypoints_need() {
-        let caps = |k: &str| crate::stack::database_hardening(k).cap_add;
+        let caps = |k: &str| crate::components::databases::database_hardening(k).cap_add;
         assert_eq!(
             caps("postgres"),
             vec!["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]
         );
-        assert!(caps("redis").is_empty() && crate::stack::database_hardening("redis").read_only);
+        assert!(
+            caps("redis").is_empty()
+                && crate::components::databases::database_hardening("redis").read_only
+        );
         assert!(caps("elasticsearch").is_empty());
     }
 

@@ -1,35 +1,72 @@
-//! Optional components the manifest turns on: logs (`[logging]`), traces
-//! (`[tracing]`), error tracking (`[errors]`) and object storage (`[storage]`).
+//! The components: each one owns everything about one monitored or monitoring thing —
+//! its containers, volumes, secrets and `.env` variables, its scrape jobs and probes, its
+//! configuration files (and, as the restructure proceeds, its rules and dashboards) — and
+//! hands it over as a [`Contribution`]. [`REGISTRY`] is the one list of components; the
+//! assembler ([`crate::assemble`]) folds the contributions of the enabled ones, in
+//! registry order, into the stack.
 //!
-//! [`settings`] decides, from the layered manifest, what runs ([`Addons`]); each
-//! concern's module then adds its Compose services (with networks, hardening and user),
-//! volumes, `.env` variables, scrape jobs and configuration files to the model, called
-//! from [`crate::stack::assemble`]:
+//! A component reads only the [`Settled`] input, never another component's
+//! contribution: data flows one way. What gathers from all of them (Grafana's
+//! provisioning, the blackbox `probe` job, Prometheus's `rule_files`) happens in the
+//! assembler, over the folded lists.
 //!
-//! - [`logs`]: Loki with Grafana Alloy shipping Docker logs, or Elasticsearch with
-//!   Kibana, a one-shot setup job (passwords, roles, retention) and Filebeat;
-//! - [`traces`]: an OpenTelemetry collector exporting to Tempo or Jaeger, and the
-//!   OTLP variables of every app service;
-//! - [`errors`]: GlitchTip (web, worker, migrations, Postgres, Redis), or the DSN of an
-//!   external Sentry;
-//! - [`storage`]: MinIO with its console and a job that creates the buckets.
-//!
-//! Grafana's datasources for them live in [`crate::grafana`]; their alerts in
-//! [`crate::rules`].
+//! - [`prometheus`], [`grafana`], [`alertmanager`]: the monitoring stack itself;
+//! - [`apps`]: the manifest's services (replicas, jobs, `.env` references);
+//! - [`databases`]: each `[[database]]` with its exporter;
+//! - [`node_exporter`], [`cadvisor`], [`blackbox`]: host, container and probe metrics;
+//! - [`logs`], [`traces`], [`errors`], [`storage`]: the optional components
+//!   (`[logging]`, `[tracing]`, `[errors]`, `[storage]`), whose settings [`settings`]
+//!   decides.
 
+pub mod alertmanager;
+pub mod apps;
+pub mod blackbox;
+pub mod cadvisor;
+pub mod databases;
 pub mod errors;
+pub mod grafana;
 pub mod logs;
+pub mod node_exporter;
+pub mod prometheus;
 pub mod storage;
 pub mod traces;
 
-use std::collections::BTreeMap;
+pub use crate::model::Contribution;
+use crate::model::Settled;
 
-use serde::Serialize;
+/// One component of the stack (see the module doc).
+pub trait Component: Sync {
+    /// Its name (`node-exporter`): unique in the registry.
+    fn name(&self) -> &'static str;
+    /// Whether the settled input runs it.
+    fn enabled(&self, s: &Settled) -> bool;
+    /// Its part of the stack. Called only when [`Component::enabled`].
+    fn contribute(&self, s: &Settled) -> Contribution;
+}
+
+/// Every component, in the order their contributions are folded: the order of the
+/// scrape jobs in `prometheus.yml`, of the volumes, and of the Compose services within
+/// a role (see [`crate::assemble`] for the orders that are not the registry's).
+pub static REGISTRY: &[&dyn Component] = &[
+    &prometheus::Prometheus,
+    &grafana::Grafana,
+    &alertmanager::Alertmanager,
+    &apps::Apps,
+    &node_exporter::NodeExporter,
+    &cadvisor::Cadvisor,
+    &blackbox::Blackbox,
+    &databases::Databases,
+    &logs::Logs,
+    &traces::Traces,
+    &errors::Errors,
+    &storage::Storage,
+];
+
+use std::collections::BTreeMap;
 
 use crate::manifest::{ErrorBackend, LogBackend, Manifest, TraceBackend};
 pub use crate::model::addons::{Addons, ConfigFile};
-use crate::model::{EnvVar, Model};
-use crate::plan::Artifact;
+use crate::model::{Artifact, ComposeService, Model, attach, group};
 
 /// A UI published on the environment's monitoring address.
 pub struct Ui {
@@ -151,15 +188,6 @@ pub fn settings(m: &Manifest) -> Addons {
     }
 }
 
-/// Adds every enabled component to the model. Called from [`crate::stack::assemble`]
-/// after the app services, databases and exporters.
-pub fn assemble(model: &mut Model) {
-    logs::assemble(model);
-    traces::assemble(model);
-    errors::assemble(model);
-    storage::assemble(model);
-}
-
 /// The configuration files of the components.
 pub fn artifacts(model: &Model) -> Vec<Artifact> {
     model
@@ -170,7 +198,7 @@ pub fn artifacts(model: &Model) -> Vec<Artifact> {
 }
 
 /// The pinned image of a component.
-pub(crate) fn image(model: &Model, name: &str) -> String {
+pub(crate) fn image(model: &Settled, name: &str) -> String {
     crate::assets::images(&model.templates)
         .get(name)
         .cloned()
@@ -185,97 +213,9 @@ pub(crate) fn req(var: &str) -> String {
 /// How to make a random secret that is safe inside URLs and JSON (letters and digits).
 pub(crate) const RANDOM: &str = crate::resolve::RANDOM;
 
-/// Adds a variable to `.env.example` (once).
-fn add_var(model: &mut Model, var: EnvVar) {
-    if !model.env_vars.iter().any(|v| v.name == var.name) {
-        model.env_vars.push(var);
-    }
-}
-
-/// Adds a secret variable to `.env.example` (once).
-pub(crate) fn secret_var(model: &mut Model, name: &str, description: &str, how: &str) {
-    add_var(
-        model,
-        EnvVar {
-            name: name.into(),
-            description: description.into(),
-            how: how.into(),
-            secret: true,
-            value: String::new(),
-            // `obsgen secrets` makes a value for what the user would make with openssl too.
-            random: how.contains("openssl rand"),
-        },
-    );
-}
-
-/// Adds a non-secret setting to `.env.example` (once), with its default value.
-pub(crate) fn setting_var(
-    model: &mut Model,
-    name: &str,
-    description: &str,
-    how: &str,
-    value: &str,
-) {
-    add_var(
-        model,
-        EnvVar {
-            name: name.into(),
-            description: description.into(),
-            how: how.into(),
-            secret: false,
-            value: value.into(),
-            random: false,
-        },
-    );
-}
-
-/// Lists every `.env` variable a service's `env` references (`${NAME}`,
-/// `${NAME:-default}`, `${NAME-default}`) that the stack does not define itself: in
-/// `.env.example`, for `obsgen secrets` and the AWS parameter script. With a default it is
-/// a setting proposing that default; without one, a value only the user can provide.
-pub(crate) fn referenced_vars(model: &mut Model) {
-    let refs: Vec<(String, crate::quote::EnvRef)> = model
-        .services
-        .iter()
-        .flat_map(|s| s.env_refs.iter().map(|r| (s.name.clone(), r.clone())))
-        .collect();
-    for (service, r) in refs {
-        let description = format!("referenced in the `env` of service `{service}`");
-        match &r.default {
-            Some(default) => setting_var(
-                model,
-                &r.name,
-                &description,
-                "your setting; the reference's default is proposed",
-                default,
-            ),
-            None => add_var(
-                model,
-                EnvVar {
-                    name: r.name.clone(),
-                    description,
-                    how: "yours to provide (obsgen makes no value for it)".into(),
-                    secret: true,
-                    value: String::new(),
-                    random: false,
-                },
-            ),
-        }
-    }
-}
-
-/// Adds a configuration file rendered from `template` with `item`.
-pub(crate) fn add_file(model: &mut Model, path: &str, template: &str, item: &impl Serialize) {
-    model.files.push(ConfigFile {
-        path: path.into(),
-        template: template.into(),
-        item: serde_json::to_value(item).expect("config items serialize"),
-    });
-}
-
 /// Variables every app container gets from the components (tracing, error tracking),
 /// in the base file; the manifest's own `env` of a service wins.
-pub fn app_environment(model: &Model, service: &str) -> BTreeMap<String, String> {
+pub fn app_environment(model: &Settled, service: &str) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     traces::app_environment(model, service, &mut env);
     errors::app_environment(model, &mut env);
@@ -448,6 +388,19 @@ pub fn verify(files: &[crate::render::File]) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Adds an exporter on the monitoring network and its scrape job (`<name>:<port>`).
+pub(crate) fn push_scraped(out: &mut Contribution, mut c: ComposeService, port: u16, about: &str) {
+    let name = c.name.clone();
+    c.networks = vec![attach("monitoring")];
+    out.compose.push(c);
+    out.add_job(
+        &name,
+        "/metrics",
+        about,
+        vec![group(&name, vec![format!("{name}:{port}")])],
+    );
 }
 
 #[cfg(test)]

@@ -19,6 +19,9 @@ pub struct Secret {
     /// The `.env` variable whose value this file holds (`obsgen secrets` copies it);
     /// `None`: a credential from outside that only the user can provide.
     pub copy_of: Option<String>,
+    /// Where it stands in the Compose `secrets:` list.
+    #[serde(skip)]
+    pub section: super::env::Section,
 }
 
 /// What a Compose service is, for per-environment treatment (limits, hardening).

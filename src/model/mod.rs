@@ -9,7 +9,9 @@
 
 pub mod addons;
 pub mod alerting;
+pub mod artifact;
 pub mod compose;
+pub mod contribution;
 pub mod dashboards;
 pub mod env;
 pub mod environment;
@@ -21,14 +23,19 @@ use serde::Serialize;
 
 pub use addons::{Addons, ConfigFile};
 pub use alerting::{Alertmanager, AmEnvironment, CustomAlert, Receiver, Route};
+pub use artifact::{Artifact, Format};
 pub use compose::{
-    ComposeService, Dependency, Hardening, Healthcheck, Network, NetworkAttachment, Role, Secret,
+    ComposeService, Dependency, Hardening, Healthcheck, NOBODY, Network, NetworkAttachment, Role,
+    Secret, attach, read_only_hardening,
 };
+pub use contribution::Contribution;
 pub use dashboards::{Dashboard, Datasource, Grafana};
-pub use env::{EnvRef, EnvVar};
+pub use env::{EnvRef, EnvVar, Section};
 pub use environment::{EnvService, Environment, Limits};
 pub use rules::RuleFile;
-pub use scrape::{BasicAuth, Relabel, RemoteWrite, ScrapeJob, TargetFile, TargetGroup, WebAuth};
+pub use scrape::{
+    BasicAuth, Relabel, RemoteWrite, ScrapeJob, TargetFile, TargetGroup, WebAuth, group,
+};
 pub use settled::{Alerts, Component, Components, Database, Metrics, Service, Settled, Slo};
 
 /// The assembled stack: the settled input and what the components made of it.

@@ -35,6 +35,8 @@ pub struct Settled {
     pub web: WebAuth,
     /// `remote_write` endpoints of every environment's Prometheus.
     pub remote_write: Vec<RemoteWrite>,
+    /// `[deploy.aws] domain`: where the UIs are published.
+    pub domain: Option<String>,
     /// Settings of the optional components (logs, traces, error tracking, storage).
     pub addons: Addons,
 }

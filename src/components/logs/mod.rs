@@ -17,9 +17,8 @@
 
 use serde::Serialize;
 
-use super::{RANDOM, add_file, image, req, secret_var};
+use super::{RANDOM, image, req};
 use crate::model::*;
-use crate::stack::{self, attach, group};
 
 pub const LOKI: &str = "loki";
 pub const LOKI_PORT: u16 = 3100;
@@ -80,17 +79,36 @@ pub struct ElasticConfig {
     pub environment_var: String,
 }
 
-pub fn assemble(model: &mut Model) {
-    match model.logging.as_str() {
-        "loki" => loki(model),
-        "elasticsearch" => elasticsearch(model),
+/// The logs component (`[logging]`).
+pub struct Logs;
+
+impl super::Component for Logs {
+    fn name(&self) -> &'static str {
+        "logs"
+    }
+
+    fn enabled(&self, settled: &Settled) -> bool {
+        settled.logging != "none"
+    }
+
+    fn contribute(&self, settled: &Settled) -> Contribution {
+        let mut out = Contribution::default();
+        assemble(settled, &mut out);
+        out
+    }
+}
+
+fn assemble(settled: &Settled, out: &mut Contribution) {
+    match settled.logging.as_str() {
+        "loki" => loki(settled, out),
+        "elasticsearch" => elasticsearch(settled, out),
         _ => {}
     }
 }
 
-fn loki(model: &mut Model) {
+fn loki(settled: &Settled, out: &mut Contribution) {
     let mut c = ComposeService::new(LOKI, Role::Monitoring);
-    c.image = Some(image(model, "loki"));
+    c.image = Some(image(settled, "loki"));
     c.command = Some(vec!["-config.file=/etc/loki/loki.yml".into()]);
     c.expose = vec![LOKI_PORT];
     c.volumes = vec![
@@ -104,10 +122,9 @@ fn loki(model: &mut Model) {
     // No health check: the image has no HTTP client; Alloy retries its pushes.
     // monitoring: Grafana reads it, Alloy pushes to it, Prometheus scrapes it.
     c.networks = vec![attach("monitoring")];
-    model.compose.push(c);
-    model.volumes.push("loki-data".into());
-    stack::add_job(
-        model,
+    out.compose.push(c);
+    out.volumes.push("loki-data".into());
+    out.add_job(
         LOKI,
         "/metrics",
         "Loki (log store)",
@@ -115,12 +132,12 @@ fn loki(model: &mut Model) {
     );
     let cfg = LokiConfig {
         port: LOKI_PORT,
-        retention_hours: model.addons.log_retention_hours,
+        retention_hours: settled.addons.log_retention_hours,
     };
-    add_file(model, "monitoring/loki/loki.yml", "loki/loki.yml.j2", &cfg);
+    out.add_file("monitoring/loki/loki.yml", "loki/loki.yml.j2", &cfg);
 
     let mut a = ComposeService::new(ALLOY, Role::Monitoring);
-    a.image = Some(image(model, "alloy"));
+    a.image = Some(image(settled, "alloy"));
     a.command = Some(vec![
         "run".into(),
         "/etc/alloy/config.alloy".into(),
@@ -148,54 +165,46 @@ fn loki(model: &mut Model) {
         condition: "service_started".into(),
     }];
     a.networks = vec![attach("monitoring")];
-    model.compose.push(a);
-    model.volumes.push("alloy-data".into());
-    stack::add_job(
-        model,
+    out.compose.push(a);
+    out.volumes.push("alloy-data".into());
+    out.add_job(
         ALLOY,
         "/metrics",
         "Grafana Alloy (log shipper)",
         vec![group(ALLOY, vec![format!("{ALLOY}:{ALLOY_PORT}")])],
     );
     let cfg = AlloyConfig {
-        project: model.project.clone(),
+        project: settled.project.clone(),
         push_url: format!("http://{LOKI}:{LOKI_PORT}/loki/api/v1/push"),
         environment_var: ENVIRONMENT_VAR.into(),
     };
-    add_file(
-        model,
+    out.add_file(
         "monitoring/alloy/config.alloy",
         "alloy/config.alloy.j2",
         &cfg,
     );
 }
 
-fn elasticsearch(model: &mut Model) {
-    let es_image = image(model, "elasticsearch");
+fn elasticsearch(settled: &Settled, out: &mut Contribution) {
+    let es_image = image(settled, "elasticsearch");
     let url = format!("http://{ELASTICSEARCH}:{ELASTICSEARCH_PORT}");
-    secret_var(
-        model,
+    out.secret_var(
+        Section::Component,
         ELASTIC_PASSWORD_VAR,
         "Password of the `elastic` superuser of the logs cluster (also the Kibana login)",
         RANDOM,
     );
-    secret_var(
-        model,
-        KIBANA_PASSWORD_VAR,
+    out.secret_var(Section::Component, KIBANA_PASSWORD_VAR,
         "Password of the built-in `kibana_system` user (set by the setup job; Kibana logs in with it)",
         RANDOM,
     );
-    secret_var(
-        model,
-        WRITER_PASSWORD_VAR,
+    out.secret_var(Section::Component, WRITER_PASSWORD_VAR,
         &format!(
             "Password of `{WRITER_USER}`, the user Filebeat writes logs as (created by the setup job)"
         ),
         RANDOM,
     );
-    secret_var(
-        model,
-        READER_PASSWORD_VAR,
+    out.secret_var(Section::Component, READER_PASSWORD_VAR,
         &format!(
             "Password of `{READER_USER}`, the read-only user of Grafana's Elasticsearch datasource (created by the setup job)"
         ),
@@ -236,8 +245,8 @@ fn elasticsearch(model: &mut Model) {
     // The image runs as uid 1000 and writes its keystore under config/ at start.
     es.user = Some("1000:0".into());
     es.networks = vec![attach("monitoring")];
-    model.compose.push(es);
-    model.volumes.push("elasticsearch-logs-data".into());
+    out.compose.push(es);
+    out.volumes.push("elasticsearch-logs-data".into());
 
     let mut setup = ComposeService::new(SETUP, Role::Monitoring);
     setup.image = Some(es_image);
@@ -262,14 +271,14 @@ fn elasticsearch(model: &mut Model) {
     }];
     setup.one_shot = true;
     setup.networks = vec![attach("monitoring")];
-    model.compose.push(setup);
+    out.compose.push(setup);
 
     let done = Dependency {
         name: SETUP.into(),
         condition: "service_completed_successfully".into(),
     };
     let mut k = ComposeService::new(KIBANA, Role::Monitoring);
-    k.image = Some(image(model, "kibana"));
+    k.image = Some(image(settled, "kibana"));
     k.environment = [
         ("ELASTICSEARCH_HOSTS", url.clone()),
         ("ELASTICSEARCH_USERNAME", "kibana_system".into()),
@@ -298,19 +307,18 @@ fn elasticsearch(model: &mut Model) {
     k.depends_on = vec![done.clone()];
     // edge: its UI is published on the monitoring address.
     k.networks = vec![attach("monitoring"), attach("edge")];
-    model.compose.push(k);
+    out.compose.push(k);
     // Kibana exposes no Prometheus metrics: the blackbox exporter probes its login
     // page (alert `KibanaDown`).
-    if model.components.blackbox {
-        crate::exporters::add_probe(
-            model,
+    if settled.components.blackbox {
+        out.probes.push(super::blackbox::probe(
             KIBANA,
             vec![format!("http://{KIBANA}:{KIBANA_PORT}/login")],
-        );
+        ));
     }
 
     let mut f = ComposeService::new(FILEBEAT, Role::Monitoring);
-    f.image = Some(image(model, "filebeat"));
+    f.image = Some(image(settled, "filebeat"));
     // The configuration is mounted from the host, owned by whoever generated it.
     f.command = Some(vec![
         "filebeat".into(),
@@ -330,28 +338,26 @@ fn elasticsearch(model: &mut Model) {
     f.hardening.tmpfs = vec!["/tmp".into(), "/usr/share/filebeat/logs".into()];
     f.depends_on = vec![done];
     f.networks = vec![attach("monitoring")];
-    model.compose.push(f);
-    model.volumes.push("filebeat-data".into());
+    out.compose.push(f);
+    out.volumes.push("filebeat-data".into());
 
     let cfg = ElasticConfig {
-        project: model.project.clone(),
+        project: settled.project.clone(),
         url,
         index_pattern: INDEX_PATTERN.into(),
         writer_user: WRITER_USER.into(),
         reader_user: READER_USER.into(),
         retention: es_time(
-            crate::units::parse_duration(&model.addons.log_retention).expect("validated"),
+            crate::units::parse_duration(&settled.addons.log_retention).expect("validated"),
         ),
         environment_var: ENVIRONMENT_VAR.into(),
     };
-    add_file(
-        model,
+    out.add_file(
         "monitoring/filebeat/filebeat.yml",
         "filebeat/filebeat.yml.j2",
         &cfg,
     );
-    add_file(
-        model,
+    out.add_file(
         "monitoring/elasticsearch/setup.sh",
         "elasticsearch/setup.sh.j2",
         &cfg,

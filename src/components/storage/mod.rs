@@ -7,9 +7,8 @@
 //! (internal in production), and metrics hold no object data, while a bearer token
 //! would be one more secret to generate with `mc admin prometheus generate`.
 
-use super::{RANDOM, image, req, secret_var, setting_var};
+use super::{RANDOM, image, req};
 use crate::model::*;
-use crate::stack::{self, attach, group};
 
 pub const MINIO: &str = "minio";
 pub const API_PORT: u16 = 9000;
@@ -21,25 +20,44 @@ const PASSWORD_VAR: &str = "MINIO_ROOT_PASSWORD";
 /// Every variable MinIO reads from `.env`.
 pub const VARS: [&str; 2] = [USER_VAR, PASSWORD_VAR];
 
-pub fn assemble(model: &mut Model) {
-    let Some(buckets) = model.addons.buckets.clone() else {
+/// The storage component (`[storage]`).
+pub struct Storage;
+
+impl super::Component for Storage {
+    fn name(&self) -> &'static str {
+        "storage"
+    }
+
+    fn enabled(&self, settled: &Settled) -> bool {
+        settled.addons.buckets.is_some()
+    }
+
+    fn contribute(&self, settled: &Settled) -> Contribution {
+        let mut out = Contribution::default();
+        assemble(settled, &mut out);
+        out
+    }
+}
+
+fn assemble(settled: &Settled, out: &mut Contribution) {
+    let Some(buckets) = settled.addons.buckets.clone() else {
         return;
     };
-    setting_var(
-        model,
+    out.setting_var(
+        Section::Component,
         USER_VAR,
         "MinIO root user (console login and S3 access key of the init job)",
         "a name other than minioadmin or admin, at least 3 characters",
-        &format!("{}-storage", model.project),
+        &format!("{}-storage", settled.project),
     );
-    secret_var(
-        model,
+    out.secret_var(
+        Section::Component,
         PASSWORD_VAR,
         "MinIO root password (at least 8 characters)",
         RANDOM,
     );
     let mut c = ComposeService::new(MINIO, Role::Database);
-    c.image = Some(image(model, "minio"));
+    c.image = Some(image(settled, "minio"));
     c.command = Some(vec![
         "server".into(),
         "/data".into(),
@@ -68,10 +86,9 @@ pub fn assemble(model: &mut Model) {
     // Runs as root (the image's user) on a root-owned volume: no capability needed.
     // app: apps use the S3 API; edge: the console is published.
     c.networks = vec![attach("app"), attach("edge")];
-    model.compose.push(c);
-    model.volumes.push("minio-data".into());
-    stack::add_job(
-        model,
+    out.compose.push(c);
+    out.volumes.push("minio-data".into());
+    out.add_job(
         MINIO,
         METRICS_PATH,
         "MinIO (object storage)",
@@ -81,7 +98,7 @@ pub fn assemble(model: &mut Model) {
         return;
     }
     let mut init = ComposeService::new(INIT, Role::Database);
-    init.image = Some(image(model, "minio-mc"));
+    init.image = Some(image(settled, "minio-mc"));
     // The image's entrypoint is `mc`; the alias `local` comes from MC_HOST_local.
     let mut cmd = vec!["mb".to_string(), "--ignore-existing".into()];
     cmd.extend(buckets.iter().map(|b| format!("local/{b}")));
@@ -104,5 +121,5 @@ pub fn assemble(model: &mut Model) {
     init.hardening.tmpfs = vec!["/tmp".into(), "/root/.mc".into()];
     init.one_shot = true;
     init.networks = vec![attach("app")];
-    model.compose.push(init);
+    out.compose.push(init);
 }

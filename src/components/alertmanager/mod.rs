@@ -27,11 +27,15 @@
 
 use std::collections::BTreeMap;
 
+use crate::model;
 pub use crate::model::alerting::{
-    Alertmanager, AmEnvironment, AmLeaf, AmReceiver, AmRoute, Field, Inhibit, Notifier, RouteTest,
+    AmEnvironment, AmLeaf, AmReceiver, AmRoute, Field, Inhibit, Notifier, RouteTest,
 };
 use crate::model::alerting::{Receiver, ReceiverKind, Route};
-use crate::model::*;
+use crate::model::{
+    ComposeService, Contribution, Model, Role, Secret, Section, Settled, attach, group,
+    read_only_hardening,
+};
 use crate::plan::Artifact;
 use crate::settings::EnvSettings;
 
@@ -299,20 +303,36 @@ fn inhibit_rules() -> Vec<Inhibit> {
     ]
 }
 
-/// Adds Alertmanager to the model when the component runs: its Compose service, data
-/// volume, secrets, scrape job and target file, and [`Model::alertmanager`].
-pub fn contribute(model: &mut Model) {
-    if !model.components.alertmanager {
-        return;
+/// Alertmanager (`[components] alertmanager`).
+pub struct Alertmanager;
+
+impl super::Component for Alertmanager {
+    fn name(&self) -> &'static str {
+        NAME
     }
-    let image = crate::assets::images(&model.templates)
+
+    fn enabled(&self, s: &Settled) -> bool {
+        s.components.alertmanager
+    }
+
+    fn contribute(&self, s: &Settled) -> Contribution {
+        let mut out = Contribution::default();
+        contribute(s, &mut out);
+        out
+    }
+}
+
+/// Its Compose service, data volume, secrets, scrape job (behind the monitoring login)
+/// and target file, and the routing tree.
+fn contribute(settled: &Settled, out: &mut Contribution) {
+    let image = crate::assets::images(&settled.templates)
         .get(NAME)
         .cloned()
         .expect("bug: no pinned image for alertmanager");
     let volume = format!("{NAME}-data");
 
     let mut secrets: Vec<Secret> = Vec::new();
-    for r in &model.receivers {
+    for r in &settled.receivers {
         for (var, what) in receiver_secrets(r) {
             let name = secret_name(&var);
             if secrets.iter().any(|s| s.name == name) {
@@ -326,11 +346,12 @@ pub fn contribute(model: &mut Model) {
                     .into(),
                 copy_of: None,
                 name,
+                section: Section::Notification,
             });
         }
     }
 
-    let mut receivers: Vec<AmReceiver> = model
+    let mut receivers: Vec<AmReceiver> = settled
         .receivers
         .iter()
         .map(|r| AmReceiver {
@@ -346,7 +367,7 @@ pub fn contribute(model: &mut Model) {
             });
         }
     }
-    let (route_tests, untested) = route_tests(&model.routes);
+    let (route_tests, untested) = route_tests(&settled.routes);
 
     let mut c = ComposeService::new(NAME, Role::Monitoring);
     c.image = Some(image.clone());
@@ -356,13 +377,10 @@ pub fn contribute(model: &mut Model) {
     ];
     c.secrets = secrets.iter().map(|s| s.name.clone()).collect();
     // The image's user (nobody), made explicit; it writes only to its data volume.
-    c.user = Some(crate::stack::NOBODY.into());
-    c.hardening = crate::stack::read_only_hardening();
+    c.user = Some(model::NOBODY.into());
+    c.hardening = read_only_hardening();
     // edge: its UI is published, and it must reach the receivers on the internet.
-    c.networks = vec![
-        crate::stack::attach("monitoring"),
-        crate::stack::attach("edge"),
-    ];
+    c.networks = vec![attach("monitoring"), attach("edge")];
     c.env_command = Some(vec![
         format!("--config.file={CONFIG_DIR}/alertmanager.{{env}}.yml"),
         format!("--storage.path={DATA_DIR}"),
@@ -371,18 +389,19 @@ pub fn contribute(model: &mut Model) {
         // Basic auth on the UI and API: the login of the Prometheus UI.
         format!("--web.config.file={CONFIG_DIR}/web.yml"),
     ]);
-    model.compose.push(c);
-    model.volumes.push(volume.clone());
-    model.secrets.extend(secrets);
-    crate::stack::add_job(
-        model,
+    out.compose.push(c);
+    out.volumes.push(volume.clone());
+    out.secrets.extend(secrets);
+    let job = out.add_job(
         NAME,
         "/metrics",
         "Alertmanager (also where Prometheus sends alerts)",
-        vec![crate::stack::group(NAME, vec![format!("{NAME}:{PORT}")])],
+        vec![group(NAME, vec![format!("{NAME}:{PORT}")])],
     );
-    debug_assert!(model.target_files.iter().any(|t| t.path == TARGETS));
-    model.alertmanager = Some(Alertmanager {
+    // Its UI and API sit behind the monitoring login (its own web.yml, same hash).
+    job.basic_auth = Some(super::prometheus::monitoring_login(settled));
+    debug_assert!(out.target_files.iter().any(|t| t.path == TARGETS));
+    out.alertmanager = Some(model::Alertmanager {
         name: NAME.into(),
         image,
         port: PORT,

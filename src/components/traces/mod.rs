@@ -10,9 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{add_file, image};
+use super::image;
 use crate::model::*;
-use crate::stack::{self, attach, group};
 
 pub const COLLECTOR: &str = "otel-collector";
 pub const OTLP_GRPC_PORT: u16 = 4317;
@@ -55,21 +54,40 @@ pub struct TempoConfig {
     pub retention: String,
 }
 
-pub fn assemble(model: &mut Model) {
-    let backend = model.tracing.clone();
+/// The traces component (`[tracing]`).
+pub struct Traces;
+
+impl super::Component for Traces {
+    fn name(&self) -> &'static str {
+        "traces"
+    }
+
+    fn enabled(&self, settled: &Settled) -> bool {
+        settled.tracing != "none"
+    }
+
+    fn contribute(&self, settled: &Settled) -> Contribution {
+        let mut out = Contribution::default();
+        assemble(settled, &mut out);
+        out
+    }
+}
+
+fn assemble(settled: &Settled, out: &mut Contribution) {
+    let backend = settled.tracing.clone();
     let (exporter, endpoint) = match backend.as_str() {
         "tempo" => {
-            tempo(model);
+            tempo(settled, out);
             ("otlp/tempo", format!("{TEMPO}:{OTLP_GRPC_PORT}"))
         }
         "jaeger" => {
-            jaeger(model);
+            jaeger(settled, out);
             ("otlp/jaeger", format!("{JAEGER}:{OTLP_GRPC_PORT}"))
         }
         _ => return,
     };
     let mut c = ComposeService::new(COLLECTOR, Role::Monitoring);
-    c.image = Some(image(model, "otel-collector"));
+    c.image = Some(image(settled, "otel-collector"));
     c.command = Some(vec!["--config=/etc/otelcol-contrib/config.yml".into()]);
     c.expose = vec![OTLP_GRPC_PORT, OTLP_HTTP_PORT, COLLECTOR_METRICS_PORT];
     c.volumes =
@@ -85,9 +103,8 @@ pub fn assemble(model: &mut Model) {
     }];
     // app: the apps send to it; monitoring: it exports to the backend and is scraped.
     c.networks = vec![attach("app"), attach("monitoring")];
-    model.compose.push(c);
-    stack::add_job(
-        model,
+    out.compose.push(c);
+    out.add_job(
         COLLECTOR,
         "/metrics",
         "the OpenTelemetry collector's own metrics",
@@ -100,21 +117,20 @@ pub fn assemble(model: &mut Model) {
         grpc_port: OTLP_GRPC_PORT,
         http_port: OTLP_HTTP_PORT,
         metrics_port: COLLECTOR_METRICS_PORT,
-        sampling_percentage: model.addons.sampling_percentage,
+        sampling_percentage: settled.addons.sampling_percentage,
         exporter: exporter.into(),
         endpoint,
     };
-    add_file(
-        model,
+    out.add_file(
         "monitoring/otel-collector/config.yml",
         "otel-collector/config.yml.j2",
         &cfg,
     );
 }
 
-fn tempo(model: &mut Model) {
+fn tempo(settled: &Settled, out: &mut Contribution) {
     let mut c = ComposeService::new(TEMPO, Role::Monitoring);
-    c.image = Some(image(model, "tempo"));
+    c.image = Some(image(settled, "tempo"));
     c.command = Some(vec!["-config.file=/etc/tempo/tempo.yml".into()]);
     c.expose = vec![TEMPO_PORT, OTLP_GRPC_PORT];
     c.volumes = vec![
@@ -126,10 +142,9 @@ fn tempo(model: &mut Model) {
     c.hardening.read_only = true;
     c.hardening.tmpfs = vec!["/tmp".into()];
     c.networks = vec![attach("monitoring")];
-    model.compose.push(c);
-    model.volumes.push("tempo-data".into());
-    stack::add_job(
-        model,
+    out.compose.push(c);
+    out.volumes.push("tempo-data".into());
+    out.add_job(
         TEMPO,
         "/metrics",
         "Tempo (trace store)",
@@ -140,20 +155,15 @@ fn tempo(model: &mut Model) {
         grpc_port: OTLP_GRPC_PORT,
         retention: TRACE_RETENTION.into(),
     };
-    add_file(
-        model,
-        "monitoring/tempo/tempo.yml",
-        "tempo/tempo.yml.j2",
-        &cfg,
-    );
+    out.add_file("monitoring/tempo/tempo.yml", "tempo/tempo.yml.j2", &cfg);
 }
 
 /// Jaeger v2 all-in-one with its built-in configuration: OTLP receivers, in-memory
 /// storage (bounded to [`JAEGER_MAX_TRACES`]), the UI and query API on 16686, its
 /// metrics on 8888.
-fn jaeger(model: &mut Model) {
+fn jaeger(settled: &Settled, out: &mut Contribution) {
     let mut c = ComposeService::new(JAEGER, Role::Monitoring);
-    c.image = Some(image(model, "jaeger"));
+    c.image = Some(image(settled, "jaeger"));
     // Without `--config` Jaeger runs its built-in configuration; `--set` (the
     // collector's flag, applied on top of it) bounds the in-memory store.
     c.command = Some(vec![format!(
@@ -169,9 +179,8 @@ fn jaeger(model: &mut Model) {
     c.hardening.tmpfs = vec!["/tmp".into()];
     // edge: its UI is published on the monitoring address.
     c.networks = vec![attach("monitoring"), attach("edge")];
-    model.compose.push(c);
-    stack::add_job(
-        model,
+    out.compose.push(c);
+    out.add_job(
         JAEGER,
         "/metrics",
         "Jaeger (trace store and UI)",
@@ -189,7 +198,7 @@ fn jaeger(model: &mut Model) {
 /// `otlp` the default of `OTEL_METRICS_EXPORTER` and `OTEL_LOGS_EXPORTER` (the Java agent
 /// and Python's `opentelemetry-instrument` follow it), so they are set to `none`:
 /// metrics are scraped by Prometheus, logs are read from the containers' output.
-pub fn app_environment(model: &Model, service: &str, env: &mut BTreeMap<String, String>) {
+pub fn app_environment(model: &Settled, service: &str, env: &mut BTreeMap<String, String>) {
     if model.tracing == "none" {
         return;
     }

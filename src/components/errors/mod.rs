@@ -13,9 +13,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{RANDOM, image, req, secret_var, setting_var};
+use super::{RANDOM, image, req};
 use crate::model::*;
-use crate::stack::attach;
 
 pub const GLITCHTIP: &str = "glitchtip";
 pub const GLITCHTIP_PORT: u16 = 8000;
@@ -41,63 +40,83 @@ pub const VARS: [&str; 6] = [
     EMAIL_URL,
 ];
 
-pub fn assemble(model: &mut Model) {
-    if model.errors == "sentry" {
-        // The variable is listed in .env.example by the resolver.
+/// The errors component (`[errors]`).
+pub struct Errors;
+
+impl super::Component for Errors {
+    fn name(&self) -> &'static str {
+        "errors"
+    }
+
+    fn enabled(&self, settled: &Settled) -> bool {
+        settled.errors != "none"
+    }
+
+    fn contribute(&self, settled: &Settled) -> Contribution {
+        let mut out = Contribution::default();
+        assemble(settled, &mut out);
+        out
+    }
+}
+
+fn assemble(settled: &Settled, out: &mut Contribution) {
+    if settled.errors == "sentry" {
+        out.secret_var(
+            Section::External,
+            &settled.addons.dsn_env,
+            "DSN of the external Sentry project",
+            "secret; copy it from Sentry: Settings, Client Keys (DSN)",
+        );
         return;
     }
-    if model.errors != "glitchtip" {
+    if settled.errors != "glitchtip" {
         return;
     }
-    secret_var(
-        model,
+    out.secret_var(
+        Section::Component,
         DB_PASSWORD,
         "Password of GlitchTip's own PostgreSQL",
         RANDOM,
     );
-    secret_var(
-        model,
+    out.secret_var(
+        Section::Component,
         REDIS_PASSWORD,
         "Password of GlitchTip's own Redis",
         RANDOM,
     );
-    secret_var(
-        model,
+    out.secret_var(
+        Section::Component,
         SECRET_KEY,
         "GlitchTip's Django SECRET_KEY (signs sessions and tokens)",
         "secret; run `obsgen secrets`, or make one with: openssl rand -hex 32",
     );
-    setting_var(
-        model,
+    out.setting_var(
+        Section::Component,
         DOMAIN,
         "Public URL of GlitchTip (links in e-mails, the DSNs it shows)",
         "the URL users open, for example https://glitchtip.example.com",
         "http://localhost:8000",
     );
-    setting_var(
-        model,
+    out.setting_var(
+        Section::Component,
         FROM_EMAIL,
         "Sender address of GlitchTip's e-mails",
         "an address your mail server may send from, for example glitchtip@example.com",
         "",
     );
-    secret_var(
-        model,
-        EMAIL_URL,
+    out.secret_var(Section::Component, EMAIL_URL,
         "SMTP server of GlitchTip's e-mails (contains the SMTP password)",
         "secret; smtp://user:password@smtp.example.com:587 (or consolemail:// to print e-mails to the log)",
     );
-    let dsn = model.addons.dsn_env.clone();
-    setting_var(
-        model,
-        &dsn,
+    let dsn = settled.addons.dsn_env.clone();
+    out.setting_var(Section::Component, &dsn,
         "DSN the apps report errors to (empty: reporting off)",
         "after the first start, create the first user with: docker compose exec glitchtip ./manage.py createsuperuser; create a project in the GlitchTip UI and copy its DSN (Settings, Client Keys), replacing its host with glitchtip:8000 (http://KEY@glitchtip:8000/ID): the apps reach GlitchTip inside the stack, where the public domain may not resolve",
         "",
     );
 
     let mut pg = ComposeService::new(POSTGRES, Role::Database);
-    pg.image = Some(image(model, "postgres"));
+    pg.image = Some(image(settled, "postgres"));
     pg.environment = [
         ("POSTGRES_USER", "glitchtip".to_string()),
         ("POSTGRES_DB", "glitchtip".into()),
@@ -120,11 +139,11 @@ pub fn assemble(model: &mut Model) {
         .map(String::from)
         .to_vec();
     pg.networks = vec![attach("app")];
-    model.compose.push(pg);
-    model.volumes.push("glitchtip-postgres-data".into());
+    out.compose.push(pg);
+    out.volumes.push("glitchtip-postgres-data".into());
 
     let mut redis = ComposeService::new(REDIS, Role::Database);
-    redis.image = Some(image(model, "redis"));
+    redis.image = Some(image(settled, "redis"));
     redis.environment = [("REDIS_PASSWORD".to_string(), req(REDIS_PASSWORD))].into();
     redis.command = Some(vec![
         "sh".into(),
@@ -142,7 +161,7 @@ pub fn assemble(model: &mut Model) {
     // The entrypoint drops from root to `redis`.
     redis.hardening.cap_add = ["SETGID", "SETUID"].map(String::from).to_vec();
     redis.networks = vec![attach("app")];
-    model.compose.push(redis);
+    out.compose.push(redis);
 
     let environment: BTreeMap<String, String> = [
         (
@@ -178,7 +197,7 @@ pub fn assemble(model: &mut Model) {
             condition: "service_healthy".into(),
         },
     ];
-    let img = image(model, "glitchtip");
+    let img = image(settled, "glitchtip");
 
     let mut migrate = ComposeService::new(MIGRATE, Role::Monitoring);
     migrate.image = Some(img.clone());
@@ -187,7 +206,7 @@ pub fn assemble(model: &mut Model) {
     migrate.depends_on = needs.clone();
     migrate.one_shot = true;
     migrate.networks = vec![attach("app")];
-    model.compose.push(migrate);
+    out.compose.push(migrate);
 
     let mut after = needs;
     after.push(Dependency {
@@ -212,7 +231,7 @@ pub fn assemble(model: &mut Model) {
     web.depends_on = after.clone();
     // app: apps send events to it; edge: its UI is published, it sends e-mail.
     web.networks = vec![attach("app"), attach("edge")];
-    model.compose.push(web);
+    out.compose.push(web);
 
     let mut worker = ComposeService::new(WORKER, Role::Monitoring);
     worker.image = Some(img);
@@ -222,22 +241,21 @@ pub fn assemble(model: &mut Model) {
     worker.depends_on = after;
     // edge: it sends the notification e-mails and webhooks.
     worker.networks = vec![attach("app"), attach("edge")];
-    model.compose.push(worker);
-    model.volumes.push("glitchtip-uploads".into());
+    out.compose.push(worker);
+    out.volumes.push("glitchtip-uploads".into());
     // GlitchTip exposes no Prometheus metrics: the blackbox exporter probes its health
     // endpoint (alert `GlitchtipDown`).
-    if model.components.blackbox {
-        crate::exporters::add_probe(
-            model,
+    if settled.components.blackbox {
+        out.probes.push(super::blackbox::probe(
             GLITCHTIP,
             vec![format!("http://{GLITCHTIP}:{GLITCHTIP_PORT}{HEALTH}")],
-        );
+        ));
     }
 }
 
 /// `SENTRY_DSN` of an app container: the external service's DSN (required), or
 /// GlitchTip's (empty until created in its UI).
-pub fn app_environment(model: &Model, env: &mut BTreeMap<String, String>) {
+pub fn app_environment(model: &Settled, env: &mut BTreeMap<String, String>) {
     let var = &model.addons.dsn_env;
     match model.errors.as_str() {
         "sentry" => {

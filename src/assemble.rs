@@ -1,0 +1,111 @@
+//! The assembler: folds the contributions of the enabled components
+//! ([`crate::components::REGISTRY`]) into the stack, in registry order, and puts each
+//! list in the order of the document it ends up in:
+//!
+//! - Compose services by role (apps, databases, the monitoring stack, exporters), in
+//!   registry order within a role;
+//! - `.env` variables and Compose secrets by [`Section`] (project, database logins, UI
+//!   logins, external services, receivers, the monitoring login, the optional
+//!   components, the services' own references), each name once;
+//! - volumes, scrape jobs, target files and configuration files in registry order.
+//!
+//! It also does what gathers from every component: the blackbox exporter's `probe` job
+//! over every component's probes, the `.env` files Compose reads, and the networks.
+
+use crate::components::{REGISTRY, blackbox};
+use crate::model::*;
+
+/// The stack of a settled input. Rules, environments and Grafana's provisioning are
+/// still added afterwards by [`crate::resolve`].
+pub fn assemble(settled: Settled) -> Model {
+    let mut model = Model {
+        settled,
+        environments: Vec::new(),
+        env_vars: Vec::new(),
+        volumes: Vec::new(),
+        compose: Vec::new(),
+        networks: Vec::new(),
+        scrape_jobs: Vec::new(),
+        target_files: Vec::new(),
+        rules: Vec::new(),
+        has_rules: false,
+        secrets: Vec::new(),
+        env_files: Vec::new(),
+        alertmanager: None,
+        blackbox_modules: Vec::new(),
+        provisioning: None,
+        files: Vec::new(),
+    };
+    model.env_vars.push(EnvVar {
+        name: "COMPOSE_PROJECT_NAME".into(),
+        description: "Compose project name (prefix of container, network and volume names)".into(),
+        how: "keep as generated".into(),
+        secret: false,
+        value: model.settled.project.clone(),
+        random: false,
+        section: Section::Project,
+    });
+    for component in REGISTRY {
+        if component.enabled(&model.settled) {
+            let contribution = component.contribute(&model.settled);
+            fold(&mut model, contribution);
+        }
+    }
+    model.compose.sort_by_key(|c| match c.role {
+        Role::App => 0,
+        Role::Database => 1,
+        Role::Monitoring => 2,
+        Role::Exporter => 3,
+    });
+    model.env_vars.sort_by_key(|v| v.section);
+    let mut seen = std::collections::BTreeSet::new();
+    model.env_vars.retain(|v| seen.insert(v.name.clone()));
+    model.secrets.sort_by_key(|s| s.section);
+    let mut env_files: Vec<String> = model
+        .compose
+        .iter()
+        .flat_map(|c| c.env_file.iter().cloned())
+        .collect();
+    env_files.sort();
+    env_files.dedup();
+    model.env_files = env_files;
+    model.networks = ["app", "monitoring", "edge"]
+        .into_iter()
+        .map(|name| Network {
+            name: name.into(),
+            internal: false,
+        })
+        .collect();
+    model
+}
+
+/// Adds one contribution to the stack.
+fn fold(model: &mut Model, c: Contribution) {
+    model.compose.extend(c.compose);
+    model.volumes.extend(c.volumes);
+    model.secrets.extend(c.secrets);
+    model.env_vars.extend(c.env_vars);
+    model.scrape_jobs.extend(c.scrape_jobs);
+    model.target_files.extend(c.target_files);
+    if !c.probes.is_empty() {
+        // The `probe` job appears with the first probes, and gathers all later ones.
+        match model
+            .target_files
+            .iter_mut()
+            .find(|t| t.path == blackbox::PROBE_TARGETS)
+        {
+            Some(t) => t.groups.extend(c.probes),
+            None => {
+                let (job, file) = blackbox::probe_job(c.probes);
+                model.scrape_jobs.push(job);
+                model.target_files.push(file);
+            }
+        }
+    }
+    model.rules.extend(c.rules);
+    model.files.extend(c.files);
+    if c.alertmanager.is_some() {
+        model.alertmanager = c.alertmanager;
+    }
+    model.blackbox_modules.extend(c.blackbox_modules);
+}
