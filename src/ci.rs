@@ -709,7 +709,12 @@ pub fn targets_check_commands(model: &Model, prometheus_port: u16) -> Vec<String
         .iter()
         .find(|s| s.path == model.web.password_file)
         .map(|s| s.file.trim_start_matches("./").to_string())
-        .unwrap_or_else(|| format!("secrets/{}", crate::exporters::PASSWORD_SECRET));
+        .unwrap_or_else(|| {
+            format!(
+                "secrets/{}",
+                crate::components::prometheus::login::PASSWORD_SECRET
+            )
+        });
     let url = sh(&format!(
         "http://127.0.0.1:{prometheus_port}/api/v1/targets?state=active"
     ));

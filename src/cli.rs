@@ -429,13 +429,13 @@ fn secrets(cli: &Cli, dry_run: bool, check: bool) -> Result<u8> {
     if plan
         .generated
         .iter()
-        .any(|v| v == crate::exporters::PASSWORD_VAR)
+        .any(|v| v == crate::components::prometheus::login::PASSWORD_VAR)
         && !dry_run
     {
         lines.push(format!(
             "next: run `obsgen generate` so {} gets the hash of the new {}",
-            crate::exporters::WEB_FILE,
-            crate::exporters::PASSWORD_VAR
+            crate::components::prometheus::login::WEB_FILE,
+            crate::components::prometheus::login::PASSWORD_VAR
         ));
     }
     for l in lines {

@@ -19,7 +19,6 @@ pub mod detect;
 pub mod diag;
 pub mod dialect;
 pub mod explain;
-pub mod exporters;
 pub mod fsx;
 pub mod gitignore;
 pub mod grafana;

@@ -142,7 +142,6 @@ pub fn plan(m: &Model, delivery: &crate::delivery::Delivery) -> Vec<Artifact> {
     let mut all: Vec<Artifact> = [
         compose(m),
         prometheus(m),
-        crate::exporters::plan(m),
         dotenv(m),
         crate::alertmanager::artifacts(m),
         delivery.artifacts(),

@@ -43,6 +43,7 @@ use std::sync::{Mutex, MutexGuard};
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde::Serialize;
 
+use crate::components::prometheus::login as exporters;
 use crate::delivery::Delivery;
 use crate::diag::Diagnostics;
 use crate::lock::{
@@ -50,7 +51,7 @@ use crate::lock::{
 };
 use crate::model::Model;
 use crate::render::{File, Renderer};
-use crate::{assets, exporters, load, plan, resolve, validate, verify};
+use crate::{assets, load, plan, resolve, validate, verify};
 
 pub const MANIFEST_FILE: &str = "obsgen.toml";
 /// The user's git attributes file, where obsgen keeps a block for its files.

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::assets;
+use crate::components::prometheus::login;
 use crate::manifest::{DatabaseKind, Manifest};
 use crate::model::*;
 use crate::settings::{EnvSettings, Layer, Publish, StackProfile};
@@ -541,8 +542,8 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         logging: format!("{:?}", stack.logging.backend.expect("preset")).to_lowercase(),
         tracing: format!("{:?}", stack.tracing.backend.expect("preset")).to_lowercase(),
         errors: format!("{errors_backend:?}").to_lowercase(),
-        web: crate::exporters::web_auth(crate::exporters::LOCKED_HASH, true),
-        remote_write: crate::exporters::remote_write(m),
+        web: login::web_auth(login::LOCKED_HASH, true),
+        remote_write: crate::components::prometheus::remote_write::remote_write(m),
         domain: m.deploy.aws.as_ref().and_then(|a| a.domain.clone()),
         addons: crate::components::settings(m),
     };
@@ -610,7 +611,7 @@ fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
     let prometheus_args = vec![
         format!("--config.file=/etc/prometheus/{prometheus_file}"),
         "--storage.tsdb.path=/prometheus".into(),
-        crate::exporters::WEB_CONFIG_ARG.into(),
+        login::WEB_CONFIG_ARG.into(),
         format!(
             "--storage.tsdb.retention.time={}",
             s.retention_time.clone().expect("overlay")

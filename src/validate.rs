@@ -291,7 +291,7 @@ pub fn validate(loaded: &Loaded<Manifest>) -> Vec<Diagnostic> {
     check_alerts(&mut c, m);
     check_receivers_and_routes(&mut c, m);
     check_other(&mut c, m);
-    c.out.extend(crate::exporters::validate(m, c.spans));
+    c.out.extend(crate::components::check(m, c.spans));
 
     // ---- published host ports, per environment (needs the resolved environment settings)
     // Needs every environment and the profile to resolve; other problems don't matter.

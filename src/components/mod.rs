@@ -31,6 +31,9 @@ pub mod prometheus;
 pub mod storage;
 pub mod traces;
 
+use crate::diag::Diagnostic;
+use crate::load::SpanMap;
+use crate::manifest::Manifest;
 pub use crate::model::Contribution;
 use crate::model::Settled;
 
@@ -42,6 +45,33 @@ pub trait Component: Sync {
     fn enabled(&self, s: &Settled) -> bool;
     /// Its part of the stack. Called only when [`Component::enabled`].
     fn contribute(&self, s: &Settled) -> Contribution;
+    /// Problems of the manifest only this component knows about (names it takes, its
+    /// own section), located with `spans`. Runs on every validated manifest, before
+    /// anything is settled.
+    fn check(&self, _m: &Manifest, _spans: &SpanMap) -> Vec<Diagnostic> {
+        Vec::new()
+    }
+}
+
+/// Every problem the components find in a manifest, in registry order.
+pub fn check(m: &Manifest, spans: &SpanMap) -> Vec<Diagnostic> {
+    REGISTRY.iter().flat_map(|c| c.check(m, spans)).collect()
+}
+
+/// Names of the manifest's services and databases with their keys (`service[0].name`)
+/// and what they name: for components that take names of their own.
+pub(crate) fn manifest_names(m: &Manifest) -> Vec<(String, &'static str, &str)> {
+    m.services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (format!("service[{i}].name"), "service", s.name.as_str()))
+        .chain(
+            m.databases
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (format!("database[{i}].name"), "database", d.name.as_str())),
+        )
+        .collect()
 }
 
 /// Every component, in the order their contributions are folded: the order of the
@@ -64,7 +94,7 @@ pub static REGISTRY: &[&dyn Component] = &[
 
 use std::collections::BTreeMap;
 
-use crate::manifest::{ErrorBackend, LogBackend, Manifest, TraceBackend};
+use crate::manifest::{ErrorBackend, LogBackend, TraceBackend};
 pub use crate::model::addons::{Addons, ConfigFile};
 use crate::model::{Artifact, ComposeService, Model, attach, group};
 
@@ -454,7 +484,16 @@ replicas = 2
         for c in crate::resolve::COMPONENT_NAMES.iter().skip(6) {
             assert!(!names(&m).contains(c), "{c}");
         }
-        assert!(m.files.is_empty());
+        // Only the core components' files: the web logins and the blackbox modules.
+        let files: Vec<&str> = m.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            files,
+            [
+                "monitoring/prometheus/web.yml",
+                "monitoring/alertmanager/web.yml",
+                "monitoring/blackbox/blackbox.yml"
+            ]
+        );
         assert!(
             !m.compose[0]
                 .environment

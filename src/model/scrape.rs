@@ -11,7 +11,7 @@ use super::compose::Secret;
 #[derive(Debug, Clone, Serialize)]
 pub struct WebAuth {
     pub username: String,
-    /// bcrypt hash of the password (made by the exporters module).
+    /// bcrypt hash of the password (made by the Prometheus component's login).
     pub hash: String,
     /// No password was known when this was generated: nobody can log in yet.
     pub locked: bool,

@@ -400,6 +400,11 @@ fn contribute(settled: &Settled, out: &mut Contribution) {
     );
     // Its UI and API sit behind the monitoring login (its own web.yml, same hash).
     job.basic_auth = Some(super::prometheus::monitoring_login(settled));
+    out.add_file(
+        super::prometheus::login::AM_WEB_FILE,
+        "prometheus/web.yml.j2",
+        &"Alertmanager",
+    );
     debug_assert!(out.target_files.iter().any(|t| t.path == TARGETS));
     out.alertmanager = Some(model::Alertmanager {
         name: NAME.into(),

@@ -31,6 +31,27 @@ impl Component for Blackbox {
         blackbox(s, &mut out, super::image(s, "blackbox-exporter"));
         out
     }
+
+    fn check(
+        &self,
+        m: &crate::manifest::Manifest,
+        spans: &crate::load::SpanMap,
+    ) -> Vec<crate::diag::Diagnostic> {
+        let mut out = Vec::new();
+        for (key, what, name) in super::manifest_names(m) {
+            if name == "probe" {
+                out.push(
+                    crate::diag::Diagnostic::new(format!(
+                        "{what} name `probe` is taken by the scrape job of the blackbox probes"
+                    ))
+                    .key(&key)
+                    .span(spans.value(&key))
+                    .help("rename it (for example `probe-api`)"),
+                );
+            }
+        }
+        out
+    }
 }
 
 /// The blackbox exporter, its own metrics job, and the `probe` job: one target per
@@ -53,6 +74,11 @@ fn blackbox(settled: &Settled, out: &mut Contribution, image: String) {
     c.networks = vec![attach("app"), attach("monitoring")];
     out.compose.push(c);
     out.blackbox_modules = vec!["http_2xx".into()];
+    out.add_file(
+        "monitoring/blackbox/blackbox.yml",
+        "blackbox/blackbox.yml.j2",
+        &(),
+    );
     out.add_job(
         name,
         "/metrics",

@@ -36,6 +36,32 @@ impl Component for Databases {
         }
         out
     }
+
+    fn check(
+        &self,
+        m: &crate::manifest::Manifest,
+        spans: &crate::load::SpanMap,
+    ) -> Vec<crate::diag::Diagnostic> {
+        let mut out = Vec::new();
+        for (key, what, name) in super::manifest_names(m) {
+            if let Some(d) = m
+                .databases
+                .iter()
+                .find(|d| format!("{}-exporter", d.name) == name)
+            {
+                out.push(
+                    crate::diag::Diagnostic::new(format!(
+                        "{what} name `{name}` is taken by the exporter of database `{}`",
+                        d.name
+                    ))
+                    .key(&key)
+                    .span(spans.value(&key))
+                    .help("each database gets an exporter named `<database>-exporter`; rename one of them"),
+                );
+            }
+        }
+        out
+    }
 }
 
 /// The `.env` login of a database: its user (when the image takes one) and password.

@@ -95,7 +95,7 @@ fn grafana(settled: &Settled, out: &mut Contribution) {
         crate::grafana::DASHBOARDS_DIR
     ));
     c.secrets
-        .push(crate::exporters::PASSWORD_SECRET.to_string());
+        .push(super::prometheus::login::PASSWORD_SECRET.to_string());
     if let Some(domain) = &settled.domain {
         c.environment.insert(
             "GF_SERVER_ROOT_URL".into(),

@@ -1,10 +1,13 @@
 //! Prometheus itself: its container (read-only root, data volume, the secrets its
 //! self-scrape and remote write read), its self-scrape job behind the monitoring login,
 //! and that login: `PROMETHEUS_PASSWORD` in `.env`, a copy in `secrets/`, a bcrypt hash
-//! in `web.yml` (see [`crate::exporters::web_hash`]).
+//! in `web.yml` ([`login`]); `remote_write` endpoints ([`remote_write`]).
 
-use crate::exporters::{PASSWORD_SECRET, PASSWORD_VAR, WEB_USER};
+pub mod login;
+pub mod remote_write;
+
 use crate::model::*;
+use login::{AM_WEB_FILE, PASSWORD_SECRET, PASSWORD_VAR, WEB_FILE, WEB_USER};
 
 use super::Component;
 
@@ -57,9 +60,7 @@ impl Component for Prometheus {
         out.add_var(EnvVar {
             name: PASSWORD_VAR.into(),
             description: format!(
-                "Password of the Prometheus and Alertmanager UIs and APIs (user `{WEB_USER}`), hashed into {} and {}",
-                crate::exporters::WEB_FILE,
-                crate::exporters::AM_WEB_FILE
+                "Password of the Prometheus and Alertmanager UIs and APIs (user `{WEB_USER}`), hashed into {WEB_FILE} and {AM_WEB_FILE}"
             ),
             how: format!(
                 "secret; run `obsgen secrets` (writes it and secrets/{PASSWORD_SECRET}), or make one with: openssl rand -base64 32 | tr -d '/+=' and give Prometheus's self-scrape the same password: printf '%s' \"$PROMETHEUS_PASSWORD\" > secrets/{PASSWORD_SECRET}; then run `obsgen generate`"
@@ -76,7 +77,16 @@ impl Component for Prometheus {
             vec![group("prometheus", vec![format!("localhost:{}", p.port)])],
         );
         job.basic_auth = Some(monitoring_login(s));
+        out.add_file(WEB_FILE, "prometheus/web.yml.j2", &"Prometheus");
         out
+    }
+
+    fn check(
+        &self,
+        m: &crate::manifest::Manifest,
+        spans: &crate::load::SpanMap,
+    ) -> Vec<crate::diag::Diagnostic> {
+        remote_write::check(m, spans)
     }
 }
 
