@@ -51,6 +51,11 @@ pub trait Component: Sync {
     fn check(&self, _m: &Manifest, _spans: &SpanMap) -> Vec<Diagnostic> {
         Vec::new()
     }
+    /// The metric catalogues of the images it runs and queries
+    /// (`templates/v<N>/components/<name>/metrics.toml`).
+    fn catalogues(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// Every problem the components find in a manifest, in registry order.
@@ -431,6 +436,126 @@ pub(crate) fn push_scraped(out: &mut Contribution, mut c: ComposeService, port: 
         about,
         vec![group(&name, vec![format!("{name}:{port}")])],
     );
+}
+
+#[cfg(test)]
+mod registry_tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// Every example, generated: together they turn every component on.
+    fn examples() -> Vec<(String, crate::project::Generated)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(root).unwrap() {
+            let dir = entry.unwrap().path();
+            let Ok(text) = std::fs::read_to_string(dir.join("obsgen.toml")) else {
+                continue;
+            };
+            let g = crate::project::generate_from(&text, "obsgen.toml", None).unwrap();
+            out.push((dir.display().to_string(), g));
+        }
+        out
+    }
+
+    #[test]
+    fn the_registry_names_each_component_once() {
+        let names: BTreeSet<&str> = REGISTRY.iter().map(|c| c.name()).collect();
+        assert_eq!(names.len(), REGISTRY.len());
+    }
+
+    /// Each enabled component's contribution ends up in the stack and its files are
+    /// generated; every component is enabled by some example.
+    #[test]
+    fn every_contribution_is_assembled_and_its_files_generated() {
+        let mut exercised = BTreeSet::new();
+        for (example, g) in examples() {
+            let m = &g.model;
+            let paths: BTreeSet<&str> = g.files.iter().map(|f| f.path.as_str()).collect();
+            for c in REGISTRY.iter().filter(|c| c.enabled(&m.settled)) {
+                exercised.insert(c.name());
+                let part = c.contribute(&m.settled);
+                let at = |what: &str, name: &str| format!("{example}: {} {what} {name}", c.name());
+                for s in &part.compose {
+                    assert!(
+                        m.compose.iter().any(|x| x.name == s.name),
+                        "{}",
+                        at("service", &s.name)
+                    );
+                }
+                for v in &part.volumes {
+                    assert!(m.volumes.contains(v), "{}", at("volume", v));
+                }
+                for j in &part.scrape_jobs {
+                    assert!(
+                        m.scrape_jobs.iter().any(|x| x.name == j.name),
+                        "{}",
+                        at("job", &j.name)
+                    );
+                }
+                for v in &part.env_vars {
+                    assert!(
+                        m.env_vars.iter().any(|x| x.name == v.name),
+                        "{}",
+                        at("variable", &v.name)
+                    );
+                }
+                for s in &part.secrets {
+                    assert!(
+                        m.secrets.iter().any(|x| x.name == s.name),
+                        "{}",
+                        at("secret", &s.name)
+                    );
+                }
+                for f in &part.files {
+                    assert!(paths.contains(f.path.as_str()), "{}", at("file", &f.path));
+                }
+                for t in &part.target_files {
+                    let path = format!("monitoring/prometheus/{}", t.path);
+                    assert!(
+                        paths.contains(path.as_str()),
+                        "{}",
+                        at("target file", &path)
+                    );
+                }
+                for p in &part.probes {
+                    let probed = m
+                        .target_files
+                        .iter()
+                        .filter(|t| t.path == blackbox::PROBE_TARGETS)
+                        .any(|t| t.groups.iter().any(|g| g.targets == p.targets));
+                    assert!(probed, "{}", at("probe", &p.targets.join(",")));
+                }
+            }
+        }
+        let all: BTreeSet<&str> = REGISTRY.iter().map(|c| c.name()).collect();
+        assert_eq!(exercised, all, "components no example turns on");
+    }
+
+    /// Each catalogue a component declares exists in every template set, and every
+    /// catalogue belongs to exactly one component.
+    #[test]
+    fn every_catalogue_belongs_to_one_component() {
+        let declared: Vec<&str> = REGISTRY
+            .iter()
+            .flat_map(|c| c.catalogues().iter().copied())
+            .collect();
+        let unique: BTreeSet<&str> = declared.iter().copied().collect();
+        assert_eq!(
+            unique.len(),
+            declared.len(),
+            "a catalogue declared twice: {declared:?}"
+        );
+        for version in crate::assets::template_versions() {
+            let present: BTreeSet<String> = crate::metrics::catalogues(&version)
+                .into_iter()
+                .map(|c| c.component)
+                .collect();
+            let present: BTreeSet<&str> = present.iter().map(String::as_str).collect();
+            assert_eq!(unique, present, "v{version}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -315,6 +315,10 @@ impl super::Component for Alertmanager {
         s.components.alertmanager
     }
 
+    fn catalogues(&self) -> &'static [&'static str] {
+        &[NAME]
+    }
+
     fn contribute(&self, s: &Settled) -> Contribution {
         let mut out = Contribution::default();
         contribute(s, &mut out);

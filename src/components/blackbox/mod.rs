@@ -26,6 +26,10 @@ impl Component for Blackbox {
         s.components.blackbox
     }
 
+    fn catalogues(&self) -> &'static [&'static str] {
+        &["blackbox-exporter"]
+    }
+
     fn contribute(&self, s: &Settled) -> Contribution {
         let mut out = Contribution::default();
         blackbox(s, &mut out, super::image(s, "blackbox-exporter"));

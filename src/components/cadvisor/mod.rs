@@ -17,6 +17,10 @@ impl Component for Cadvisor {
         s.components.cadvisor
     }
 
+    fn catalogues(&self) -> &'static [&'static str] {
+        &["cadvisor"]
+    }
+
     fn contribute(&self, s: &Settled) -> Contribution {
         let mut out = Contribution::default();
         cadvisor(&mut out, super::image(s, "cadvisor"));

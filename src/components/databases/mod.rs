@@ -21,6 +21,16 @@ impl Component for Databases {
         !s.databases.is_empty()
     }
 
+    fn catalogues(&self) -> &'static [&'static str] {
+        &[
+            "postgres-exporter",
+            "mysql-exporter",
+            "mongodb-exporter",
+            "redis-exporter",
+            "elasticsearch-exporter",
+        ]
+    }
+
     fn contribute(&self, s: &Settled) -> Contribution {
         let mut out = Contribution::default();
         for d in &s.databases {

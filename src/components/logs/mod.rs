@@ -91,6 +91,10 @@ impl super::Component for Logs {
         settled.logging != "none"
     }
 
+    fn catalogues(&self) -> &'static [&'static str] {
+        &["loki", "alloy"]
+    }
+
     fn contribute(&self, settled: &Settled) -> Contribution {
         let mut out = Contribution::default();
         assemble(settled, &mut out);

@@ -17,6 +17,10 @@ impl Component for NodeExporter {
         s.components.node_exporter
     }
 
+    fn catalogues(&self) -> &'static [&'static str] {
+        &["node-exporter"]
+    }
+
     fn contribute(&self, s: &Settled) -> Contribution {
         let mut out = Contribution::default();
         node_exporter(&mut out, super::image(s, "node-exporter"));

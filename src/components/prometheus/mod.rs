@@ -23,6 +23,10 @@ impl Component for Prometheus {
         true
     }
 
+    fn catalogues(&self) -> &'static [&'static str] {
+        &["prometheus"]
+    }
+
     fn contribute(&self, s: &Settled) -> Contribution {
         let mut out = Contribution::default();
         let p = &s.prometheus;

@@ -32,6 +32,10 @@ impl super::Component for Storage {
         settled.addons.buckets.is_some()
     }
 
+    fn catalogues(&self) -> &'static [&'static str] {
+        &["minio"]
+    }
+
     fn contribute(&self, settled: &Settled) -> Contribution {
         let mut out = Contribution::default();
         assemble(settled, &mut out);

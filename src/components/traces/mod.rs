@@ -66,6 +66,10 @@ impl super::Component for Traces {
         settled.tracing != "none"
     }
 
+    fn catalogues(&self) -> &'static [&'static str] {
+        &["otel-collector", "tempo", "jaeger"]
+    }
+
     fn contribute(&self, settled: &Settled) -> Contribution {
         let mut out = Contribution::default();
         assemble(settled, &mut out);
