@@ -24,8 +24,8 @@
 use serde::Serialize;
 
 use crate::manifest::Manifest;
+use crate::model::Artifact;
 use crate::model::{Model, Role};
-use crate::plan::Artifact;
 use crate::quote::{ShellWord, cfn_sub, sh};
 
 /// Instance types obsgen sizes among: (type, vCPUs, memory GiB, USD per hour on demand,

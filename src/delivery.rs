@@ -7,8 +7,8 @@ use serde::Serialize;
 use crate::aws::Aws;
 use crate::ci::Ci;
 use crate::manifest::Manifest;
+use crate::model::Artifact;
 use crate::model::Model;
-use crate::plan::Artifact;
 
 /// What is delivered beside the stack: workflows and the AWS files' contexts.
 #[derive(Debug, Clone, Default, Serialize)]

@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use crate::model::alerting::{CustomAlert, Receiver, ReceiverKind, Route, Severity};
+pub use crate::model::alerting::{
+    CustomAlert, Receiver, ReceiverKind, Route, Severity, SloSpec as Slo,
+};
+pub use crate::model::kinds::{DatabaseKind, ErrorBackend, Language, LogBackend, TraceBackend};
 use crate::settings::{Alerts, Components, EnvSettings, Errors, Logging, Tracing};
 
 /// An obsgen project manifest: one file for the whole stack.
@@ -81,18 +84,6 @@ fn default_profile() -> String {
 }
 fn default_environments() -> Vec<String> {
     vec!["development".into(), "production".into()]
-}
-
-/// Programming language of a service, used for CI steps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    Node,
-    Python,
-    Go,
-    Rust,
-    Java,
-    Other,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -222,30 +213,6 @@ pub struct Metrics {
     pub port: Option<u16>,
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum DatabaseKind {
-    Postgres,
-    Mysql,
-    Mongodb,
-    Redis,
-    Elasticsearch,
-}
-
-impl DatabaseKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DatabaseKind::Postgres => "postgres",
-            DatabaseKind::Mysql => "mysql",
-            DatabaseKind::Mongodb => "mongodb",
-            DatabaseKind::Redis => "redis",
-            DatabaseKind::Elasticsearch => "elasticsearch",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Database {
@@ -258,33 +225,6 @@ pub struct Database {
     /// Host port where the database is published (development only; default: its
     /// standard port, 5432 for postgres …).
     pub host_port: Option<u16>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LogBackend {
-    Loki,
-    Elasticsearch,
-    #[default]
-    None,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum TraceBackend {
-    Tempo,
-    Jaeger,
-    #[default]
-    None,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ErrorBackend {
-    Glitchtip,
-    Sentry,
-    #[default]
-    None,
 }
 
 /// `[prometheus]`.
@@ -328,22 +268,6 @@ pub struct Minio {
     /// Buckets the init job creates (S3 bucket names).
     #[serde(default)]
     pub buckets: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Slo {
-    /// The service this objective is for.
-    pub service: String,
-    /// Availability objective in percent, for example 99.9.
-    pub objective: f64,
-    /// Rolling window (`30d`).
-    #[serde(default = "default_slo_window")]
-    pub window: String,
-}
-
-fn default_slo_window() -> String {
-    "30d".into()
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -14,8 +14,8 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
 use crate::assets;
 use crate::delivery::Delivery;
+use crate::model::Artifact;
 use crate::model::Model;
-use crate::plan::Artifact;
 
 /// What templates see as `m`: the stack, and the delivery (`m.ci`, `m.aws`) beside it.
 #[derive(serde::Serialize)]

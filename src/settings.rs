@@ -9,7 +9,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::{CustomAlert, ErrorBackend, LogBackend, Slo, TraceBackend};
+use crate::model::alerting::{CustomAlert, SloSpec as Slo};
+use crate::model::kinds::{ErrorBackend, LogBackend, TraceBackend};
 
 /// A settings struct whose fields can be layered.
 pub trait Layer {

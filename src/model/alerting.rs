@@ -204,3 +204,20 @@ pub struct AmEnvironment {
     /// Watchdog first, then one per `[[route]]`.
     pub routes: Vec<AmRoute>,
 }
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Slo")]
+pub struct SloSpec {
+    /// The service this objective is for.
+    pub service: String,
+    /// Availability objective in percent, for example 99.9.
+    pub objective: f64,
+    /// Rolling window (`30d`).
+    #[serde(default = "default_slo_window")]
+    pub window: String,
+}
+
+fn default_slo_window() -> String {
+    "30d".into()
+}

@@ -15,6 +15,7 @@ pub mod contribution;
 pub mod dashboards;
 pub mod env;
 pub mod environment;
+pub mod kinds;
 pub mod rules;
 pub mod scrape;
 pub mod settled;
@@ -32,6 +33,7 @@ pub use contribution::Contribution;
 pub use dashboards::{Dashboard, Datasource, Grafana};
 pub use env::{EnvRef, EnvVar, Section};
 pub use environment::{EnvService, Environment, Limits};
+pub use kinds::{DatabaseKind, ErrorBackend, Language, LogBackend, TraceBackend};
 pub use rules::RuleFile;
 pub use scrape::{
     BasicAuth, Relabel, RemoteWrite, ScrapeJob, TargetFile, TargetGroup, WebAuth, group,

@@ -28,6 +28,7 @@
 use std::collections::BTreeMap;
 
 use crate::model;
+use crate::model::Artifact;
 pub use crate::model::alerting::{
     AmEnvironment, AmLeaf, AmReceiver, AmRoute, Field, Inhibit, Notifier, RouteTest,
 };
@@ -36,7 +37,6 @@ use crate::model::{
     ComposeService, Contribution, Model, Role, Secret, Section, Settled, attach, group,
     read_only_hardening,
 };
-use crate::plan::Artifact;
 use crate::settings::EnvSettings;
 
 pub const NAME: &str = "alertmanager";

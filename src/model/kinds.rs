@@ -1,0 +1,68 @@
+//! The closed sets the manifest chooses from: languages, database kinds and the backends
+//! of the optional components. Serialized in lowercase, as the manifest writes them.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Programming language of a service, used for CI steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Node,
+    Python,
+    Go,
+    Rust,
+    Java,
+    Other,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseKind {
+    Postgres,
+    Mysql,
+    Mongodb,
+    Redis,
+    Elasticsearch,
+}
+
+impl DatabaseKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatabaseKind::Postgres => "postgres",
+            DatabaseKind::Mysql => "mysql",
+            DatabaseKind::Mongodb => "mongodb",
+            DatabaseKind::Redis => "redis",
+            DatabaseKind::Elasticsearch => "elasticsearch",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogBackend {
+    Loki,
+    Elasticsearch,
+    #[default]
+    None,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceBackend {
+    Tempo,
+    Jaeger,
+    #[default]
+    None,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorBackend {
+    Glitchtip,
+    Sentry,
+    #[default]
+    None,
+}
