@@ -391,14 +391,22 @@ fn explain_database(ctx: &Ctx, i: usize) -> String {
     } else {
         format!("version pinned in templates/v{}/images.toml", m.templates)
     };
+    let server = m.compose.iter().find(|c| c.name == d.name);
+    let data_path = server
+        .and_then(|c| c.volumes.first())
+        .and_then(|v| v.split_once(':'))
+        .map_or("", |(_, path)| path);
     let _ = writeln!(
         out,
-        "  compose.yaml: {} (image {}, {version}; port {}, volume {} at {})",
-        d.name, d.image, d.port, d.volume, d.data_path
+        "  compose.yaml: {} (image {}, {version}; port {}, volume {} at {data_path})",
+        d.name,
+        d.image,
+        d.kind.port(),
+        d.volume
     );
-    let secrets: Vec<&str> = d
-        .environment
-        .values()
+    let secrets: Vec<&str> = server
+        .into_iter()
+        .flat_map(|c| c.environment.values())
         .filter(|v| v.contains("${"))
         .map(String::as_str)
         .collect();

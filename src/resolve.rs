@@ -13,7 +13,7 @@ use crate::components::prometheus::login;
 use crate::manifest::{DatabaseKind, Manifest};
 use crate::model::*;
 use crate::settings::{EnvSettings, Layer, Publish, StackProfile};
-use crate::units::{env_name_of, format_duration, parse_duration};
+use crate::units::{format_duration, parse_duration};
 
 /// Compose service names obsgen itself may generate; user names must not take them.
 pub const COMPONENT_NAMES: &[&str] = &[
@@ -49,17 +49,6 @@ pub fn replica_names(name: &str, replicas: u32) -> Vec<String> {
         vec![name.to_string()]
     } else {
         (1..=replicas).map(|i| format!("{name}-{i}")).collect()
-    }
-}
-
-/// Container port of a database kind.
-pub fn db_port(kind: DatabaseKind) -> u16 {
-    match kind {
-        DatabaseKind::Postgres => 5432,
-        DatabaseKind::Mysql => 3306,
-        DatabaseKind::Mongodb => 27017,
-        DatabaseKind::Redis => 6379,
-        DatabaseKind::Elasticsearch => 9200,
     }
 }
 
@@ -225,8 +214,8 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
                 owner: format!("database `{}`", db.name),
                 compose: db.name.clone(),
                 address: s.bind_address.clone().expect("profile sets bind_address"),
-                host_port: db.host_port.unwrap_or(db_port(db.kind)),
-                container_port: db_port(db.kind),
+                host_port: db.host_port.unwrap_or(db.kind.port()),
+                container_port: db.kind.port(),
                 key: if db.host_port.is_some() {
                     format!("database[{i}].host_port")
                 } else {
@@ -431,62 +420,16 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         .databases
         .iter()
         .map(|d| {
-            let var = env_name_of(&d.name);
             let tag = d.version.clone().unwrap_or_else(|| default_db_tag(d.kind));
-            let repo = image(d.kind.as_str()).rsplit_once(':').map(|(r, _)| r.to_string()).expect("pinned");
-            let req = |v: &str| format!("${{{v}:?set {v} in .env}}");
-            let user_var = format!("{var}_USER");
-            let pass_var = format!("{var}_PASSWORD");
-            let mut environment = BTreeMap::new();
-            let mut command = None;
-            let (data_path, healthcheck) = match d.kind {
-                DatabaseKind::Postgres => {
-                    environment.insert("POSTGRES_USER".into(), req(&user_var));
-                    environment.insert("POSTGRES_PASSWORD".into(), req(&pass_var));
-                    environment.insert("POSTGRES_DB".into(), d.name.clone());
-                    ("/var/lib/postgresql/data", "pg_isready -U \"$$POSTGRES_USER\" -d \"$$POSTGRES_DB\"".to_string())
-                }
-                DatabaseKind::Mysql => {
-                    environment.insert("MYSQL_ROOT_PASSWORD".into(), req(&pass_var));
-                    environment.insert("MYSQL_DATABASE".into(), d.name.clone());
-                    ("/var/lib/mysql", "mysqladmin ping -h 127.0.0.1 -uroot -p\"$$MYSQL_ROOT_PASSWORD\" --silent".to_string())
-                }
-                DatabaseKind::Mongodb => {
-                    environment.insert("MONGO_INITDB_ROOT_USERNAME".into(), req(&user_var));
-                    environment.insert("MONGO_INITDB_ROOT_PASSWORD".into(), req(&pass_var));
-                    ("/data/db", "mongosh --quiet --eval 'db.runCommand({ ping: 1 }).ok' | grep -q 1".to_string())
-                }
-                DatabaseKind::Redis => {
-                    environment.insert("REDIS_PASSWORD".into(), req(&pass_var));
-                    command = Some(vec![
-                        "sh".into(),
-                        "-c".into(),
-                        "exec redis-server --appendonly yes --requirepass \"$$REDIS_PASSWORD\"".into(),
-                    ]);
-                    ("/data", "redis-cli --no-auth-warning -a \"$$REDIS_PASSWORD\" ping | grep -q PONG".to_string())
-                }
-                DatabaseKind::Elasticsearch => {
-                    environment.insert("ELASTIC_PASSWORD".into(), req(&pass_var));
-                    environment.insert("discovery.type".into(), "single-node".into());
-                    environment.insert("xpack.security.enabled".into(), "true".into());
-                    environment.insert("ES_JAVA_OPTS".into(), "-Xms512m -Xmx512m".into());
-                    (
-                        "/usr/share/elasticsearch/data",
-                        "curl -fsS -u \"elastic:$$ELASTIC_PASSWORD\" http://localhost:9200/_cluster/health >/dev/null"
-                            .to_string(),
-                    )
-                }
-            };
+            let repo = image(d.kind.as_str())
+                .rsplit_once(':')
+                .map(|(r, _)| r.to_string())
+                .expect("pinned");
             Database {
                 name: d.name.clone(),
-                kind: d.kind.as_str().into(),
+                kind: d.kind,
                 image: format!("{repo}:{tag}"),
-                port: db_port(d.kind),
                 volume: format!("{}-data", d.name),
-                data_path: data_path.into(),
-                environment,
-                healthcheck,
-                command,
             }
         })
         .collect();
@@ -949,25 +892,12 @@ kind = "elasticsearch"
     }
 
     #[test]
-    fn database_images_get_the_capabilities_their_entrypoints_need() {
-        let caps = |k: &str| crate::components::databases::database_hardening(k).cap_add;
-        assert_eq!(
-            caps("postgres"),
-            vec!["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]
-        );
-        assert!(
-            caps("redis").is_empty()
-                && crate::components::databases::database_hardening("redis").read_only
-        );
-        assert!(caps("elasticsearch").is_empty());
-    }
-
-    #[test]
     fn secrets_are_env_references_never_values() {
         let m = resolve(&manifest(SHOP), "obsgen.toml");
         let db = &m.databases[0];
+        let server = m.compose.iter().find(|c| c.name == db.name).unwrap();
         assert_eq!(
-            db.environment["POSTGRES_PASSWORD"],
+            server.environment["POSTGRES_PASSWORD"],
             "${DB_PASSWORD:?set DB_PASSWORD in .env}"
         );
         assert_eq!(db.image, "postgres:17.6");

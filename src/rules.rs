@@ -1066,7 +1066,7 @@ fn database_rules(model: &Model) -> Vec<RuleFile> {
             None => elasticsearch_down(&mut b, &job, &base),
             Some((metric, label)) => b.gauge_zero_alert(
                 spec(
-                    &format!("{}Down", camel_of(&d.kind)),
+                    &format!("{}Down", camel_of(d.kind.as_str())),
                     format!("{metric}{{job=\"{job}\"}} == 0"),
                     "1m",
                     "critical",

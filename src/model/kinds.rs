@@ -29,6 +29,18 @@ pub enum DatabaseKind {
 }
 
 impl DatabaseKind {
+    /// The port the server listens on in its container.
+    pub fn port(self) -> u16 {
+        match self {
+            DatabaseKind::Postgres => 5432,
+            DatabaseKind::Mysql => 3306,
+            DatabaseKind::Mongodb => 27017,
+            DatabaseKind::Redis => 6379,
+            DatabaseKind::Elasticsearch => 9200,
+        }
+    }
+
+    /// The name the manifest uses (`postgres`); also its `Display`.
     pub fn as_str(self) -> &'static str {
         match self {
             DatabaseKind::Postgres => "postgres",
@@ -65,4 +77,10 @@ pub enum ErrorBackend {
     Sentry,
     #[default]
     None,
+}
+
+impl std::fmt::Display for DatabaseKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }

@@ -121,17 +121,11 @@ pub struct Metrics {
 #[derive(Debug, Clone, Serialize)]
 pub struct Database {
     pub name: String,
-    pub kind: String,
+    pub kind: super::kinds::DatabaseKind,
+    /// The pinned image with the manifest's `version` as its tag, if any.
     pub image: String,
-    pub port: u16,
+    /// Its data volume (`orders-db-data`).
     pub volume: String,
-    /// Where the data lives inside the container.
-    pub data_path: String,
-    /// Container environment; secret values are `${VAR:?…}` references to `.env`.
-    pub environment: BTreeMap<String, String>,
-    /// Health check command (`CMD-SHELL` form).
-    pub healthcheck: String,
-    pub command: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize)]

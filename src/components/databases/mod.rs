@@ -1,13 +1,68 @@
-//! The manifest's databases (`[[database]]`): each one's container (credentials from
-//! `.env`, a health check, its data volume, the hardening its image allows), its
-//! `.env` login, and its exporter with the job that scrapes it.
+//! The manifest's databases (`[[database]]`), in manifest order: each one's server
+//! container (credentials from `.env`, a health check, its data volume, the hardening
+//! its image allows), its `.env` login, and its exporter with the job that scrapes it.
+//! What differs by kind lives in one file per kind ([`Kind`]); adding a kind means a
+//! variant of [`DatabaseKind`], a file here and its line in [`kind`].
 
-use std::collections::BTreeMap;
+mod elasticsearch;
+mod mongodb;
+mod mysql;
+mod postgres;
+mod redis;
 
 use crate::model::*;
 use crate::units::env_name_of;
 
 use super::{Component, req};
+
+/// What one database kind knows: how its server runs and how its exporter reaches it.
+pub trait Kind: Sync {
+    /// Fills in the server container of `d` (environment, command, user, hardening,
+    /// health check); returns where the data lives inside the container.
+    fn server(&self, d: &Database, login: &Login, c: &mut ComposeService) -> &'static str;
+    /// Whether the image takes a user name (`<DB>_USER` in `.env`) beside the password.
+    fn has_user(&self) -> bool;
+    /// Fills in the exporter container of `d` (environment, command); returns the port
+    /// it serves metrics on.
+    fn exporter(&self, d: &Database, login: &Login, c: &mut ComposeService) -> u16;
+}
+
+/// The kind of a database.
+pub fn kind(k: DatabaseKind) -> &'static dyn Kind {
+    match k {
+        DatabaseKind::Postgres => &postgres::Postgres,
+        DatabaseKind::Mysql => &mysql::Mysql,
+        DatabaseKind::Mongodb => &mongodb::Mongodb,
+        DatabaseKind::Redis => &redis::Redis,
+        DatabaseKind::Elasticsearch => &elasticsearch::Elasticsearch,
+    }
+}
+
+/// The `.env` variables of a database's login (`ORDERS_DB_USER`, `ORDERS_DB_PASSWORD`).
+pub struct Login {
+    pub user_var: String,
+    pub password_var: String,
+}
+
+impl Login {
+    pub fn of(d: &Database) -> Login {
+        let var = env_name_of(&d.name);
+        Login {
+            user_var: format!("{var}_USER"),
+            password_var: format!("{var}_PASSWORD"),
+        }
+    }
+
+    /// The user name, as a required `.env` reference.
+    pub fn user(&self) -> String {
+        req(&self.user_var)
+    }
+
+    /// The password, as a required `.env` reference.
+    pub fn password(&self) -> String {
+        req(&self.password_var)
+    }
+}
 
 /// Every `[[database]]`, in manifest order.
 pub struct Databases;
@@ -36,13 +91,12 @@ impl Component for Databases {
         for d in &s.databases {
             login(d, &mut out);
         }
-        databases(s, &mut out);
         for d in &s.databases {
-            database_exporter(
-                &mut out,
-                d,
-                super::image(s, &format!("{}-exporter", d.kind)),
-            );
+            server(d, &mut out);
+        }
+        for d in &s.databases {
+            let image = super::image(s, &format!("{}-exporter", d.kind.as_str()));
+            exporter(&mut out, d, image);
         }
         out
     }
@@ -76,12 +130,11 @@ impl Component for Databases {
 
 /// The `.env` login of a database: its user (when the image takes one) and password.
 fn login(d: &Database, out: &mut Contribution) {
-    let var = env_name_of(&d.name);
-    let user_var = format!("{var}_USER");
-    if d.environment.values().any(|v| v.contains(&user_var)) {
+    let login = Login::of(d);
+    if kind(d.kind).has_user() {
         out.add_var(EnvVar {
-            name: user_var,
-            description: format!("{} user name of database `{}`", d.kind, d.name),
+            name: login.user_var.clone(),
+            description: format!("{} user name of database `{}`", d.kind.as_str(), d.name),
             how: "a name other than admin or root".into(),
             secret: false,
             value: format!("{}_app", d.name.replace('-', "_")),
@@ -90,8 +143,8 @@ fn login(d: &Database, out: &mut Contribution) {
         });
     }
     out.add_var(EnvVar {
-        name: format!("{var}_PASSWORD"),
-        description: format!("{} password of database `{}`", d.kind, d.name),
+        name: login.password_var,
+        description: format!("{} password of database `{}`", d.kind.as_str(), d.name),
         how: super::RANDOM.into(),
         secret: true,
         value: String::new(),
@@ -100,124 +153,23 @@ fn login(d: &Database, out: &mut Contribution) {
     });
 }
 
-fn databases(settled: &Settled, out: &mut Contribution) {
-    for d in settled.databases.clone() {
-        let mut c = ComposeService::new(d.name.clone(), Role::Database);
-        c.image = Some(d.image.clone());
-        c.command = d.command.clone();
-        c.environment = d.environment.clone();
-        c.volumes = vec![format!("{}:{}", d.volume, d.data_path)];
-        c.hardening = database_hardening(&d.kind);
-        if d.kind == "elasticsearch" {
-            // 512 MiB heap (ES_JAVA_OPTS) plus off-heap memory.
-            c.min_memory_mib = Some(1536);
-        }
-        if d.kind == "redis" {
-            // Our command (`sh -c "exec redis-server …"`) bypasses the entrypoint's switch
-            // to the `redis` user, so run as it (uid 999 in the official image) directly;
-            // the named volume `/data` is created owned by it from the image.
-            c.user = Some("999:999".into());
-        }
-        if d.kind == "elasticsearch" {
-            // The image's own user (uid 1000, group 0), made explicit.
-            c.user = Some("1000:0".into());
-        }
-        c.healthcheck = Some(Healthcheck {
-            exec: Vec::new(),
-            shell: d.healthcheck.clone(),
-            interval: "10s".into(),
-            timeout: "5s".into(),
-            retries: 10,
-            start_period: "30s".into(),
-        });
-        c.networks = vec![attach("app")];
-        out.compose.push(c);
-        out.volumes.push(d.volume.clone());
-    }
-}
-
-/// Hardening of a database image. The postgres, mysql and mongo images start their
-/// entrypoint as root: it `find`s through the data folder (owned by the database user,
-/// mode 700: DAC_OVERRIDE to walk it as root), `chown`s what the database user does not
-/// own (CHOWN), and then re-executes itself as that user with gosu (SETUID, SETGID).
-/// Nothing else is needed once the server runs unprivileged. postgres also `chmod`s
-/// PGDATA (owned by postgres: FOWNER); the mysql and mongo entrypoints chmod nothing.
-/// Their roots stay writable (sockets and pid files in /var/run, init scripts). redis
-/// and elasticsearch run as their own non-root user from the start: no capability at
-/// all, and redis, which writes only to /data, gets a read-only root.
-pub fn database_hardening(kind: &str) -> Hardening {
-    let caps = |list: &[&str]| list.iter().map(|c| c.to_string()).collect();
-    match kind {
-        "postgres" => Hardening {
-            cap_add: caps(&["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]),
-            ..Hardening::default()
-        },
-        // mysql: chowns its data, socket and log folders; mongo: its data folders and
-        // its own stdout/stderr.
-        "mysql" | "mongodb" => Hardening {
-            cap_add: caps(&["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"]),
-            ..Hardening::default()
-        },
-        "redis" => Hardening {
-            read_only: true,
-            tmpfs: vec!["/tmp".into()],
-            ..Hardening::default()
-        },
-        // Elasticsearch writes its keystore into /usr/share/elasticsearch/config at start
-        // (ELASTIC_PASSWORD): the root stays writable.
-        _ => Hardening::default(),
-    }
+/// The server container of a database and its data volume.
+fn server(d: &Database, out: &mut Contribution) {
+    let mut c = ComposeService::new(d.name.clone(), Role::Database);
+    c.image = Some(d.image.clone());
+    let data_path = kind(d.kind).server(d, &Login::of(d), &mut c);
+    c.volumes = vec![format!("{}:{data_path}", d.volume)];
+    c.networks = vec![attach("app")];
+    out.compose.push(c);
+    out.volumes.push(d.volume.clone());
 }
 
 /// `<db>-exporter` for one database, with the credentials the database itself uses.
-fn database_exporter(out: &mut Contribution, d: &Database, image: String) {
+fn exporter(out: &mut Contribution, d: &Database, image: String) {
     let name = format!("{}-exporter", d.name);
-    let var = env_name_of(&d.name);
-    let (user, pass) = (format!("{var}_USER"), format!("{var}_PASSWORD"));
-    let host = format!("{}:{}", d.name, d.port);
     let mut c = ComposeService::new(name.clone(), Role::Exporter);
     c.image = Some(image);
-    let mut env = BTreeMap::new();
-    let port = match d.kind.as_str() {
-        "postgres" => {
-            env.insert(
-                "DATA_SOURCE_URI".to_string(),
-                format!("{host}/{}?sslmode=disable", d.name),
-            );
-            env.insert("DATA_SOURCE_USER".into(), req(&user));
-            env.insert("DATA_SOURCE_PASS".into(), req(&pass));
-            9187
-        }
-        "mysql" => {
-            // The database only has its root account (MYSQL_ROOT_PASSWORD).
-            c.command = Some(vec![
-                format!("--mysqld.address={host}"),
-                "--mysqld.username=root".into(),
-            ]);
-            env.insert("MYSQLD_EXPORTER_PASSWORD".into(), req(&pass));
-            9104
-        }
-        "mongodb" => {
-            c.command = Some(vec!["--collect-all".into(), "--compatible-mode".into()]);
-            env.insert("MONGODB_URI".into(), format!("mongodb://{host}/admin"));
-            env.insert("MONGODB_USER".into(), req(&user));
-            env.insert("MONGODB_PASSWORD".into(), req(&pass));
-            9216
-        }
-        "redis" => {
-            env.insert("REDIS_ADDR".into(), format!("redis://{host}"));
-            env.insert("REDIS_PASSWORD".into(), req(&pass));
-            9121
-        }
-        "elasticsearch" => {
-            c.command = Some(vec![format!("--es.uri=http://{host}")]);
-            env.insert("ES_USERNAME".into(), "elastic".into());
-            env.insert("ES_PASSWORD".into(), req(&pass));
-            9114
-        }
-        other => panic!("bug: no exporter for database kind {other}"),
-    };
-    c.environment = env;
+    let port = kind(d.kind).exporter(d, &Login::of(d), &mut c);
     c.expose = vec![port];
     // Exporters are static Go binaries that only talk to their database over the network.
     c.user = Some(NOBODY.into());
@@ -228,11 +180,67 @@ fn database_exporter(out: &mut Contribution, d: &Database, image: String) {
     }];
     c.networks = vec![attach("app"), attach("monitoring")];
     out.compose.push(c);
-    let about = format!("the {} exporter of database \"{}\"", d.kind, d.name);
+    let about = format!(
+        "the {} exporter of database \"{}\"",
+        d.kind.as_str(),
+        d.name
+    );
     out.add_job(
         &name,
         "/metrics",
         &about,
         vec![group(&d.name, vec![format!("{name}:{port}")])],
     );
+}
+
+/// Where the database listens, as its exporter reaches it (`orders-db:5432`).
+fn host(d: &Database) -> String {
+    format!("{}:{}", d.name, d.kind.port())
+}
+
+/// Capability names.
+fn caps(list: &[&str]) -> Vec<String> {
+    list.iter().map(|c| (*c).to_string()).collect()
+}
+
+/// The health check of a database server (`CMD-SHELL`), with the timing every kind uses.
+fn healthcheck(shell: &str) -> Healthcheck {
+    Healthcheck {
+        exec: Vec::new(),
+        shell: shell.into(),
+        interval: "10s".into(),
+        timeout: "5s".into(),
+        retries: 10,
+        start_period: "30s".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The server container of a database of `kind`, as the kind fills it in.
+    fn server_of(k: DatabaseKind) -> ComposeService {
+        let d = Database {
+            name: "db".into(),
+            kind: k,
+            image: "x:1".into(),
+            volume: "db-data".into(),
+        };
+        let mut c = ComposeService::new("db", Role::Database);
+        kind(k).server(&d, &Login::of(&d), &mut c);
+        c
+    }
+
+    #[test]
+    fn database_images_get_the_capabilities_their_entrypoints_need() {
+        let caps = |k| server_of(k).hardening.cap_add;
+        assert_eq!(
+            caps(DatabaseKind::Postgres),
+            vec!["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]
+        );
+        assert!(caps(DatabaseKind::Redis).is_empty());
+        assert!(server_of(DatabaseKind::Redis).hardening.read_only);
+        assert!(caps(DatabaseKind::Elasticsearch).is_empty());
+    }
 }

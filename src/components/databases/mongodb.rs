@@ -1,0 +1,45 @@
+//! MongoDB: the official image and Percona's mongodb_exporter.
+
+use std::collections::BTreeMap;
+
+use super::{Kind, Login};
+use crate::model::{ComposeService, Database, Hardening};
+
+/// `kind = "mongodb"`.
+pub struct Mongodb;
+
+impl Kind for Mongodb {
+    fn server(&self, _d: &Database, login: &Login, c: &mut ComposeService) -> &'static str {
+        c.environment = BTreeMap::from([
+            ("MONGO_INITDB_ROOT_USERNAME".to_string(), login.user()),
+            ("MONGO_INITDB_ROOT_PASSWORD".to_string(), login.password()),
+        ]);
+        // The entrypoint starts as root, chowns its data folders and its own
+        // stdout/stderr, then re-executes itself as mongodb with gosu.
+        c.hardening = Hardening {
+            cap_add: super::caps(&["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"]),
+            ..Hardening::default()
+        };
+        c.healthcheck = Some(super::healthcheck(
+            "mongosh --quiet --eval 'db.runCommand({ ping: 1 }).ok' | grep -q 1",
+        ));
+        "/data/db"
+    }
+
+    fn has_user(&self) -> bool {
+        true
+    }
+
+    fn exporter(&self, d: &Database, login: &Login, c: &mut ComposeService) -> u16 {
+        c.command = Some(vec!["--collect-all".into(), "--compatible-mode".into()]);
+        c.environment = BTreeMap::from([
+            (
+                "MONGODB_URI".to_string(),
+                format!("mongodb://{}/admin", super::host(d)),
+            ),
+            ("MONGODB_USER".into(), login.user()),
+            ("MONGODB_PASSWORD".into(), login.password()),
+        ]);
+        9216
+    }
+}
