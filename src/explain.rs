@@ -285,7 +285,7 @@ fn explain_service(ctx: &Ctx, i: usize) -> String {
         let deps: Vec<String> = s
             .depends_on
             .iter()
-            .map(|d| format!("{} ({})", d.name, d.condition))
+            .map(|d| format!("{} ({})", d.name, d.condition.as_str()))
             .collect();
         let _ = writeln!(out, "  depends on: {}", deps.join(", "));
     }

@@ -367,15 +367,15 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
                         .map(|n| Dependency {
                             name: n.clone(),
                             condition: if healthchecks[d.as_str()].is_some() {
-                                "service_healthy".into()
+                                Condition::ServiceHealthy
                             } else {
-                                "service_started".into()
+                                Condition::ServiceStarted
                             },
                         })
                         .collect::<Vec<_>>(),
                     None => vec![Dependency {
                         name: d.clone(),
-                        condition: "service_healthy".into(),
+                        condition: Condition::ServiceHealthy,
                     }],
                 })
                 .collect();
@@ -823,7 +823,7 @@ kind = "elasticsearch"
         assert_eq!(api.hardening.cap_add, vec!["NET_BIND_SERVICE"]);
         let web = m.compose.iter().find(|c| c.name == "web").unwrap();
         assert_eq!(web.healthcheck.as_ref().unwrap().exec[0], "curl");
-        assert_eq!(web.depends_on[0].condition, "service_healthy");
+        assert_eq!(web.depends_on[0].condition, Condition::ServiceHealthy);
         assert!(!web.networks.iter().any(|n| n.name == "edge"));
         let jobs = m.compose.iter().find(|c| c.name == "jobs").unwrap();
         assert_eq!(

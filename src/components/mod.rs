@@ -929,7 +929,10 @@ replicas = 2
             init.command.as_ref().unwrap(),
             &["mb", "--ignore-existing", "local/uploads", "local/invoices"]
         );
-        assert_eq!(init.depends_on[0].condition, "service_healthy");
+        assert_eq!(
+            init.depends_on[0].condition,
+            crate::model::Condition::ServiceHealthy
+        );
         assert!(service(&m, storage::MINIO).healthcheck.is_some());
         let job = m.scrape_jobs.iter().find(|j| j.name == "minio").unwrap();
         assert_eq!(job.metrics_path, storage::METRICS_PATH);

@@ -155,8 +155,30 @@ pub struct Network {
 pub struct Dependency {
     /// Compose service name.
     pub name: String,
-    /// `service_started` or `service_healthy`.
-    pub condition: String,
+    pub condition: Condition,
+}
+
+/// When a dependent container may start (Compose `depends_on.<name>.condition`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    /// Once it runs (it has no health check).
+    ServiceStarted,
+    /// Once its health check passes.
+    ServiceHealthy,
+    /// Once the one-shot job has exited with status 0.
+    ServiceCompletedSuccessfully,
+}
+
+impl Condition {
+    /// As Compose writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Condition::ServiceStarted => "service_started",
+            Condition::ServiceHealthy => "service_healthy",
+            Condition::ServiceCompletedSuccessfully => "service_completed_successfully",
+        }
+    }
 }
 
 /// Attaches a container to a network of the stack: `app` (services, databases and

@@ -26,8 +26,8 @@ pub use addons::{Addons, ConfigFile};
 pub use alerting::{Alertmanager, AmEnvironment, CustomAlert, Receiver, Route};
 pub use artifact::{Artifact, Format};
 pub use compose::{
-    ComposeService, Dependency, Hardening, Healthcheck, NOBODY, Network, NetworkAttachment, Role,
-    Secret, attach, read_only_hardening,
+    ComposeService, Condition, Dependency, Hardening, Healthcheck, NOBODY, Network,
+    NetworkAttachment, Role, Secret, attach, read_only_hardening,
 };
 pub use contribution::Contribution;
 pub use dashboards::{Dashboard, Datasource, Grafana};

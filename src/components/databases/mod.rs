@@ -176,7 +176,7 @@ fn exporter(out: &mut Contribution, d: &Database, image: String) {
     c.hardening = read_only_hardening();
     c.depends_on = vec![Dependency {
         name: d.name.clone(),
-        condition: "service_healthy".into(),
+        condition: Condition::ServiceHealthy,
     }];
     c.networks = vec![attach("app"), attach("monitoring")];
     out.compose.push(c);

@@ -190,11 +190,11 @@ fn assemble(settled: &Settled, out: &mut Contribution) {
     let needs = vec![
         Dependency {
             name: POSTGRES.into(),
-            condition: "service_healthy".into(),
+            condition: Condition::ServiceHealthy,
         },
         Dependency {
             name: REDIS.into(),
-            condition: "service_healthy".into(),
+            condition: Condition::ServiceHealthy,
         },
     ];
     let img = image(settled, "glitchtip");
@@ -211,7 +211,7 @@ fn assemble(settled: &Settled, out: &mut Contribution) {
     let mut after = needs;
     after.push(Dependency {
         name: MIGRATE.into(),
-        condition: "service_completed_successfully".into(),
+        condition: Condition::ServiceCompletedSuccessfully,
     });
     let mut web = ComposeService::new(GLITCHTIP, Role::Monitoring);
     web.image = Some(img.clone());

@@ -76,7 +76,7 @@ fn grafana(settled: &Settled, out: &mut Contribution) {
     c.volumes = vec![format!("{}:/var/lib/grafana", g.volume)];
     c.depends_on = vec![Dependency {
         name: settled.prometheus.name.clone(),
-        condition: "service_started".into(),
+        condition: Condition::ServiceStarted,
     }];
     // edge: its UI is published.
     c.networks = vec![attach("monitoring"), attach("edge")];

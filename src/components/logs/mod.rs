@@ -166,7 +166,7 @@ fn loki(settled: &Settled, out: &mut Contribution) {
     a.hardening.tmpfs = vec!["/tmp".into()];
     a.depends_on = vec![Dependency {
         name: LOKI.into(),
-        condition: "service_started".into(),
+        condition: Condition::ServiceStarted,
     }];
     a.networks = vec![attach("monitoring")];
     out.compose.push(a);
@@ -271,7 +271,7 @@ fn elasticsearch(settled: &Settled, out: &mut Contribution) {
     setup.hardening.tmpfs = vec!["/tmp".into()];
     setup.depends_on = vec![Dependency {
         name: ELASTICSEARCH.into(),
-        condition: "service_healthy".into(),
+        condition: Condition::ServiceHealthy,
     }];
     setup.one_shot = true;
     setup.networks = vec![attach("monitoring")];
@@ -279,7 +279,7 @@ fn elasticsearch(settled: &Settled, out: &mut Contribution) {
 
     let done = Dependency {
         name: SETUP.into(),
-        condition: "service_completed_successfully".into(),
+        condition: Condition::ServiceCompletedSuccessfully,
     };
     let mut k = ComposeService::new(KIBANA, Role::Monitoring);
     k.image = Some(image(settled, "kibana"));

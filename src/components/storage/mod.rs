@@ -118,7 +118,7 @@ fn assemble(settled: &Settled, out: &mut Contribution) {
     .into();
     init.depends_on = vec![Dependency {
         name: MINIO.into(),
-        condition: "service_healthy".into(),
+        condition: Condition::ServiceHealthy,
     }];
     init.hardening.read_only = true;
     // mc keeps its configuration under ~/.mc.

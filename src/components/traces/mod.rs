@@ -103,7 +103,7 @@ fn assemble(settled: &Settled, out: &mut Contribution) {
     c.hardening.tmpfs = vec!["/tmp".into()];
     c.depends_on = vec![Dependency {
         name: endpoint.split(':').next().unwrap_or_default().into(),
-        condition: "service_started".into(),
+        condition: Condition::ServiceStarted,
     }];
     // app: the apps send to it; monitoring: it exports to the backend and is scraped.
     c.networks = vec![attach("app"), attach("monitoring")];
