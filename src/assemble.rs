@@ -15,8 +15,8 @@
 use crate::components::{REGISTRY, blackbox};
 use crate::model::*;
 
-/// The stack of a settled input. Rules, environments and Grafana's provisioning are
-/// still added afterwards by [`crate::resolve`].
+/// The stack of a settled input. The monitoring stack's rules, environments and
+/// Grafana's provisioning are still added afterwards by [`crate::resolve`].
 pub fn assemble(settled: Settled) -> Model {
     let mut model = Model {
         settled,

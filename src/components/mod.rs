@@ -1,7 +1,8 @@
 //! The components: each one owns everything about one monitored or monitoring thing —
 //! its containers, volumes, secrets and `.env` variables, its scrape jobs and probes, its
-//! configuration files (and, as the restructure proceeds, its rules and dashboards) — and
-//! hands it over as a [`Contribution`]. [`REGISTRY`] is the one list of components; the
+//! configuration files, its alert and recording rules with their tests (`rules.rs`, built
+//! with the kit in [`crate::rules`]) (and, as the restructure proceeds, its dashboards) —
+//! and hands it over as a [`Contribution`]. [`REGISTRY`] is the one list of components; the
 //! assembler ([`crate::assemble`]) folds the contributions of the enabled ones, in
 //! registry order, into the stack.
 //!
@@ -16,9 +17,11 @@
 //! - [`node_exporter`], [`cadvisor`], [`blackbox`]: host, container and probe metrics;
 //! - [`logs`], [`traces`], [`errors`], [`storage`]: the optional components
 //!   (`[logging]`, `[tracing]`, `[errors]`, `[storage]`), whose settings [`settings`]
-//!   decides.
+//!   decides;
+//! - [`alerts`]: the manifest's own SLOs and custom alerts (rules only).
 
 pub mod alertmanager;
+pub mod alerts;
 pub mod apps;
 pub mod blackbox;
 pub mod cadvisor;
@@ -60,6 +63,7 @@ pub static REGISTRY: &[&dyn Component] = &[
     &traces::Traces,
     &errors::Errors,
     &storage::Storage,
+    &alerts::Alerts,
 ];
 
 use std::collections::BTreeMap;

@@ -9,6 +9,8 @@ use crate::units::env_name_of;
 
 use super::{Component, req};
 
+mod rules;
+
 /// Every `[[database]]`, in manifest order.
 pub struct Databases;
 
@@ -34,6 +36,7 @@ impl Component for Databases {
                 super::image(s, &format!("{}-exporter", d.kind)),
             );
         }
+        rules::contribute(s, &mut out);
         out
     }
 }
