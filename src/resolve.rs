@@ -547,8 +547,6 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         addons: crate::components::settings(m),
     };
     let mut model = crate::assemble::assemble(settled);
-    model.rules.extend(crate::rules::build(&model));
-    model.has_rules = !model.rules.is_empty();
     model.environments = m
         .project
         .environments

@@ -8,8 +8,9 @@
 //!
 //! A component reads only the [`Settled`] input, never another component's
 //! contribution: data flows one way. What gathers from all of them (Grafana's
-//! provisioning, the blackbox `probe` job, Prometheus's `rule_files`) happens in the
-//! assembler, over the folded lists.
+//! provisioning, the blackbox `probe` job, the parts of `rules/monitoring.yml` and its
+//! `PrometheusTargetMissing`, Prometheus's `rule_files`) happens in the assembler, over
+//! the folded lists.
 //!
 //! - [`prometheus`], [`grafana`], [`alertmanager`]: the monitoring stack itself;
 //! - [`apps`]: the manifest's services (replicas, jobs, `.env` references);
@@ -36,6 +37,19 @@ pub mod traces;
 
 pub use crate::model::Contribution;
 use crate::model::Settled;
+
+/// Scrape jobs of the optional components with a down alert of their own (the
+/// `SCRAPED` tables of their `rules.rs`): the monitoring dashboard shows them.
+pub fn own_down_alert_jobs() -> impl Iterator<Item = &'static str> {
+    [
+        logs::rules::SCRAPED,
+        traces::rules::SCRAPED,
+        storage::rules::SCRAPED,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|(job, ..)| *job)
+}
 
 /// One component of the stack (see the module doc).
 pub trait Component: Sync {

@@ -8,6 +8,8 @@ use crate::model::*;
 
 use super::Component;
 
+pub mod rules;
+
 /// Prometheus (always runs).
 pub struct Prometheus;
 
@@ -76,6 +78,7 @@ impl Component for Prometheus {
             vec![group("prometheus", vec![format!("localhost:{}", p.port)])],
         );
         job.basic_auth = Some(monitoring_login(s));
+        rules::contribute(&mut out);
         out
     }
 }
