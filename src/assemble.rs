@@ -7,16 +7,20 @@
 //! - `.env` variables and Compose secrets by [`Section`] (project, database logins, UI
 //!   logins, external services, receivers, the monitoring login, the optional
 //!   components, the services' own references), each name once;
-//! - volumes, scrape jobs, target files and configuration files in registry order.
+//! - volumes, scrape jobs, target files and configuration files in registry order;
+//! - rules files: each component's own in registry order, then the files several
+//!   components write parts of (`rules/monitoring.yml`), merged by
+//!   [`crate::model::rules::merge`].
 //!
 //! It also does what gathers from every component: the blackbox exporter's `probe` job
-//! over every component's probes, the `.env` files Compose reads, and the networks.
+//! over every component's probes, `PrometheusTargetMissing` over the scrape jobs no
+//! component alerts on itself, the `.env` files Compose reads, and the networks.
 
-use crate::components::{REGISTRY, blackbox};
+use crate::components::{REGISTRY, blackbox, prometheus};
 use crate::model::*;
 
-/// The stack of a settled input. Rules, environments and Grafana's provisioning are
-/// still added afterwards by [`crate::resolve`].
+/// The stack of a settled input. Environments and Grafana's provisioning are still
+/// added afterwards by [`crate::resolve`].
 pub fn assemble(settled: Settled) -> Model {
     let mut model = Model {
         settled,
@@ -45,12 +49,26 @@ pub fn assemble(settled: Settled) -> Model {
         random: false,
         section: Section::Project,
     });
+    let (mut rule_parts, mut watched) = (Vec::new(), Vec::new());
     for component in REGISTRY {
         if component.enabled(&model.settled) {
-            let contribution = component.contribute(&model.settled);
+            let mut contribution = component.contribute(&model.settled);
+            rule_parts.append(&mut contribution.rule_parts);
+            watched.append(&mut contribution.watched_jobs);
             fold(&mut model, contribution);
         }
     }
+    // Fold step: `PrometheusTargetMissing` watches the scrape jobs that have no down
+    // alert of their own; only the assembled jobs say which those are.
+    let others: Vec<&str> = model
+        .scrape_jobs
+        .iter()
+        .map(|j| j.name.as_str())
+        .filter(|j| !watched.iter().any(|w| w == j))
+        .collect();
+    rule_parts.extend(prometheus::rules::target_missing(&others));
+    model.rules.extend(rules::merge(rule_parts));
+    model.has_rules = !model.rules.is_empty();
     model.compose.sort_by_key(|c| match c.role {
         Role::App => 0,
         Role::Database => 1,

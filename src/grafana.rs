@@ -1497,7 +1497,7 @@ fn monitoring(model: &Model) -> Dashboard {
             .scrape_jobs
             .iter()
             .map(|j| j.name.as_str())
-            .filter(|j| crate::rules::COMPONENT_JOBS.iter().any(|(n, ..)| n == j)),
+            .filter(|j| crate::components::own_down_alert_jobs().any(|n| n == *j)),
     );
     if jobs.len() > own {
         b.description =

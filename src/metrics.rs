@@ -29,9 +29,12 @@ const FILE: &str = "metrics.toml";
 /// Suffixes Prometheus client libraries add to a histogram or summary base name.
 const HISTOGRAM_SUFFIXES: [&str; 3] = ["_bucket", "_sum", "_count"];
 
-/// The rules file of the manifest's custom alerts (see [`crate::rules`]).
+/// The rules file of the manifest's custom alerts (see [`crate::components::alerts`]).
 fn is_custom_rules(path: &str) -> bool {
-    path == format!("monitoring/prometheus/rules/{}.yml", crate::rules::CUSTOM)
+    path == format!(
+        "monitoring/prometheus/rules/{}.yml",
+        crate::components::alerts::CUSTOM
+    )
 }
 
 #[derive(Debug, Deserialize)]

@@ -491,8 +491,6 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         addons: crate::components::settings(m),
     };
     let mut model = crate::assemble::assemble(settled);
-    model.rules = crate::rules::build(&model);
-    model.has_rules = !model.rules.is_empty();
     model.environments = m
         .project
         .environments

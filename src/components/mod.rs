@@ -1,14 +1,16 @@
 //! The components: each one owns everything about one monitored or monitoring thing —
 //! its containers, volumes, secrets and `.env` variables, its scrape jobs and probes, its
-//! configuration files (and, as the restructure proceeds, its rules and dashboards) — and
-//! hands it over as a [`Contribution`]. [`REGISTRY`] is the one list of components; the
+//! configuration files, its alert and recording rules with their tests (`rules.rs`, built
+//! with the kit in [`crate::rules`]) (and, as the restructure proceeds, its dashboards) —
+//! and hands it over as a [`Contribution`]. [`REGISTRY`] is the one list of components; the
 //! assembler ([`crate::assemble`]) folds the contributions of the enabled ones, in
 //! registry order, into the stack.
 //!
 //! A component reads only the [`Settled`] input, never another component's
 //! contribution: data flows one way. What gathers from all of them (Grafana's
-//! provisioning, the blackbox `probe` job, Prometheus's `rule_files`) happens in the
-//! assembler, over the folded lists.
+//! provisioning, the blackbox `probe` job, the parts of `rules/monitoring.yml` and its
+//! `PrometheusTargetMissing`, Prometheus's `rule_files`) happens in the assembler, over
+//! the folded lists.
 //!
 //! - [`prometheus`], [`grafana`], [`alertmanager`]: the monitoring stack itself;
 //! - [`apps`]: the manifest's services (replicas, jobs, `.env` references);
@@ -16,9 +18,11 @@
 //! - [`node_exporter`], [`cadvisor`], [`blackbox`]: host, container and probe metrics;
 //! - [`logs`], [`traces`], [`errors`], [`storage`]: the optional components
 //!   (`[logging]`, `[tracing]`, `[errors]`, `[storage]`), whose settings [`settings`]
-//!   decides.
+//!   decides;
+//! - [`alerts`]: the manifest's own SLOs and custom alerts (rules only).
 
 pub mod alertmanager;
+pub mod alerts;
 pub mod apps;
 pub mod blackbox;
 pub mod cadvisor;
@@ -36,6 +40,19 @@ use crate::load::SpanMap;
 use crate::manifest::Manifest;
 pub use crate::model::Contribution;
 use crate::model::Settled;
+
+/// Scrape jobs of the optional components with a down alert of their own (the
+/// `SCRAPED` tables of their `rules.rs`): the monitoring dashboard shows them.
+pub fn own_down_alert_jobs() -> impl Iterator<Item = &'static str> {
+    [
+        logs::rules::SCRAPED,
+        traces::rules::SCRAPED,
+        storage::rules::SCRAPED,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|(job, ..)| *job)
+}
 
 /// One component of the stack (see the module doc).
 pub trait Component: Sync {
@@ -95,6 +112,7 @@ pub static REGISTRY: &[&dyn Component] = &[
     &traces::Traces,
     &errors::Errors,
     &storage::Storage,
+    &alerts::Alerts,
 ];
 
 use std::collections::BTreeMap;

@@ -11,7 +11,7 @@ use super::alerting::Alertmanager;
 use super::compose::{ComposeService, Secret};
 use super::dashboards::{Dashboard, Datasource};
 use super::env::{EnvVar, Section};
-use super::rules::RuleFile;
+use super::rules::{RuleFile, RulePart};
 use super::scrape::{ScrapeJob, TargetFile, TargetGroup};
 
 /// One component's part of the stack. Lists are in the component's own order.
@@ -30,8 +30,13 @@ pub struct Contribution {
     pub target_files: Vec<TargetFile>,
     /// Health URLs for the blackbox exporter's `probe` job (one group per service).
     pub probes: Vec<TargetGroup>,
-    /// Alert and recording rules with their tests.
+    /// Alert and recording rules with their tests: files of its own, and parts of files
+    /// several components write to (`rules/monitoring.yml`), merged by the assembler.
     pub rules: Vec<RuleFile>,
+    pub rule_parts: Vec<RulePart>,
+    /// Its scrape jobs that have a down alert of their own in its rules;
+    /// `PrometheusTargetMissing` watches every other job.
+    pub watched_jobs: Vec<String>,
     /// Dashboards and datasources, gathered by Grafana's provisioning.
     pub dashboards: Vec<Dashboard>,
     pub datasources: Vec<Datasource>,

@@ -39,6 +39,8 @@ use crate::model::{
 };
 use crate::settings::EnvSettings;
 
+mod rules;
+
 pub const NAME: &str = "alertmanager";
 /// Container port of Alertmanager (API, UI, metrics).
 pub const PORT: u16 = 9093;
@@ -322,6 +324,7 @@ impl super::Component for Alertmanager {
     fn contribute(&self, s: &Settled) -> Contribution {
         let mut out = Contribution::default();
         contribute(s, &mut out);
+        rules::contribute(&mut out);
         out
     }
 }

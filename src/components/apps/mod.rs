@@ -10,6 +10,8 @@ use crate::model::*;
 
 use super::Component;
 
+mod rules;
+
 /// The app services.
 pub struct Apps;
 
@@ -26,6 +28,7 @@ impl Component for Apps {
         let mut out = Contribution::default();
         app_services(s, &mut out);
         referenced_vars(s, &mut out);
+        rules::contribute(s, &mut out);
         out
     }
 }

@@ -5,6 +5,8 @@ use crate::model::*;
 
 use super::Component;
 
+mod rules;
+
 /// cAdvisor (`[components] cadvisor`).
 pub struct Cadvisor;
 
@@ -24,6 +26,7 @@ impl Component for Cadvisor {
     fn contribute(&self, s: &Settled) -> Contribution {
         let mut out = Contribution::default();
         cadvisor(&mut out, super::image(s, "cadvisor"));
+        rules::contribute(s, &mut out);
         out
     }
 }

@@ -9,6 +9,7 @@ mod mongodb;
 mod mysql;
 mod postgres;
 mod redis;
+mod rules;
 
 use crate::model::*;
 use crate::units::env_name_of;
@@ -98,6 +99,7 @@ impl Component for Databases {
             let image = super::image(s, &format!("{}-exporter", d.kind.as_str()));
             exporter(&mut out, d, image);
         }
+        rules::contribute(s, &mut out);
         out
     }
 

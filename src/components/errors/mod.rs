@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 use super::{RANDOM, image, req};
 use crate::model::*;
 
+mod rules;
+
 pub const GLITCHTIP: &str = "glitchtip";
 pub const GLITCHTIP_PORT: u16 = 8000;
 /// GlitchTip's health endpoint.
@@ -55,6 +57,7 @@ impl super::Component for Errors {
     fn contribute(&self, settled: &Settled) -> Contribution {
         let mut out = Contribution::default();
         assemble(settled, &mut out);
+        rules::contribute(&mut out);
         out
     }
 }

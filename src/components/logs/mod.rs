@@ -20,6 +20,8 @@ use serde::Serialize;
 use super::{RANDOM, image, req};
 use crate::model::*;
 
+pub mod rules;
+
 pub const LOKI: &str = "loki";
 pub const LOKI_PORT: u16 = 3100;
 pub const ALLOY: &str = "alloy";
@@ -98,6 +100,7 @@ impl super::Component for Logs {
     fn contribute(&self, settled: &Settled) -> Contribution {
         let mut out = Contribution::default();
         assemble(settled, &mut out);
+        rules::contribute(&mut out);
         out
     }
 }

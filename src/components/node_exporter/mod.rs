@@ -5,6 +5,8 @@ use crate::model::*;
 
 use super::Component;
 
+mod rules;
+
 /// node-exporter (`[components] node_exporter`).
 pub struct NodeExporter;
 
@@ -24,6 +26,7 @@ impl Component for NodeExporter {
     fn contribute(&self, s: &Settled) -> Contribution {
         let mut out = Contribution::default();
         node_exporter(&mut out, super::image(s, "node-exporter"));
+        rules::contribute(&mut out);
         out
     }
 }

@@ -11,6 +11,8 @@ use login::{AM_WEB_FILE, PASSWORD_SECRET, PASSWORD_VAR, WEB_FILE, WEB_USER};
 
 use super::Component;
 
+pub mod rules;
+
 /// Prometheus (always runs).
 pub struct Prometheus;
 
@@ -82,6 +84,7 @@ impl Component for Prometheus {
         );
         job.basic_auth = Some(monitoring_login(s));
         out.add_file(WEB_FILE, "prometheus/web.yml.j2", &"Prometheus");
+        rules::contribute(&mut out);
         out
     }
 

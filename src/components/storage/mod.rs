@@ -10,6 +10,8 @@
 use super::{RANDOM, image, req};
 use crate::model::*;
 
+pub mod rules;
+
 pub const MINIO: &str = "minio";
 pub const API_PORT: u16 = 9000;
 pub const CONSOLE_PORT: u16 = 9001;
@@ -39,6 +41,7 @@ impl super::Component for Storage {
     fn contribute(&self, settled: &Settled) -> Contribution {
         let mut out = Contribution::default();
         assemble(settled, &mut out);
+        rules::contribute(&mut out);
         out
     }
 }

@@ -13,6 +13,8 @@ use serde::Serialize;
 use super::image;
 use crate::model::*;
 
+pub mod rules;
+
 pub const COLLECTOR: &str = "otel-collector";
 pub const OTLP_GRPC_PORT: u16 = 4317;
 pub const OTLP_HTTP_PORT: u16 = 4318;
@@ -73,6 +75,7 @@ impl super::Component for Traces {
     fn contribute(&self, settled: &Settled) -> Contribution {
         let mut out = Contribution::default();
         assemble(settled, &mut out);
+        rules::contribute(settled, &mut out);
         out
     }
 }
