@@ -230,13 +230,25 @@ pub fn env_profile(name: &str) -> Option<EnvProfile> {
     Some(toml::from_str(text).unwrap_or_else(|e| panic!("bug: embedded profile {name}.toml: {e}")))
 }
 
-/// The pinned image table of a template set (`images.toml`): component → image reference.
+/// The pinned images of a template set: image name → image reference, one
+/// `components/<name>/image.toml` each.
 pub fn images(version: &str) -> BTreeMap<String, String> {
-    let text = template_set(version)
-        .get("images.toml")
-        .copied()
-        .unwrap_or("");
-    toml::from_str(text).unwrap_or_else(|e| panic!("bug: embedded images.toml of v{version}: {e}"))
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Pin {
+        image: String,
+    }
+    template_set(version)
+        .into_iter()
+        .filter_map(|(path, text)| {
+            let name = path
+                .strip_prefix("components/")?
+                .strip_suffix("/image.toml")?;
+            let pin: Pin = toml::from_str(text)
+                .unwrap_or_else(|e| panic!("bug: embedded v{version}/{path}: {e}"));
+            Some((name.to_string(), pin.image))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@
 //!   CI files are opt-in, a project may already have its own.
 //! - Actions and tool versions come from `ci/pins.toml` of the template set: exact
 //!   release tags (see that file for why not SHAs).
-//! - Validators run from the same official images the stack runs (`images.toml`), so CI
+//! - Validators run from the same official images the stack runs (`components/*/image.toml`), so CI
 //!   checks with the versions production uses.
 //! - Deployment goes over SSM Run Command (no SSH port open), with AWS credentials from
 //!   GitHub OIDC (`secrets.AWS_DEPLOY_ROLE_ARN`), on the instance in

@@ -389,7 +389,10 @@ fn explain_database(ctx: &Ctx, i: usize) -> String {
             ctx.at(&format!("{key}.version")).unwrap_or_default()
         )
     } else {
-        format!("version pinned in templates/v{}/images.toml", m.templates)
+        format!(
+            "version pinned in templates/v{}/components/{}/image.toml",
+            m.templates, d.kind
+        )
     };
     let server = m.compose.iter().find(|c| c.name == d.name);
     let data_path = server
@@ -811,7 +814,11 @@ fn explain_file(ctx: &Ctx, path: &str) -> Result<String> {
         }
     );
     if text.contains("image:") || path == "compose.yaml" {
-        let _ = writeln!(out, "  image tags: templates/v{}/images.toml", m.templates);
+        let _ = writeln!(
+            out,
+            "  image tags: templates/v{}/components/<image>/image.toml",
+            m.templates
+        );
     }
     // What reads this file.
     let readers: Vec<&str> = ctx

@@ -57,7 +57,7 @@ struct Entry {
 /// The metric names one component's pinned image serves.
 #[derive(Debug, Clone)]
 pub struct Catalogue {
-    /// Folder name, the component's key in `images.toml` (`node-exporter`).
+    /// Folder name: the image's name, whose pin is `image.toml` beside it (`node-exporter`).
     pub component: String,
     /// The pinned image the names were read for (`prom/node-exporter:v1.9.1`).
     pub image: String,
@@ -676,7 +676,7 @@ groups:
                 assert_eq!(
                     images.get(&c.component),
                     Some(&c.image),
-                    "v{version}/{DIR}/{}/{FILE}: `image` is not the pin in images.toml: re-read its sources at the new tag",
+                    "v{version}/{DIR}/{}/{FILE}: `image` is not the pin in image.toml beside it: re-read its sources at the new tag",
                     c.component
                 );
                 assert!(!c.sources.is_empty(), "{}", c.component);

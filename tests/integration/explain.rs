@@ -78,7 +78,7 @@ fn a_database_names_its_image_secrets_and_exporter() {
     );
     let out = p.run(&["explain", "redis"]).expect(0).stdout;
     assert!(
-        out.contains("version pinned in templates/v1/images.toml"),
+        out.contains("version pinned in templates/v1/components/redis/image.toml"),
         "{out}"
     );
 }
