@@ -320,11 +320,7 @@ fn datasource_var() -> Json {
 }
 
 fn environment_var(model: &Model) -> Json {
-    let first = model
-        .environments
-        .first()
-        .map(|e| e.name.clone())
-        .unwrap_or_default();
+    let first = model.environment_names.first().cloned().unwrap_or_default();
     json!({
         "name": "environment",
         "label": "Environment",
@@ -1621,10 +1617,7 @@ pub fn contribute(model: &mut Model) {
         basic_auth_password: Some(format!("$__file{{{}}}", model.web.password_file)),
         json_data: BTreeMap::from([
             ("httpMethod".to_string(), json!("POST")),
-            (
-                "timeInterval".to_string(),
-                json!(max_scrape_interval(model)),
-            ),
+            ("timeInterval".to_string(), json!(model.max_scrape_interval)),
         ]),
     }];
     if let Some(am) = model
@@ -1710,16 +1703,6 @@ pub fn contribute(model: &mut Model) {
 /// serves from `/` both behind a proxy and through an SSH tunnel to its loopback port.
 pub fn root_url(domain: &str) -> String {
     format!("https://grafana.{domain}/")
-}
-
-/// The longest scrape interval of any environment (Grafana's `$__rate_interval` base).
-fn max_scrape_interval(model: &Model) -> String {
-    model
-        .environments
-        .iter()
-        .map(|e| e.scrape_interval.clone())
-        .max_by_key(|i| crate::units::parse_duration(i).unwrap_or(0))
-        .unwrap_or_else(|| "15s".into())
 }
 
 /// Files of this family: the two provisioning files and one file per dashboard.

@@ -545,6 +545,14 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         remote_write: crate::exporters::remote_write(m),
         domain: m.deploy.aws.as_ref().and_then(|a| a.domain.clone()),
         addons: crate::components::settings(m),
+        environment_names: m.project.environments.clone(),
+        max_scrape_interval: m
+            .project
+            .environments
+            .iter()
+            .map(|env| env_settings(m, env).scrape_interval.expect("overlay"))
+            .max_by_key(|i| parse_duration(i).unwrap_or(0))
+            .unwrap_or_else(|| "15s".into()),
     };
     let mut model = crate::assemble::assemble(settled);
     model.rules = crate::rules::build(&model);
