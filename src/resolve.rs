@@ -563,7 +563,6 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         .iter()
         .map(|env| environment(m, env, &model))
         .collect();
-    crate::grafana::contribute(&mut model);
     model
 }
 

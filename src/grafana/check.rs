@@ -552,3 +552,96 @@ pub fn verify(files: &[(&File, &Json)]) -> Result<Vec<Parsed>> {
     }
     parse_all(&queries)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_panel_without_grid_position_is_caught() {
+        let dash = json!({
+            "uid": "x", "title": "x", "schemaVersion": 39,
+            "panels": [{ "type": "stat", "title": "p", "targets": [] }],
+        });
+        let e = check_dashboard("d.json", &dash, &BTreeSet::new()).unwrap_err();
+        assert!(e.to_string().contains("gridPos"), "{e}");
+    }
+
+    #[test]
+    fn regex_values_are_split_out_and_checked_once() {
+        let (plain, found) = split_regexes(r#"up{job=~"a|b",x!~"\\.y",z="=~",w=~"c"} == 0"#);
+        assert_eq!(plain, r#"up{job=~"x",x!~"x",z="=~",w=~"x"} == 0"#);
+        assert_eq!(
+            found,
+            vec!["a|b".to_string(), r"\.y".to_string(), "c".to_string()]
+        );
+        let q = |s: &str| vec![("p".to_string(), s.to_string())];
+        assert!(parse_all(&q(r#"up{job=~"a|b"}"#)).is_ok());
+        let e = parse_all(&q(r#"up{job=~"(a"}"#)).unwrap_err().to_string();
+        assert!(e.contains("regex `(a` is invalid"), "{e}");
+        assert!(parse_all(&q("sum(up{job=\"a\"}")).is_err());
+    }
+
+    #[test]
+    fn parse_keys_fold_plain_values_but_keep_regexes() {
+        assert_eq!(
+            parse_key(r#"up{job="svc-0001",environment="prod"} == 0"#),
+            parse_key(r#"up{job="svc-0002",environment="dev"} == 0"#)
+        );
+        assert_eq!(
+            parse_key(r#"x{a="b",name=~"shop-(backend-1|backend-2)-[0-9]+"}"#),
+            r#"x{a="x",name=~"x(x|x)x[0-9]+"}"#
+        );
+        assert_ne!(
+            parse_key(r#"x{name=~"a-(b|c)-[0-9]+"}"#),
+            parse_key(r#"x{name=~"a-(b|c-[0-9]+"}"#)
+        );
+        assert_eq!(
+            parse_key(r#"x{a=~"5..", b=~"[z-a]{2,3}"}"#),
+            r#"x{a=~"x..", b=~"[z-a]{2,3}"}"#
+        );
+        assert_eq!(parse_key(r#"x{a=~"(?z)b"}"#), r#"x{a=~"(?z)b"}"#);
+        assert_eq!(parse_key(r#"x{a="q\\"b"}"#), r#"x{a="q\\"b"}"#);
+    }
+
+    #[test]
+    fn substitute_replaces_both_spellings() {
+        let v = Vars::new("dev", ".*");
+        assert_eq!(
+            substitute(
+                "rate(x{environment=\"${environment}\",instance=~\"$instance\"}[$__rate_interval])",
+                &v
+            ),
+            "rate(x{environment=\"dev\",instance=~\".*\"}[1m])"
+        );
+    }
+
+    #[test]
+    fn logql_and_lucene_checks() {
+        for ok in [
+            r#"{service=~"api|web",environment="production"}"#,
+            r#"{service="api"} |= "error" != "debug" | json"#,
+            r#"{service=~"$service(-[0-9]+)?"} |~ "time(out)?""#,
+        ] {
+            check_logql(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for (bad, why) in [
+            (r#"service="api""#, "stream selector"),
+            (r#"{}"#, "empty string"),
+            (r#"{service=~".*"}"#, "empty string"),
+            (r#"{service=~"(api"}"#, "invalid"),
+            (r#"{service="api"} | nonsense"#, "unknown pipeline stage"),
+            (r#"{service="api}"#, "not closed"),
+            (r#"{service=="api"}"#, "string"),
+        ] {
+            let e = check_logql(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        check_lucene(r#"service.name:/api(-[0-9]+)?/ AND environment:"production""#).unwrap();
+        for bad in ["", r#"service.name:"api"#, "(a AND b", r#":"x""#] {
+            assert!(check_lucene(bad).is_err(), "{bad}");
+        }
+    }
+}

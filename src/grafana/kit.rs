@@ -8,7 +8,9 @@ use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 
 use super::{DASHBOARDS_OUT, MAX_UID, PROMETHEUS_UID, SCHEMA_VERSION};
-use crate::model::{Dashboard, Settled};
+use std::collections::BTreeMap;
+
+use crate::model::{Dashboard, Datasource, Settled};
 
 /// The environment matcher of every panel query (the `$environment` variable).
 pub const ENV: &str = "environment=\"$environment\"";
@@ -145,19 +147,19 @@ pub struct Board {
 }
 
 impl Board {
-    pub fn new(model: &Settled, kind: &str, folder: &str, uid: String, title: String) -> Board {
+    pub fn new(settled: &Settled, kind: &str, folder: &str, uid: String, title: String) -> Board {
         Board {
             uid,
             title,
             folder: folder.into(),
             kind: kind.into(),
             description: String::new(),
-            tags: vec!["obsgen".into(), model.project.clone(), kind.into()],
-            vars: vec![datasource_var(), environment_var(model)],
+            tags: vec!["obsgen".into(), settled.project.clone(), kind.into()],
+            vars: vec![datasource_var(), environment_var(settled)],
             links: vec![json!({
                 "type": "dashboards",
-                "title": format!("{} dashboards", model.project),
-                "tags": ["obsgen", model.project],
+                "title": format!("{} dashboards", settled.project),
+                "tags": ["obsgen", settled.project],
                 "asDropdown": true,
                 "icon": "external link",
                 "includeVars": false,
@@ -287,8 +289,12 @@ pub fn datasource_var() -> Json {
     })
 }
 
-pub fn environment_var(model: &Settled) -> Json {
-    let first = model.environment_names.first().cloned().unwrap_or_default();
+pub fn environment_var(settled: &Settled) -> Json {
+    let first = settled
+        .environment_names
+        .first()
+        .cloned()
+        .unwrap_or_default();
     json!({
         "name": "environment",
         "label": "Environment",
@@ -346,4 +352,38 @@ pub fn with_raw(
     let mut q = vec![(rule, legend)];
     q.extend(raw.map(|r| (r, "{{instance}}")));
     q
+}
+
+/// A datasource without login or settings (the caller adds them).
+pub fn datasource(name: &str, uid: &str, kind: &str, url: String) -> Datasource {
+    Datasource {
+        name: name.into(),
+        uid: uid.into(),
+        kind: kind.into(),
+        url,
+        default: false,
+        basic_auth_user: None,
+        basic_auth_password: None,
+        json_data: BTreeMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uids_are_slugs_short_and_stable() {
+        assert_eq!(uid(&["shop", "svc", "gateway"]), "shop-svc-gateway");
+        let long = "a-very-long-project-name-that-goes-on-and-on-and-on";
+        let a = uid(&[long, "svc", "backend"]);
+        let b = uid(&[long, "svc", "backend-2"]);
+        assert!(a.len() <= MAX_UID && b.len() <= MAX_UID, "{a} {b}");
+        assert_ne!(a, b);
+        assert_eq!(a, uid(&[long, "svc", "backend"]));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        );
+    }
 }

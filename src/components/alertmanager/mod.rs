@@ -25,6 +25,8 @@
 //!   applies the manifest's routes as written (in order, first match unless
 //!   `continue`); amtool then proves the generated tree does the same.
 
+pub mod dashboards;
+
 use std::collections::BTreeMap;
 
 use crate::model;
@@ -318,6 +320,7 @@ impl super::Component for Alertmanager {
     fn contribute(&self, s: &Settled) -> Contribution {
         let mut out = Contribution::default();
         contribute(s, &mut out);
+        dashboards::contribute(s, &mut out);
         out
     }
 }

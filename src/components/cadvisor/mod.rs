@@ -1,6 +1,8 @@
 //! cAdvisor: per-container CPU, memory, network and restarts, read from the Docker
 //! engine's cgroups (privileged).
 
+pub mod dashboards;
+
 use crate::model::*;
 
 use super::Component;
@@ -20,6 +22,7 @@ impl Component for Cadvisor {
     fn contribute(&self, s: &Settled) -> Contribution {
         let mut out = Contribution::default();
         cadvisor(&mut out, super::image(s, "cadvisor"));
+        dashboards::contribute(s, &mut out);
         out
     }
 }

@@ -2,6 +2,8 @@
 //! `.env`, a health check, its data volume, the hardening its image allows), its
 //! `.env` login, and its exporter with the job that scrapes it.
 
+pub mod dashboards;
+
 use std::collections::BTreeMap;
 
 use crate::model::*;
@@ -34,6 +36,7 @@ impl Component for Databases {
                 super::image(s, &format!("{}-exporter", d.kind)),
             );
         }
+        dashboards::contribute(s, &mut out);
         out
     }
 }

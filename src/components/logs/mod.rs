@@ -15,6 +15,8 @@
 //!   Docker autodiscover. The cluster is `elasticsearch-logs`, a reserved name, so it
 //!   never clashes with a `[[database]] kind = "elasticsearch"`.
 
+pub mod dashboards;
+
 use serde::Serialize;
 
 use super::{RANDOM, image, req};
@@ -94,6 +96,7 @@ impl super::Component for Logs {
     fn contribute(&self, settled: &Settled) -> Contribution {
         let mut out = Contribution::default();
         assemble(settled, &mut out);
+        dashboards::contribute(settled, &mut out);
         out
     }
 }

@@ -1,6 +1,8 @@
 //! node-exporter: the host's CPU, memory, disks and network, read through read-only
 //! mounts of `/proc`, `/sys` and `/`.
 
+pub mod dashboards;
+
 use crate::model::*;
 
 use super::Component;
@@ -20,6 +22,7 @@ impl Component for NodeExporter {
     fn contribute(&self, s: &Settled) -> Contribution {
         let mut out = Contribution::default();
         node_exporter(&mut out, super::image(s, "node-exporter"));
+        dashboards::contribute(s, &mut out);
         out
     }
 }

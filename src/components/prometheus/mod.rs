@@ -3,6 +3,8 @@
 //! and that login: `PROMETHEUS_PASSWORD` in `.env`, a copy in `secrets/`, a bcrypt hash
 //! in `web.yml` (see [`crate::exporters::web_hash`]).
 
+pub mod dashboards;
+
 use crate::exporters::{PASSWORD_SECRET, PASSWORD_VAR, WEB_USER};
 use crate::model::*;
 
@@ -76,6 +78,7 @@ impl Component for Prometheus {
             vec![group("prometheus", vec![format!("localhost:{}", p.port)])],
         );
         job.basic_auth = Some(monitoring_login(s));
+        dashboards::contribute(s, &mut out);
         out
     }
 }
