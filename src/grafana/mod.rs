@@ -4,7 +4,7 @@
 //! The dashboards and datasources themselves belong to the components that are
 //! monitored (`src/components/<name>/dashboards.rs`): each builds its own from the
 //! settled input with the [`kit`] (panels, variables, the grid, [`uid`]), and the
-//! assembler ([`crate::assemble`]) gathers them into `Model.provisioning` when Grafana
+//! assembler (`src/assemble.rs`) gathers them into `Model.provisioning` when Grafana
 //! runs. Everything is decided in Rust — every uid, title, panel, query and threshold —
 //! and a thin template prints it.
 //!
@@ -23,8 +23,7 @@ pub use check::{
 pub use kit::uid;
 
 pub use crate::model::dashboards::{Dashboard, Datasource, Grafana};
-use crate::model::{Model, Settled};
-use crate::plan::Artifact;
+use crate::model::{Artifact, Model, Settled};
 
 /// Stable uid of the Prometheus datasource.
 pub const PROMETHEUS_UID: &str = "prometheus";
