@@ -15,12 +15,21 @@
 //! It also does what gathers from every component: the blackbox exporter's `probe` job
 //! over every component's probes, `PrometheusTargetMissing` over the scrape jobs no
 //! component alerts on itself, the `.env` files Compose reads, and the networks.
+//! - Grafana's datasources in registry order, its dashboards by kind ([`DASHBOARD_KINDS`]),
+//!   in registry order within a kind.
+//!
+//! It also does what gathers from every component: the blackbox exporter's `probe` job
+//! over every component's probes, Grafana's provisioning over every component's
+//! dashboards and datasources (when Grafana runs), the `.env` files Compose reads, and
+//! the networks.
 
 use crate::components::{REGISTRY, blackbox, prometheus};
 use crate::model::*;
 
 /// The stack of a settled input. Environments and Grafana's provisioning are still
 /// added afterwards by [`crate::resolve`].
+/// The stack of a settled input. Rules and environments are still added afterwards by
+/// [`crate::resolve`].
 pub fn assemble(settled: Settled) -> Model {
     let mut model = Model {
         settled,
@@ -40,6 +49,13 @@ pub fn assemble(settled: Settled) -> Model {
         provisioning: None,
         files: Vec::new(),
     };
+    if model.settled.grafana.is_some() {
+        model.provisioning = Some(Grafana {
+            datasources: Vec::new(),
+            dashboards: Vec::new(),
+            dashboards_dir: crate::grafana::DASHBOARDS_DIR.into(),
+        });
+    }
     model.env_vars.push(EnvVar {
         name: "COMPOSE_PROJECT_NAME".into(),
         description: "Compose project name (prefix of container, network and volume names)".into(),
@@ -79,6 +95,14 @@ pub fn assemble(settled: Settled) -> Model {
     let mut seen = std::collections::BTreeSet::new();
     model.env_vars.retain(|v| seen.insert(v.name.clone()));
     model.secrets.sort_by_key(|s| s.section);
+    if let Some(g) = &mut model.provisioning {
+        g.dashboards.sort_by_key(|d| {
+            DASHBOARD_KINDS
+                .iter()
+                .position(|k| *k == d.kind)
+                .unwrap_or(DASHBOARD_KINDS.len())
+        });
+    }
     let mut env_files: Vec<String> = model
         .compose
         .iter()
@@ -96,6 +120,17 @@ pub fn assemble(settled: Settled) -> Model {
         .collect();
     model
 }
+
+/// The order of Grafana's dashboards, by kind (another kind comes last).
+pub const DASHBOARD_KINDS: &[&str] = &[
+    "overview",
+    "service",
+    "host",
+    "containers",
+    "database",
+    "slo",
+    "monitoring",
+];
 
 /// Adds one contribution to the stack.
 fn fold(model: &mut Model, c: Contribution) {
@@ -121,6 +156,10 @@ fn fold(model: &mut Model, c: Contribution) {
         }
     }
     model.rules.extend(c.rules);
+    if let Some(g) = &mut model.provisioning {
+        g.datasources.extend(c.datasources);
+        g.dashboards.extend(c.dashboards);
+    }
     model.files.extend(c.files);
     if c.alertmanager.is_some() {
         model.alertmanager = c.alertmanager;

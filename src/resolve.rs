@@ -489,6 +489,14 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         remote_write: crate::components::prometheus::remote_write::remote_write(m),
         domain: m.deploy.aws.as_ref().and_then(|a| a.domain.clone()),
         addons: crate::components::settings(m),
+        environment_names: m.project.environments.clone(),
+        max_scrape_interval: m
+            .project
+            .environments
+            .iter()
+            .map(|env| env_settings(m, env).scrape_interval.expect("overlay"))
+            .max_by_key(|i| parse_duration(i).unwrap_or(0))
+            .unwrap_or_else(|| "15s".into()),
     };
     let mut model = crate::assemble::assemble(settled);
     model.environments = m
@@ -497,7 +505,6 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         .iter()
         .map(|env| environment(m, env, &model))
         .collect();
-    crate::grafana::contribute(&mut model);
     model
 }
 

@@ -39,6 +39,13 @@ pub struct Settled {
     pub domain: Option<String>,
     /// Settings of the optional components (logs, traces, error tracking, storage).
     pub addons: Addons,
+    /// The manifest's environments, in its order (`project.environments`).
+    #[serde(skip)]
+    pub environment_names: Vec<String>,
+    /// The longest scrape interval of any environment (the base of Grafana's
+    /// `$__rate_interval`).
+    #[serde(skip)]
+    pub max_scrape_interval: String,
 }
 
 impl Settled {

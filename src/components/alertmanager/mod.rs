@@ -25,6 +25,8 @@
 //!   applies the manifest's routes as written (in order, first match unless
 //!   `continue`); amtool then proves the generated tree does the same.
 
+pub mod dashboards;
+
 use std::collections::BTreeMap;
 
 use crate::model;
@@ -325,6 +327,7 @@ impl super::Component for Alertmanager {
         let mut out = Contribution::default();
         contribute(s, &mut out);
         rules::contribute(&mut out);
+        dashboards::contribute(s, &mut out);
         out
     }
 }

@@ -6,6 +6,8 @@
 //! `$` literal) or, for `env` values, [`crate::quote::compose_env`] (`${NAME}` references
 //! to `.env` kept).
 
+pub mod dashboards;
+
 use crate::model::*;
 
 use super::Component;
@@ -29,6 +31,7 @@ impl Component for Apps {
         app_services(s, &mut out);
         referenced_vars(s, &mut out);
         rules::contribute(s, &mut out);
+        dashboards::contribute(s, &mut out);
         out
     }
 }

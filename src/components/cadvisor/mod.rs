@@ -1,6 +1,8 @@
 //! cAdvisor: per-container CPU, memory, network and restarts, read from the Docker
 //! engine's cgroups (privileged).
 
+pub mod dashboards;
+
 use crate::model::*;
 
 use super::Component;
@@ -27,6 +29,7 @@ impl Component for Cadvisor {
         let mut out = Contribution::default();
         cadvisor(&mut out, super::image(s, "cadvisor"));
         rules::contribute(s, &mut out);
+        dashboards::contribute(s, &mut out);
         out
     }
 }

@@ -4,6 +4,7 @@
 //! What differs by kind lives in one file per kind ([`Kind`]); adding a kind means a
 //! variant of [`DatabaseKind`], a file here and its line in [`kind`].
 
+pub mod dashboards;
 mod elasticsearch;
 mod mongodb;
 mod mysql;
@@ -100,6 +101,7 @@ impl Component for Databases {
             exporter(&mut out, d, image);
         }
         rules::contribute(s, &mut out);
+        dashboards::contribute(s, &mut out);
         out
     }
 

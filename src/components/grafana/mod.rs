@@ -2,7 +2,7 @@
 //! monitoring password as a secret for the Prometheus datasource, no sign-up, no
 //! anonymous access, no phoning home), its scrape job and its administrator login.
 //! Its provisioning — the datasources and dashboards every component contributes — is
-//! gathered by the assembler ([`crate::grafana::contribute`]).
+//! gathered by the assembler ([`crate::assemble`]).
 
 use std::collections::BTreeMap;
 

@@ -15,6 +15,8 @@
 //!   Docker autodiscover. The cluster is `elasticsearch-logs`, a reserved name, so it
 //!   never clashes with a `[[database]] kind = "elasticsearch"`.
 
+pub mod dashboards;
+
 use serde::Serialize;
 
 use super::{RANDOM, image, req};
@@ -101,6 +103,7 @@ impl super::Component for Logs {
         let mut out = Contribution::default();
         assemble(settled, &mut out);
         rules::contribute(&mut out);
+        dashboards::contribute(settled, &mut out);
         out
     }
 }

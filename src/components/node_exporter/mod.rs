@@ -1,6 +1,8 @@
 //! node-exporter: the host's CPU, memory, disks and network, read through read-only
 //! mounts of `/proc`, `/sys` and `/`.
 
+pub mod dashboards;
+
 use crate::model::*;
 
 use super::Component;
@@ -27,6 +29,7 @@ impl Component for NodeExporter {
         let mut out = Contribution::default();
         node_exporter(&mut out, super::image(s, "node-exporter"));
         rules::contribute(&mut out);
+        dashboards::contribute(s, &mut out);
         out
     }
 }

@@ -6,6 +6,8 @@
 pub mod login;
 pub mod remote_write;
 
+pub mod dashboards;
+
 use crate::model::*;
 use login::{AM_WEB_FILE, PASSWORD_SECRET, PASSWORD_VAR, WEB_FILE, WEB_USER};
 
@@ -85,6 +87,7 @@ impl Component for Prometheus {
         job.basic_auth = Some(monitoring_login(s));
         out.add_file(WEB_FILE, "prometheus/web.yml.j2", &"Prometheus");
         rules::contribute(&mut out);
+        dashboards::contribute(s, &mut out);
         out
     }
 

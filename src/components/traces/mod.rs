@@ -6,6 +6,8 @@
 //! storage, UI on the monitoring address). Every app service gets the OTLP endpoint,
 //! its service name and (per environment, in the overlay) `deployment.environment`.
 
+pub mod dashboards;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -76,6 +78,7 @@ impl super::Component for Traces {
         let mut out = Contribution::default();
         assemble(settled, &mut out);
         rules::contribute(settled, &mut out);
+        dashboards::contribute(settled, &mut out);
         out
     }
 }
