@@ -282,13 +282,13 @@ pub fn env_environment(model: &Model, compose: &str, env: &str) -> BTreeMap<Stri
         return out;
     };
     if c.role == crate::model::Role::App {
-        if model.tracing != "none" {
+        if model.tracing != TraceBackend::None {
             out.insert(
                 "OTEL_RESOURCE_ATTRIBUTES".into(),
                 format!("deployment.environment={env}"),
             );
         }
-        if model.errors != "none" {
+        if model.errors != ErrorBackend::None {
             out.insert("SENTRY_ENVIRONMENT".into(), env.to_string());
         }
     }

@@ -47,19 +47,19 @@ pub const MAX_UID: usize = 40;
 
 /// The uid of the logs datasource, when logging is on (the traces datasource links to it).
 pub fn logs_uid(s: &Settled) -> Option<&'static str> {
-    match s.logging.as_str() {
-        "loki" => Some(LOKI_UID),
-        "elasticsearch" => Some(ELASTICSEARCH_UID),
-        _ => None,
+    match s.logging {
+        crate::model::LogBackend::Loki => Some(LOKI_UID),
+        crate::model::LogBackend::Elasticsearch => Some(ELASTICSEARCH_UID),
+        crate::model::LogBackend::None => None,
     }
 }
 
 /// The uid of the traces datasource, when tracing is on (the logs datasource links to it).
 pub fn traces_uid(s: &Settled) -> Option<&'static str> {
-    match s.tracing.as_str() {
-        "tempo" => Some(TEMPO_UID),
-        "jaeger" => Some(JAEGER_UID),
-        _ => None,
+    match s.tracing {
+        crate::model::TraceBackend::Tempo => Some(TEMPO_UID),
+        crate::model::TraceBackend::Jaeger => Some(JAEGER_UID),
+        crate::model::TraceBackend::None => None,
     }
 }
 

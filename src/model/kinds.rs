@@ -84,3 +84,14 @@ impl std::fmt::Display for DatabaseKind {
         f.write_str(self.as_str())
     }
 }
+
+impl TraceBackend {
+    /// The name the manifest uses (`tempo`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TraceBackend::Tempo => "tempo",
+            TraceBackend::Jaeger => "jaeger",
+            TraceBackend::None => "none",
+        }
+    }
+}

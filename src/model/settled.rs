@@ -28,9 +28,9 @@ pub struct Settled {
     pub alerts: Alerts,
     pub receivers: Vec<Receiver>,
     pub routes: Vec<Route>,
-    pub logging: String,
-    pub tracing: String,
-    pub errors: String,
+    pub logging: super::kinds::LogBackend,
+    pub tracing: super::kinds::TraceBackend,
+    pub errors: super::kinds::ErrorBackend,
     /// Basic auth of the Prometheus UI and API (`monitoring/prometheus/web.yml`).
     pub web: WebAuth,
     /// `remote_write` endpoints of every environment's Prometheus.

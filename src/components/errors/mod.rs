@@ -51,7 +51,7 @@ impl super::Component for Errors {
     }
 
     fn enabled(&self, settled: &Settled) -> bool {
-        settled.errors != "none"
+        settled.errors != ErrorBackend::None
     }
 
     fn contribute(&self, settled: &Settled) -> Contribution {
@@ -63,7 +63,7 @@ impl super::Component for Errors {
 }
 
 fn assemble(settled: &Settled, out: &mut Contribution) {
-    if settled.errors == "sentry" {
+    if settled.errors == ErrorBackend::Sentry {
         out.secret_var(
             Section::External,
             &settled.addons.dsn_env,
@@ -72,7 +72,7 @@ fn assemble(settled: &Settled, out: &mut Contribution) {
         );
         return;
     }
-    if settled.errors != "glitchtip" {
+    if settled.errors != ErrorBackend::Glitchtip {
         return;
     }
     out.secret_var(
@@ -260,13 +260,13 @@ fn assemble(settled: &Settled, out: &mut Contribution) {
 /// GlitchTip's (empty until created in its UI).
 pub fn app_environment(model: &Settled, env: &mut BTreeMap<String, String>) {
     let var = &model.addons.dsn_env;
-    match model.errors.as_str() {
-        "sentry" => {
+    match model.errors {
+        ErrorBackend::Sentry => {
             env.insert("SENTRY_DSN".into(), req(var));
         }
-        "glitchtip" => {
+        ErrorBackend::Glitchtip => {
             env.insert("SENTRY_DSN".into(), format!("${{{var}:-}}"));
         }
-        _ => {}
+        ErrorBackend::None => {}
     }
 }

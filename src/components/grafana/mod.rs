@@ -102,7 +102,7 @@ fn grafana(settled: &Settled, out: &mut Contribution) {
             crate::grafana::root_url(domain),
         );
     }
-    if settled.logging == "elasticsearch" {
+    if settled.logging == LogBackend::Elasticsearch {
         // Read by the Elasticsearch datasource through `$__env{…}`.
         let var = super::logs::READER_PASSWORD_VAR;
         c.environment.insert(var.into(), super::req(var));

@@ -12,8 +12,8 @@ use crate::model::*;
 /// The logs datasource, with its links to the traces datasource when tracing is on.
 pub(super) fn contribute(s: &Settled, out: &mut Contribution) {
     let trace_uid = traces_uid(s);
-    match s.logging.as_str() {
-        "loki" => {
+    match s.logging {
+        LogBackend::Loki => {
             let mut d = datasource(
                 "Loki",
                 LOKI_UID,
@@ -36,7 +36,7 @@ pub(super) fn contribute(s: &Settled, out: &mut Contribution) {
             }
             out.datasources.push(d);
         }
-        "elasticsearch" => {
+        LogBackend::Elasticsearch => {
             let mut d = datasource(
                 "Elasticsearch (logs)",
                 ELASTICSEARCH_UID,
@@ -70,17 +70,17 @@ pub(super) fn contribute(s: &Settled, out: &mut Contribution) {
             }
             out.datasources.push(d);
         }
-        _ => {}
+        LogBackend::None => {}
     }
 }
 
 /// The logs of a service's containers (`compose`: a regex of its Compose services),
 /// from Loki (LogQL) or Elasticsearch (Lucene), when logging is on.
 pub fn logs_panel(settled: &Settled, compose: &str) -> Option<(Json, Json)> {
-    let (kind, name, uid) = match settled.logging.as_str() {
-        "loki" => ("loki", "Loki", LOKI_UID),
-        "elasticsearch" => ("elasticsearch", "Elasticsearch (logs)", ELASTICSEARCH_UID),
-        _ => return None,
+    let (kind, name, uid) = match settled.logging {
+        LogBackend::Loki => ("loki", "Loki", LOKI_UID),
+        LogBackend::Elasticsearch => ("elasticsearch", "Elasticsearch (logs)", ELASTICSEARCH_UID),
+        LogBackend::None => return None,
     };
     // Like `$datasource`: the panel names the logs datasource through a variable.
     let var = json!({

@@ -92,7 +92,7 @@ impl super::Component for Logs {
     }
 
     fn enabled(&self, settled: &Settled) -> bool {
-        settled.logging != "none"
+        settled.logging != LogBackend::None
     }
 
     fn catalogues(&self) -> &'static [&'static str] {
@@ -109,10 +109,10 @@ impl super::Component for Logs {
 }
 
 fn assemble(settled: &Settled, out: &mut Contribution) {
-    match settled.logging.as_str() {
-        "loki" => loki(settled, out),
-        "elasticsearch" => elasticsearch(settled, out),
-        _ => {}
+    match settled.logging {
+        LogBackend::Loki => loki(settled, out),
+        LogBackend::Elasticsearch => elasticsearch(settled, out),
+        LogBackend::None => {}
     }
 }
 

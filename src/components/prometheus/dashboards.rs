@@ -33,13 +33,13 @@ pub(super) fn contribute(s: &Settled, out: &mut Contribution) {
 /// input runs, in the order their components add them to `prometheus.yml`.
 pub fn component_jobs(s: &Settled) -> Vec<&'static str> {
     let mut jobs = Vec::new();
-    if s.logging == "loki" {
+    if s.logging == LogBackend::Loki {
         jobs.extend([logs::LOKI, logs::ALLOY]);
     }
-    match s.tracing.as_str() {
-        "tempo" => jobs.extend([traces::TEMPO, traces::COLLECTOR]),
-        "jaeger" => jobs.extend([traces::JAEGER, traces::COLLECTOR]),
-        _ => {}
+    match s.tracing {
+        TraceBackend::Tempo => jobs.extend([traces::TEMPO, traces::COLLECTOR]),
+        TraceBackend::Jaeger => jobs.extend([traces::JAEGER, traces::COLLECTOR]),
+        TraceBackend::None => {}
     }
     if s.addons.buckets.is_some() {
         jobs.push(storage::MINIO);

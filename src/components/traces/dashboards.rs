@@ -25,16 +25,16 @@ pub(super) fn contribute(s: &Settled, out: &mut Contribution) {
             "query": query,
         })
     };
-    let (name, uid, kind, host, port) = match s.tracing.as_str() {
-        "tempo" => ("Tempo", TEMPO_UID, "tempo", super::TEMPO, super::TEMPO_PORT),
-        "jaeger" => (
+    let (name, uid, kind, host, port) = match s.tracing {
+        TraceBackend::Tempo => ("Tempo", TEMPO_UID, "tempo", super::TEMPO, super::TEMPO_PORT),
+        TraceBackend::Jaeger => (
             "Jaeger",
             JAEGER_UID,
             "jaeger",
             super::JAEGER,
             super::JAEGER_UI_PORT,
         ),
-        _ => return,
+        TraceBackend::None => return,
     };
     let logs_uid = logs_uid(s);
     let mut d = datasource(name, uid, kind, format!("http://{host}:{port}"));
@@ -44,7 +44,7 @@ pub(super) fn contribute(s: &Settled, out: &mut Contribution) {
         d.json_data
             .insert("tracesToLogsV2".into(), traces_to_logs(l));
     }
-    if kind == "tempo" && logs_uid == Some(LOKI_UID) {
+    if s.tracing == TraceBackend::Tempo && logs_uid == Some(LOKI_UID) {
         d.json_data
             .insert("lokiSearch".into(), json!({ "datasourceUid": LOKI_UID }));
     }

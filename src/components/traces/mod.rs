@@ -67,7 +67,7 @@ impl super::Component for Traces {
     }
 
     fn enabled(&self, settled: &Settled) -> bool {
-        settled.tracing != "none"
+        settled.tracing != TraceBackend::None
     }
 
     fn catalogues(&self) -> &'static [&'static str] {
@@ -84,17 +84,16 @@ impl super::Component for Traces {
 }
 
 fn assemble(settled: &Settled, out: &mut Contribution) {
-    let backend = settled.tracing.clone();
-    let (exporter, endpoint) = match backend.as_str() {
-        "tempo" => {
+    let (exporter, endpoint) = match settled.tracing {
+        TraceBackend::Tempo => {
             tempo(settled, out);
             ("otlp/tempo", format!("{TEMPO}:{OTLP_GRPC_PORT}"))
         }
-        "jaeger" => {
+        TraceBackend::Jaeger => {
             jaeger(settled, out);
             ("otlp/jaeger", format!("{JAEGER}:{OTLP_GRPC_PORT}"))
         }
-        _ => return,
+        TraceBackend::None => return,
     };
     let mut c = ComposeService::new(COLLECTOR, Role::Monitoring);
     c.image = Some(image(settled, "otel-collector"));
@@ -209,7 +208,7 @@ fn jaeger(settled: &Settled, out: &mut Contribution) {
 /// and Python's `opentelemetry-instrument` follow it), so they are set to `none`:
 /// metrics are scraped by Prometheus, logs are read from the containers' output.
 pub fn app_environment(model: &Settled, service: &str, env: &mut BTreeMap<String, String>) {
-    if model.tracing == "none" {
+    if model.tracing == TraceBackend::None {
         return;
     }
     env.insert(

@@ -43,7 +43,7 @@ fn export_failing(s: &Settled, out: &mut Contribution) {
     };
     let mut b = builder("components");
     // The exporter is named after the backend (`otlp/tempo`, `otlp/jaeger`).
-    let exporter = format!("otlp/{}", s.tracing);
+    let exporter = format!("otlp/{}", s.tracing.as_str());
     let t = labels(&[
         ("environment", ENV),
         ("exporter", &exporter),
