@@ -13,6 +13,7 @@ mod redis;
 mod rules;
 
 use crate::model::*;
+use crate::rules::Builder;
 use crate::units::env_name_of;
 
 use super::{Component, req};
@@ -27,7 +28,23 @@ pub trait Kind: Sync {
     /// Fills in the exporter container of `d` (environment, command); returns the port
     /// it serves metrics on.
     fn exporter(&self, d: &Database, login: &Login, c: &mut ComposeService) -> u16;
+    /// Its down alert (what its exporter says when it cannot reach the server), with
+    /// its promtool cases.
+    fn down(&self, b: &mut Builder, d: &Database, job: &str, base: &Labels);
+    /// Its alerts beyond being down (connections, memory, cluster health).
+    fn alerts(&self, _b: &mut Builder, _d: &Database, _job: &str, _base: &Labels) {}
+    /// The gauge its dashboard lists instances by, and the query of "reachable" over
+    /// the selector `sel`.
+    fn reachable(&self, sel: &str) -> (&'static str, String);
+    /// The vital signs its dashboard shows over `sel` (`r`: the rate window).
+    fn panels(&self, sel: &str, r: &str) -> Vec<DbPanel>;
 }
+
+/// Labels of an alert's result (and of its test series).
+pub type Labels = std::collections::BTreeMap<String, String>;
+
+/// Title, unit and `(query, legend)` of one database panel.
+pub type DbPanel = (&'static str, &'static str, Vec<(String, &'static str)>);
 
 /// The kind of a database.
 pub fn kind(k: DatabaseKind) -> &'static dyn Kind {

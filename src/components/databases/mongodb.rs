@@ -2,8 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{Kind, Login};
+use super::{DbPanel, Kind, Labels, Login};
 use crate::model::{ComposeService, Database, Hardening};
+use crate::rules::*;
 
 /// `kind = "mongodb"`.
 pub struct Mongodb;
@@ -41,5 +42,42 @@ impl Kind for Mongodb {
             ("MONGODB_PASSWORD".into(), login.password()),
         ]);
         9216
+    }
+
+    fn down(&self, b: &mut Builder, d: &Database, job: &str, base: &Labels) {
+        super::rules::gauge_down(b, d, job, base, "mongodb_up", "MongoDB");
+    }
+
+    fn reachable(&self, sel: &str) -> (&'static str, String) {
+        ("mongodb_up", format!("mongodb_up{{{sel}}}"))
+    }
+
+    fn panels(&self, sel: &str, r: &str) -> Vec<DbPanel> {
+        vec![
+            (
+                "Connections",
+                "short",
+                vec![(
+                    format!("mongodb_connections{{{sel},state=\"current\"}}"),
+                    "{{service}}",
+                )],
+            ),
+            (
+                "Operations",
+                "ops",
+                vec![(
+                    format!("sum by (service, type) (rate(mongodb_op_counters_total{{{sel}}}{r}))"),
+                    "{{service}} {{type}}",
+                )],
+            ),
+            (
+                "Resident memory",
+                "decmbytes",
+                vec![(
+                    format!("mongodb_memory{{{sel},type=\"resident\"}}"),
+                    "{{service}}",
+                )],
+            ),
+        ]
     }
 }

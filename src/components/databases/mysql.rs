@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{Kind, Login};
+use super::{DbPanel, Kind, Labels, Login};
 use crate::model::{ComposeService, Database, Hardening};
+use crate::rules::*;
 
 /// `kind = "mysql"`.
 pub struct Mysql;
@@ -40,5 +41,62 @@ impl Kind for Mysql {
         c.environment =
             BTreeMap::from([("MYSQLD_EXPORTER_PASSWORD".to_string(), login.password())]);
         9104
+    }
+
+    fn down(&self, b: &mut Builder, d: &Database, job: &str, base: &Labels) {
+        super::rules::gauge_down(b, d, job, base, "mysql_up", "MySQL");
+    }
+
+    fn reachable(&self, sel: &str) -> (&'static str, String) {
+        ("mysql_up", format!("mysql_up{{{sel}}}"))
+    }
+
+    fn alerts(&self, b: &mut Builder, _d: &Database, job: &str, base: &Labels) {
+        b.usage_alert(Usage {
+                alert: "MysqlTooManyConnections",
+                expr: format!("mysql_global_status_threads_connected{{job=\"{job}\"}} / mysql_global_variables_max_connections{{job=\"{job}\"}} > 0.8"),
+                summary: Text::new().t("MySQL ").l("service").t(" is running out of connections"),
+                of_what: " of max_connections.",
+                used: selector("mysql_global_status_threads_connected", base),
+                limit: selector("mysql_global_variables_max_connections", base),
+                result: base.clone(),
+                firing: (90, 100, "90 of 100 connections"),
+                quiet: (10, 100, "10 of 100 connections"),
+            });
+    }
+
+    fn panels(&self, sel: &str, r: &str) -> Vec<DbPanel> {
+        vec![
+            (
+                "Connections",
+                "short",
+                vec![
+                    (
+                        format!("mysql_global_status_threads_connected{{{sel}}}"),
+                        "{{service}} used",
+                    ),
+                    (
+                        format!("mysql_global_variables_max_connections{{{sel}}}"),
+                        "{{service}} max",
+                    ),
+                ],
+            ),
+            (
+                "Queries",
+                "ops",
+                vec![(
+                    format!("rate(mysql_global_status_queries{{{sel}}}{r})"),
+                    "{{service}}",
+                )],
+            ),
+            (
+                "Slow queries",
+                "ops",
+                vec![(
+                    format!("rate(mysql_global_status_slow_queries{{{sel}}}{r})"),
+                    "{{service}}",
+                )],
+            ),
+        ]
     }
 }

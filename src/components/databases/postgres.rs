@@ -2,8 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{Kind, Login};
+use super::{DbPanel, Kind, Labels, Login};
 use crate::model::{ComposeService, Database, Hardening};
+use crate::rules::*;
 
 /// `kind = "postgres"`.
 pub struct Postgres;
@@ -42,5 +43,67 @@ impl Kind for Postgres {
             ("DATA_SOURCE_PASS".into(), login.password()),
         ]);
         9187
+    }
+
+    fn down(&self, b: &mut Builder, d: &Database, job: &str, base: &Labels) {
+        super::rules::gauge_down(b, d, job, base, "pg_up", "PostgreSQL");
+    }
+
+    fn reachable(&self, sel: &str) -> (&'static str, String) {
+        ("pg_up", format!("pg_up{{{sel}}}"))
+    }
+
+    fn alerts(&self, b: &mut Builder, d: &Database, job: &str, base: &Labels) {
+        let mut act = base.clone();
+        act.insert("datname".into(), d.name.clone());
+        act.insert("state".into(), "active".into());
+        b.usage_alert(Usage {
+                    alert: "PostgresTooManyConnections",
+                    expr: format!("sum by (service, environment) (pg_stat_activity_count{{job=\"{job}\"}}) / max by (service, environment) (pg_settings_max_connections{{job=\"{job}\"}}) > 0.8"),
+                    summary: Text::new().t("PostgreSQL ").l("service").t(" is running out of connections"),
+                    of_what: " of max_connections.",
+                    used: selector("pg_stat_activity_count", &act),
+                    limit: selector("pg_settings_max_connections", base),
+                    result: labels(&[("environment", ENV), ("service", &d.name)]),
+                    firing: (90, 100, "90 of 100 connections"),
+                    quiet: (10, 100, "10 of 100 connections"),
+                });
+    }
+
+    fn panels(&self, sel: &str, r: &str) -> Vec<DbPanel> {
+        vec![
+            (
+                "Connections",
+                "short",
+                vec![
+                    (
+                        format!("sum by (service) (pg_stat_activity_count{{{sel}}})"),
+                        "{{service}} used",
+                    ),
+                    (
+                        format!("max by (service) (pg_settings_max_connections{{{sel}}})"),
+                        "{{service}} max",
+                    ),
+                ],
+            ),
+            (
+                "Transactions",
+                "ops",
+                vec![(
+                    format!(
+                        "sum by (service) (rate(pg_stat_database_xact_commit{{{sel}}}{r}) + rate(pg_stat_database_xact_rollback{{{sel}}}{r}))"
+                    ),
+                    "{{service}}",
+                )],
+            ),
+            (
+                "Database size",
+                "bytes",
+                vec![(
+                    format!("sum by (service, datname) (pg_database_size_bytes{{{sel}}})"),
+                    "{{service}} {{datname}}",
+                )],
+            ),
+        ]
     }
 }
