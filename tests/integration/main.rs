@@ -12,6 +12,7 @@ mod compose;
 mod detect;
 mod dialect;
 mod drift;
+mod engine;
 mod examples;
 mod explain;
 mod exporters;
