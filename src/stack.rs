@@ -282,6 +282,7 @@ pub fn assemble(model: &mut Model) {
     databases(model);
     crate::exporters::assemble(model);
     crate::components::assemble(model);
+    crate::alertmanager::join_receiver_networks(model);
     crate::components::referenced_vars(model);
     // Compose order: apps, databases, then monitoring (as a reader expects the file).
     model.compose.sort_by_key(|c| match c.role {

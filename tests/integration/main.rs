@@ -23,6 +23,7 @@ mod inventory;
 mod live;
 mod lockfile;
 mod quoting;
+mod receiver_networks;
 mod repository;
 mod robustness;
 mod rules;
