@@ -421,9 +421,10 @@ fn jobs_matcher(label: &str, names: &[&str]) -> String {
 }
 
 /// Regex of the Compose containers of these Compose services: with
-/// `COMPOSE_PROJECT_NAME=<project>` they are `<project>-<service>-<n>` (cAdvisor's `name`).
+/// `COMPOSE_PROJECT_NAME=<project>` they are `<project>-<service>-<n>` under Compose v2 and
+/// `<project>_<service>_<n>` under docker-compose v1 (cAdvisor's `name`).
 fn containers_regex(project: &str, compose_services: &[String]) -> String {
-    format!("{project}-({})-[0-9]+", compose_services.join("|"))
+    format!("{project}[-_]({})[-_][0-9]+", compose_services.join("|"))
 }
 
 // ---- dashboards
@@ -607,7 +608,7 @@ fn services_templated(model: &Model) -> Dashboard {
             uid: uid(&[&model.project, "services"]),
             title: format!("{}: service", model.project),
             name: "$service".into(),
-            containers: format!("{}-$service(-[0-9]+)?-[0-9]+", model.project),
+            containers: format!("{}[-_]$service(-[0-9]+)?[-_][0-9]+", model.project),
             compose: "$service(-[0-9]+)?".into(),
             raw,
             red: !metered.is_empty(),
@@ -1143,7 +1144,7 @@ fn containers(model: &Model) -> Dashboard {
         format!("{}: containers", model.project),
     );
     b.description = "Every container of the stack, from cAdvisor.".into();
-    let job = format!("job=\"cadvisor\",{ENV},name=~\"{}-.+\"", model.project);
+    let job = format!("job=\"cadvisor\",{ENV},name=~\"{}[-_].+\"", model.project);
     b.vars.push(instance_var(
         &format!("container_last_seen{{{job}}}"),
         "name",
@@ -2613,7 +2614,7 @@ mod tests {
         assert!(
             svc[0]
                 .json
-                .contains(r#"name=~\"big-$service(-[0-9]+)?-[0-9]+\""#)
+                .contains(r#"name=~\"big[-_]$service(-[0-9]+)?[-_][0-9]+\""#)
         );
         assert!(
             svc[0]

@@ -9,6 +9,7 @@ mod ci;
 mod cli;
 mod components;
 mod compose;
+mod container_names;
 mod detect;
 mod dialect;
 mod drift;
