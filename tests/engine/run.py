@@ -354,11 +354,11 @@ def containers(project):
     return json.loads(run([DOCKER, "inspect"] + ids, quiet=True).stdout)
 
 
-def run_project(example, env, obsgen, base):
+def run_project(example, source, env, obsgen, base):
     failures = []
     t_start = time.time()
     work = os.path.join(base, "%s-%s" % (example, env))
-    shutil.copytree(os.path.join(REPO, "examples", example), work)
+    shutil.copytree(source, work)
     run([obsgen, "-q", "-C", work, "secrets"])
     run([obsgen, "-q", "-C", work, "generate"])
     with open(os.path.join(work, "obsgen.toml"), "rb") as f:
@@ -519,7 +519,57 @@ def run_project(example, env, obsgen, base):
         if not ok:
             failures.append("grafana: " + detail)
 
-    # 7. no restarts, no permission errors, over the whole run.
+    # 7. cAdvisor selectors of the dashboards match the containers this engine runs (their
+    # names as docker-compose v1 gives them: <project>_<service>_<n>).
+    if prom_url and "cadvisor" in merged["services"]:
+        bases = [svc["name"] for svc in manifest.get("service") or []]
+        sels = set()
+        for fn in glob.glob(os.path.join(work, "monitoring/grafana/dashboards/**/*.json"), recursive=True):
+            for m in re.finditer(r'name=~"([^"]*)"', json.dumps(json.load(open(fn))).replace('\\"', '"')):
+                sel = m.group(1)
+                if "$instance" in sel:
+                    continue
+                sels.update([sel.replace("$service", b) for b in bases] if "$service" in sel else [sel])
+
+        def selectors():
+            bad = []
+            for sel in sorted(sels):
+                q = 'count(container_last_seen{job="cadvisor",name=~%s})' % json.dumps(sel)
+                st, body = http(prom_url + "/api/v1/query?" + urllib.parse.urlencode({"query": q}), auth)
+                res = json.loads(body)["data"]["result"] if st == 200 else []
+                if not res or float(res[0]["value"][1]) < 1:
+                    bad.append(sel)
+            return bool(sels) and not bad, "%d selectors; matching no container: %s" % (len(sels), bad)
+
+        ok, detail = wait_for("%s/%s dashboard container selectors match the engine's containers" % (example, env),
+                              selectors, 60)
+        if not ok:
+            failures.append("cAdvisor selectors: " + detail)
+
+    # 8. an alert reaches, through the generated route, a webhook receiver that is a service
+    # of the stack (the app stand-in records what it is POSTed).
+    for r in manifest.get("receiver") or []:
+        host = urllib.parse.urlsplit(r.get("url") or "").hostname
+        if r.get("kind") != "webhook" or host not in [svc["name"] for svc in manifest.get("service") or []]:
+            continue
+        port = urllib.parse.urlsplit(r["url"]).port or 80
+        cid = [c["Id"] for c in containers(project)
+               if c["Config"]["Labels"].get("com.docker.compose.service") == host]
+
+        def delivered():
+            if not cid:
+                return False, "no container %s" % host
+            p = run([DOCKER, "exec", cid[0], "wget", "-qO-", "http://127.0.0.1:%d/standin/received" % port],
+                    check=False, quiet=True)
+            got = json.loads(p.stdout) if p.returncode == 0 and p.stdout.strip() else []
+            return any(g["alerts"] for g in got), "received: %s" % got
+
+        ok, detail = wait_for("%s/%s alert delivered to webhook receiver %s (service %s)" % (example, env, r["name"], host),
+                              delivered, 120)
+        if not ok:
+            failures.append("webhook %s: %s" % (r["name"], detail))
+
+    # 9. no restarts, no permission errors, over the whole run.
     for c in containers(project):
         svc = c["Config"]["Labels"].get("com.docker.compose.service")
         if c["RestartCount"]:
@@ -544,6 +594,8 @@ def run_project(example, env, obsgen, base):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--examples", default=os.environ.get("OBSGEN_ENGINE_EXAMPLES", "minimal,shop"))
+    ap.add_argument("--projects", default=os.environ.get("OBSGEN_ENGINE_PROJECTS", "hooks"),
+                    help="test-only projects under tests/engine/projects/")
     ap.add_argument("--envs", default=os.environ.get("OBSGEN_ENGINE_ENVS", "production,development"))
     ap.add_argument("--obsgen", default=os.environ.get("OBSGEN_BIN", os.path.join(REPO, "target/debug/obsgen")))
     ap.add_argument("--cache", default=os.path.join(os.environ.get("VALIDATORS_PREFIX", "/opt/infra-validators"), "engine"))
@@ -564,14 +616,18 @@ def main():
         build_images(base, args.cache, keep)
         log("stand-in images ready in %.0fs" % (time.time() - t))
         blocked = block_egress()
-        for ex in args.examples.split(","):
-            for env in args.envs.split(","):
+        runs = [(ex, os.path.join(REPO, "examples", ex)) for ex in args.examples.split(",") if ex]
+        runs += [(pr, os.path.join(HERE, "projects", pr)) for pr in args.projects.split(",") if pr]
+        for name, source in runs:
+            with open(os.path.join(source, "obsgen.toml"), "rb") as f:
+                declared = tomllib.load(f)["project"].get("environments") or ["development", "production"]
+            for env in [e for e in args.envs.split(",") if e in declared]:
                 t = time.time()
                 try:
-                    results[(ex, env)] = run_project(ex, env, args.obsgen, base)
+                    results[(name, env)] = run_project(name, source, env, args.obsgen, base)
                 except Exception as e:
-                    results[(ex, env)] = ["error: %s" % e]
-                log("%s/%s took %.0fs" % (ex, env, time.time() - t))
+                    results[(name, env)] = ["error: %s" % e]
+                log("%s/%s took %.0fs" % (name, env, time.time() - t))
     finally:
         run_cleanups()
     failed = False

@@ -5,7 +5,8 @@ Each role serves the endpoints the generated stack uses and reads the files the 
 it; what each one proves and what it cannot prove is in docs/engine.md. Never used outside
 the engine test (scripts/engine-test.sh): the images are tagged obsgen-standin/*.
 
-  standin.py app PORT METRICS HEALTH... an application: metrics path (prometheus text) + health paths
+  standin.py app PORT METRICS HEALTH... an application: metrics path (prometheus text) + health paths;
+                                       records POSTs (a webhook receiver) at /standin/received
   standin.py grafana                   Grafana: provisioning, datasource secrets, /api/health, /metrics
   standin.py cadvisor                  cAdvisor: container_* series of the engine's containers (docker.sock)
   standin.py mongod                    MongoDB: root entrypoint that chowns /data/db and drops to 999
@@ -39,6 +40,9 @@ def serve(port, routes):
         def _go(self):
             path = urllib.parse.urlsplit(self.path).path
             fn = routes.get(path)
+            if self.command == "POST" and "POST" in routes:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                fn = lambda h: routes["POST"](h, path, body)  # noqa: E731
             if fn is None:
                 status, ctype, body = 404, "text/plain", "not found\n"
             else:
@@ -92,7 +96,20 @@ def app(port, metrics_path="/metrics", *health):
             "http_request_duration_seconds_count %d" % count["n"],
         ])
 
-    routes = {"/": lambda h: (200, "text/plain", "ok\n")}
+    received = []
+
+    def post(_h, path, body):
+        # A webhook receiver: record the alert names of every notification.
+        try:
+            names = [a["labels"]["alertname"] for a in json.loads(body).get("alerts", [])]
+        except (ValueError, KeyError, AttributeError):
+            names = ["<unparsable>"]
+        received.append({"path": path, "alerts": names})
+        log("POST %s: %s" % (path, names))
+        return 200, "text/plain", "ok\n"
+
+    routes = {"/": lambda h: (200, "text/plain", "ok\n"), "POST": post,
+              "/standin/received": lambda h: (200, "application/json", json.dumps(received))}
     for p in health:
         routes[p] = lambda h: (200, "text/plain", "ok\n")
     routes[metrics_path] = m

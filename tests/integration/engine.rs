@@ -38,7 +38,10 @@ fn generated_stacks_run_under_a_real_engine() {
                 !std::env::var("CI").is_ok_and(|v| v == "true" || v == "1"),
                 "engine test skipped under CI=true:\n{stdout}{stderr}"
             );
-            eprintln!("\n!!!!!!!! SKIPPED: engine test: {} !!!!!!!!\n", stdout.trim());
+            eprintln!(
+                "\n!!!!!!!! SKIPPED: engine test: {} !!!!!!!!\n",
+                stdout.trim()
+            );
         }
         code => panic!("engine test failed (exit {code:?}):\n{stdout}\n--- log:\n{stderr}"),
     }
