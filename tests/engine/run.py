@@ -170,6 +170,10 @@ def rootfs_tar(cache):
         run(["tar", "-C", tmp, "-cf", tar + ".part", "."], timeout=300)
         os.replace(tar + ".part", tar)
     finally:
+        # debootstrap mounts /proc (and more) inside the target; a failed run may leave them.
+        mounts = [line.split()[1] for line in open("/proc/mounts")]
+        for m in sorted((m for m in mounts if m.startswith(tmp + "/")), reverse=True):
+            run(["umount", "-l", m], check=False)
         shutil.rmtree(tmp, ignore_errors=True)
     return tar
 
@@ -178,14 +182,21 @@ def image_exists(ref):
     return run([DOCKER, "image", "inspect", ref], check=False, quiet=True).returncode == 0
 
 
+def image_id(ref):
+    p = run([DOCKER, "image", "inspect", "-f", "{{.Id}}", ref], check=False, quiet=True)
+    return p.stdout.strip() if p.returncode == 0 else None
+
+
 def build_images(work, cache, keep):
-    built = []
+    built, stale = [], []
 
     def remove_images():
         if keep:
             log("OBSGEN_ENGINE_KEEP_IMAGES=1: leaving %d obsgen-standin images" % len(built))
+            if stale:
+                run([DOCKER, "rmi", "-f"] + list(reversed(stale)), check=False)
             return
-        refs = [r for r in reversed(built)]
+        refs = list(reversed(built)) + list(reversed(stale))
         if refs:
             run([DOCKER, "rmi", "-f"] + refs, check=False)
 
@@ -210,9 +221,12 @@ def build_images(work, cache, keep):
     for name in ["common"] + sorted(set(STANDINS.values())) + ["app"]:
         ref = "%s/%s:%s" % (NS, name, TAG)
         arg = "ROOTFS=" + rootfs if name == "common" else "COMMON=" + common
+        before = image_id(ref)
         run([DOCKER, "build", "-q", "--network", "none", "--build-arg", arg, "-t", ref,
              "-f", os.path.join(HERE, "images", name + ".Dockerfile"), ctx], env=env, timeout=300)
         built.append(ref)
+        if before and before != image_id(ref):
+            stale.append(before)  # a kept image of an earlier run, replaced: remove it too
     for name in STANDINS.values():
         assert "%s/%s:%s" % (NS, name, TAG) in built
 
