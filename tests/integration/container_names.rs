@@ -34,6 +34,7 @@ fn selectors(p: &Project) -> BTreeSet<String> {
 #[test]
 fn container_selectors_match_compose_v1_and_v2_names() {
     let mut checked = 0;
+    let replica = Regex::new(r"-[0-9]+$").unwrap();
     for ex in examples() {
         let p = Project::example(&ex);
         p.generate();
@@ -54,7 +55,7 @@ fn container_selectors_match_compose_v1_and_v2_names() {
         // its replica suffix.
         let bases: BTreeSet<String> = services
             .iter()
-            .map(|s| Regex::new(r"-[0-9]+$").unwrap().replace(s, "").into_owned())
+            .map(|s| replica.replace(s, "").into_owned())
             .collect();
         for sel in selectors(&p) {
             if sel.contains("$instance") {
