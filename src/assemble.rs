@@ -23,7 +23,7 @@
 //! dashboards and datasources (when Grafana runs), the `.env` files Compose reads, and
 //! the networks.
 
-use crate::components::{REGISTRY, blackbox, prometheus};
+use crate::components::{REGISTRY, alertmanager, blackbox, prometheus};
 use crate::model::*;
 
 /// The stack of a settled input. Environments and Grafana's provisioning are still
@@ -74,6 +74,9 @@ pub fn assemble(settled: Settled) -> Model {
             fold(&mut model, contribution);
         }
     }
+    // Fold step: a receiver that names a service of the stack (webhook `url`, email
+    // `smarthost`) is reachable only if Alertmanager shares a network with it.
+    alertmanager::join_receiver_networks(&mut model);
     // Fold step: `PrometheusTargetMissing` watches the scrape jobs that have no down
     // alert of their own; only the assembled jobs say which those are.
     let others: Vec<&str> = model

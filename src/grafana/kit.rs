@@ -338,9 +338,10 @@ pub fn jobs_matcher(label: &str, names: &[&str]) -> String {
 }
 
 /// Regex of the Compose containers of these Compose services: with
-/// `COMPOSE_PROJECT_NAME=<project>` they are `<project>-<service>-<n>` (cAdvisor's `name`).
+/// `COMPOSE_PROJECT_NAME=<project>` they are `<project>-<service>-<n>` under Compose v2 and
+/// `<project>_<service>_<n>` under docker-compose v1 (cAdvisor's `name`).
 pub fn containers_regex(project: &str, compose_services: &[String]) -> String {
-    format!("{project}-({})-[0-9]+", compose_services.join("|"))
+    format!("{project}[-_]({})[-_][0-9]+", compose_services.join("|"))
 }
 
 /// A recording-rule query and, when known, the per-instance one from the raw metric.

@@ -188,7 +188,7 @@ fn service_dashboards_draw_the_manifest_thresholds_and_watch_the_replicas() {
     }
     let cpu = panel("CPU (cores)").to_string();
     assert!(
-        cpu.contains(r#"name=~\"shop-(backend-1|backend-2)-[0-9]+\""#),
+        cpu.contains(r#"name=~\"shop[-_](backend-1|backend-2)[-_][0-9]+\""#),
         "{cpu}"
     );
     // Every series the dashboards read is recorded or scraped by the generated config.

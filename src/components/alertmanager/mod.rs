@@ -307,6 +307,48 @@ fn inhibit_rules() -> Vec<Inhibit> {
     ]
 }
 
+/// A receiver whose address (webhook `url`, email `smarthost`) names a service of the stack
+/// or one of its aliases: Alertmanager joins that service's networks (all of them for its
+/// name, the alias's network for an alias), so the name resolves and notifications arrive.
+/// Runs once every service of the stack exists.
+pub fn join_receiver_networks(model: &mut Model) {
+    let hosts: Vec<String> = model
+        .receivers
+        .iter()
+        .flat_map(|r| r.url.iter().chain(r.smarthost.iter()))
+        .filter_map(|a| address_host(a))
+        .collect();
+    let mut needed: Vec<String> = Vec::new();
+    for c in model.compose.iter().filter(|c| c.name != NAME) {
+        for n in &c.networks {
+            let named = hosts.contains(&c.name) || n.aliases.iter().any(|a| hosts.contains(a));
+            if named && !needed.contains(&n.name) {
+                needed.push(n.name.clone());
+            }
+        }
+    }
+    if let Some(am) = model.compose.iter_mut().find(|c| c.name == NAME) {
+        for n in needed {
+            if !am.networks.iter().any(|a| a.name == n) {
+                am.networks.push(attach(&n));
+            }
+        }
+    }
+}
+
+/// The host of `scheme://user@host:port/path` or `host:port`, lowercased.
+fn address_host(address: &str) -> Option<String> {
+    let rest = address.split_once("://").map_or(address, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if host_port.starts_with('[') {
+        host_port.split(']').next()?.trim_start_matches('[')
+    } else {
+        host_port.split(':').next()?
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
 /// Alertmanager (`[components] alertmanager`).
 pub struct Alertmanager;
 

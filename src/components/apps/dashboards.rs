@@ -223,7 +223,7 @@ fn services_templated(settled: &Settled) -> Dashboard {
             uid: uid(&[&settled.project, "services"]),
             title: format!("{}: service", settled.project),
             name: "$service".into(),
-            containers: format!("{}-$service(-[0-9]+)?-[0-9]+", settled.project),
+            containers: format!("{}[-_]$service(-[0-9]+)?[-_][0-9]+", settled.project),
             compose: "$service(-[0-9]+)?".into(),
             raw,
             red: !metered.is_empty(),
@@ -563,7 +563,7 @@ mod tests {
         assert!(
             svc[0]
                 .json
-                .contains(r#"name=~\"big-$service(-[0-9]+)?-[0-9]+\""#)
+                .contains(r#"name=~\"big[-_]$service(-[0-9]+)?[-_][0-9]+\""#)
         );
         assert!(
             svc[0]

@@ -17,7 +17,7 @@ fn containers(settled: &Settled) -> Dashboard {
         format!("{}: containers", settled.project),
     );
     b.description = "Every container of the stack, from cAdvisor.".into();
-    let job = format!("job=\"cadvisor\",{ENV},name=~\"{}-.+\"", settled.project);
+    let job = format!("job=\"cadvisor\",{ENV},name=~\"{}[-_].+\"", settled.project);
     b.vars.push(instance_var(
         &format!("container_last_seen{{{job}}}"),
         "name",
