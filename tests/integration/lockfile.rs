@@ -11,7 +11,7 @@
 //! - CRLF checkouts: `.gitattributes` block, and `check` names the case.
 //!
 //! Interruptions are deterministic through the debug-only switches
-//! `OBSGEN_FAULT_ABORT_AFTER_WRITES` and `OBSGEN_FAULT_PAUSE_AFTER_WRITES` (src/project.rs).
+//! `OBSGEN_FAULT_ABORT_AFTER_WRITES` and `OBSGEN_FAULT_PAUSE_AFTER_WRITES` (src/project/disk.rs).
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

@@ -1,0 +1,121 @@
+//! `[alerts]`: thresholds, SLOs (service, objective, window) and custom alerts (names,
+//! PromQL in the dialect both Prometheus versions accept, labels, template delimiters).
+
+use std::collections::BTreeSet;
+
+use super::Checker;
+use crate::dialect;
+use crate::manifest::Manifest;
+use crate::units::is_label_name;
+
+pub(super) fn check_alerts(c: &mut Checker, m: &Manifest) {
+    let a = &m.alerts;
+    if let Some(r) = a.error_rate
+        && !(r > 0.0 && r < 1.0)
+    {
+        c.at(
+            "alerts.error_rate",
+            format!("error_rate = {r} can never be crossed by a 5xx ratio"),
+            "write a ratio strictly between 0 and 1 (0.05 means 5% of requests failing)",
+        );
+    }
+    if let Some(l) = &a.latency_p95 {
+        c.duration("alerts.latency_p95", l);
+    }
+    if let Some(f) = &a.for_ {
+        c.duration("alerts.for", f);
+    }
+    let services: BTreeSet<&str> = m.services.iter().map(|s| s.name.as_str()).collect();
+    for (i, slo) in a.slo.iter().flatten().enumerate() {
+        let base = format!("alerts.slo[{i}]");
+        if !services.contains(slo.service.as_str()) {
+            c.at(
+                &format!("{base}.service"),
+                format!("SLO for unknown service `{}`", slo.service),
+                "name a [[service]] of this manifest",
+            );
+        }
+        if !(slo.objective > 0.0 && slo.objective < 100.0) {
+            c.at(
+                &format!("{base}.objective"),
+                format!("objective {} is not a percentage below 100", slo.objective),
+                "write the availability target in percent, for example 99.9",
+            );
+        } else if 100.0 - slo.objective < 0.001 {
+            c.at(
+                &format!("{base}.objective"),
+                format!(
+                    "objective {} leaves an error budget too small to alert on",
+                    slo.objective
+                ),
+                "use at most 99.999",
+            );
+        }
+        if let Some(ms) = c.duration(&format!("{base}.window"), &slo.window)
+            && ms < 86_400_000
+        {
+            c.at(
+                &format!("{base}.window"),
+                "an SLO window shorter than 1d",
+                "use a window like `28d` or `30d`",
+            );
+        }
+    }
+    let mut names = BTreeSet::new();
+    for (i, rule) in a.custom.iter().flatten().enumerate() {
+        let base = format!("alerts.custom[{i}]");
+        if !is_label_name(&rule.name) || !rule.name.starts_with(|ch: char| ch.is_ascii_uppercase())
+        {
+            c.at(
+                &format!("{base}.name"),
+                format!("alert name `{}` is not a CamelCase identifier", rule.name),
+                "use letters and digits, starting with an uppercase letter (`QueueBacklogHigh`)",
+            );
+        }
+        // One name may have several severities (a warning and a critical threshold),
+        // which the critical-silences-warning inhibition relies on; each pair only once.
+        let severity = format!("{:?}", rule.severity).to_lowercase();
+        if !names.insert((rule.name.as_str(), severity.clone())) {
+            c.at(
+                &format!("{base}.name"),
+                format!(
+                    "duplicate custom alert `{}` with severity {severity}",
+                    rule.name
+                ),
+                "give each alert its own name, or each copy of a name its own severity",
+            );
+        }
+        if let Err(p) = dialect::check_promql(&rule.expr) {
+            c.at(&format!("{base}.expr"), p.message, p.help);
+        }
+        c.duration(&format!("{base}.for"), &rule.for_);
+        c.no_template(
+            &format!("{base}.summary"),
+            "the summary",
+            &rule.summary,
+            true,
+        );
+        if let Some(d) = &rule.description {
+            c.no_template(&format!("{base}.description"), "the description", d, true);
+        }
+        for (label, value) in &rule.labels {
+            let key = crate::load::key_path(&format!("{base}.labels"), label);
+            if !is_label_name(label) {
+                c.at_key(
+                    &key,
+                    format!("`{label}` is not a label name"),
+                    "use [a-zA-Z_][a-zA-Z0-9_]*",
+                );
+            } else if !c.reserved_label(&key, label, true)
+                && (label == "alertname" || label == "severity")
+            {
+                c.at_key(
+                    &key,
+                    format!("label `{label}` is set from the alert itself"),
+                    "Prometheus sets `alertname` to the alert's `name`, and obsgen sets `severity` from its `severity` field; remove this label",
+                );
+            }
+            c.no_template(&key, &format!("label `{label}`"), value, true);
+        }
+    }
+}
