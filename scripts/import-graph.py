@@ -72,22 +72,30 @@ def main():
                 p = os.path.join(root, n)
                 files[tuple(module_of(p))] = open(p, encoding="utf-8").read()
     mods = set(files)
+    # `pub use child::{a, b}` in a folder module: `crate::folder::a` is defined in the child.
+    reexports = {}
+    for m, text in files.items():
+        for child, names in re.findall(r"pub use (\w+)::\{?([^;]*?)\}?;", strip(text)):
+            if m + (child,) in mods:
+                for n in re.split(r"[,\s]+", names):
+                    n = n.split(" as ")[-1].strip()
+                    if n:
+                        reexports[(m, n)] = m + (child,)
     edges = {m: set() for m in mods}
     for m, text in files.items():
         body = strip(text)
         for kind, parts in paths(body):
-            base = list(m) if kind == "super" else []
-            if kind == "super":
-                base = base[:-1] if os.path.basename(SRC) else base
             parts = [p for p in parts if p]
             full = (list(m[:-1]) if kind == "super" else []) + parts
-            # longest prefix that is a file
             target = None
             for k in range(len(full), 0, -1):
                 if tuple(full[:k]) in mods:
                     target = tuple(full[:k])
+                    if k < len(full):
+                        target = reexports.get((target, full[k]), target)
                     break
-            if target and target != m and target[: len(m)] != m:
+            # A folder module and its own files are one unit: no edge between them.
+            if target and target[: len(m)] != m and m[: len(target)] != target:
                 edges[m].add(target)
     # strongly connected components (Tarjan)
     index, low, stack, on, sccs, n = {}, {}, [], set(), [], [0]

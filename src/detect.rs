@@ -189,7 +189,7 @@ pub fn scan(dir: &Path) -> Found {
             }
         }
     } else {
-        let root_name = crate::init::name_from_folder(dir);
+        let root_name = name_from_folder(dir);
         let has_subs = by_folder.iter().any(|(rel, _)| rel != ".");
         for (rel, mut f) in by_folder {
             // A root build file next to service folders is usually a workspace.
@@ -640,6 +640,28 @@ pub fn by_name(found: &Found) -> BTreeMap<&str, &FoundService> {
         .iter()
         .map(|s| (s.name.as_str(), s))
         .collect()
+}
+
+/// A DNS label made from a folder name (`My Shop` → `my-shop`), or `app`.
+pub fn name_from_folder(dir: &Path) -> String {
+    let raw = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let mut name: String = raw
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    while name.contains("--") {
+        name = name.replace("--", "-");
+    }
+    let name: String = name.trim_matches('-').chars().take(63).collect();
+    let name = name.trim_end_matches('-').to_string();
+    if crate::units::is_dns_label(&name) {
+        name
+    } else {
+        "app".into()
+    }
 }
 
 #[cfg(test)]

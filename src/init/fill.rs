@@ -7,8 +7,8 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use serde::Serialize;
 
 use super::answers::{Answers, AwsAnswers, ReceiverAnswers, ServiceAnswers, list, service_list};
-use super::gather::name_from_folder;
 use super::render_unsettled;
+use crate::detect::name_from_folder;
 use crate::settings::Layer;
 
 /// Everything filled in, for the template.

@@ -10,29 +10,8 @@ use super::answers::{
     Answers, AwsAnswers, Backend, CiAnswers, DeployAnswers, ProjectAnswers, RoutingAnswers,
     ServiceAnswers, StorageAnswers, StringOrList,
 };
+use crate::detect::name_from_folder;
 use crate::diag::{Diagnostic, Diagnostics, Source};
-
-/// A DNS label made from a folder name (`My Shop` → `my-shop`), or `app`.
-pub fn name_from_folder(dir: &Path) -> String {
-    let raw = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    let mut name: String = raw
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    while name.contains("--") {
-        name = name.replace("--", "-");
-    }
-    let name: String = name.trim_matches('-').chars().take(63).collect();
-    let name = name.trim_end_matches('-').to_string();
-    if crate::units::is_dns_label(&name) {
-        name
-    } else {
-        "app".into()
-    }
-}
 
 /// Turns `--set key=value` pairs into a TOML table (values parse as TOML when they
 /// can: `port=8080` is a number, `public=true` a boolean; else they are strings).

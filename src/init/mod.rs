@@ -23,8 +23,7 @@ pub use fill::{
     fill, parse_databases, profile_backends, settle_ports,
 };
 pub use gather::{
-    SCALAR_KEYS, answers_over, env_name, env_sets, gather, gather_all, name_from_folder,
-    parse_sets, proposals,
+    SCALAR_KEYS, answers_over, env_name, env_sets, gather, gather_all, parse_sets, proposals,
 };
 pub use missing::{Missing, missing, missing_error};
 
