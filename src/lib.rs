@@ -28,6 +28,7 @@ pub mod lock;
 pub mod manifest;
 pub mod metrics;
 pub mod model;
+pub mod parallel;
 pub mod plan;
 pub mod project;
 pub mod quote;

@@ -37,7 +37,7 @@ fn prometheus(m: &Model) -> Vec<Artifact> {
         )
     });
     // Rule files are the bulk of a large project: convert them on all cores.
-    let rules: Vec<Artifact> = crate::render::parallel_map(&m.rules, |r| {
+    let rules: Vec<Artifact> = crate::parallel::parallel_map(&m.rules, |r| {
         let mut files = vec![Artifact::per_item(
             format!("monitoring/prometheus/rules/{}.yml", r.name),
             "prometheus/rules.yml.j2",

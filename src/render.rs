@@ -15,7 +15,9 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use crate::assets;
 use crate::delivery::Delivery;
 use crate::model::Artifact;
+pub use crate::model::File;
 use crate::model::Model;
+use crate::parallel::parallel_map;
 
 /// What templates see as `m`: the stack, and the delivery (`m.ci`, `m.aws`) beside it.
 #[derive(serde::Serialize)]
@@ -24,16 +26,6 @@ struct Context<'a> {
     model: &'a Model,
     #[serde(flatten)]
     delivery: &'a Delivery,
-}
-
-/// A rendered file, not yet written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct File {
-    /// Path relative to the project root, `/`-separated.
-    pub path: String,
-    /// Template it came from, relative to the template set.
-    pub template: String,
-    pub bytes: Vec<u8>,
 }
 
 /// Quotes any value as a JSON scalar: strings become double-quoted with escapes
@@ -160,27 +152,6 @@ impl Renderer {
         };
         parallel_map(artifacts, render_one).into_iter().collect()
     }
-}
-
-/// Maps `f` over `items` on a few threads, keeping the order of `items`.
-pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(4);
-    if threads < 2 || items.len() < 8 {
-        return items.iter().map(&f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|c| scope.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("worker thread panicked"))
-            .collect()
-    })
 }
 
 #[cfg(test)]

@@ -161,7 +161,7 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
             let refs: Vec<(&File, &Json)> = docs.iter().map(|(f, v)| (*f, v)).collect();
             crate::grafana::verify(&refs).map_err(|e| anyhow!("bug in obsgen: {e:#}"))
         });
-        let values = crate::render::parallel_map(files, |f| {
+        let values = crate::parallel::parallel_map(files, |f| {
             if is_grafana(f) || is_rules(f) {
                 Ok(None) // parsed and checked by the threads above
             } else if needs_value(&f.path) {

@@ -37,8 +37,8 @@ mod workflow;
 use serde::Serialize;
 
 use crate::manifest::{CiProvider, Manifest};
+use crate::model::Artifact;
 use crate::model::Model;
-use crate::plan::Artifact;
 use ci_yml::ci_workflow;
 use deploy_yml::deploy_workflow;
 pub use deploy_yml::{

@@ -119,7 +119,7 @@ use std::collections::BTreeMap;
 
 use crate::manifest::{ErrorBackend, LogBackend, TraceBackend};
 pub use crate::model::addons::{Addons, ConfigFile};
-use crate::model::{Artifact, ComposeService, Model, attach, group};
+use crate::model::{Artifact, ComposeService, File, Model, attach, group};
 
 /// A UI published on the environment's monitoring address.
 pub struct Ui {
@@ -300,6 +300,14 @@ pub fn env_environment(model: &Model, compose: &str, env: &str) -> BTreeMap<Stri
 
 // ---- cross-file checks of the rendered files
 
+/// A rendered YAML file's value (`verify` has already parsed every file once; these
+/// checks read the few they compare).
+fn yaml(f: &File) -> anyhow::Result<serde_json::Value> {
+    let text = std::str::from_utf8(&f.bytes)?;
+    serde_saphyr::from_str(text)
+        .map_err(|e| anyhow::anyhow!("{} does not parse as YAML: {e}", f.path))
+}
+
 /// One Compose service as the wiring checks see it.
 struct Node {
     expose: Vec<u16>,
@@ -307,11 +315,11 @@ struct Node {
 }
 
 /// Compose services of the rendered `compose.yaml`: exposed ports and networks.
-fn nodes(files: &[crate::render::File]) -> anyhow::Result<BTreeMap<String, Node>> {
+fn nodes(files: &[File]) -> anyhow::Result<BTreeMap<String, Node>> {
     let Some(f) = files.iter().find(|f| f.path == "compose.yaml") else {
         return Ok(BTreeMap::new());
     };
-    let v = crate::verify::parse(f)?.unwrap_or_default();
+    let v = yaml(f)?;
     let mut out = BTreeMap::new();
     for (name, s) in v["services"].as_object().into_iter().flatten() {
         let expose = s["expose"]
@@ -365,12 +373,12 @@ fn reaches(
 /// Cross-file checks of the components' rendered files against `compose.yaml`: the
 /// collector's pipeline is complete and exports to a service that listens; Alloy,
 /// Filebeat and every Grafana datasource point at services they share a network with.
-pub fn verify(files: &[crate::render::File]) -> anyhow::Result<()> {
+pub fn verify(files: &[File]) -> anyhow::Result<()> {
     use anyhow::{anyhow, bail};
     let nodes = nodes(files)?;
     let get = |path: &str| files.iter().find(|f| f.path == path);
     if let Some(f) = get("monitoring/otel-collector/config.yml") {
-        let v = crate::verify::parse(f)?.unwrap_or_default();
+        let v = yaml(f)?;
         let pipelines = v["service"]["pipelines"]
             .as_object()
             .filter(|p| !p.is_empty())
@@ -424,7 +432,7 @@ pub fn verify(files: &[crate::render::File]) -> anyhow::Result<()> {
         }
     }
     if let Some(f) = get("monitoring/filebeat/filebeat.yml") {
-        let v = crate::verify::parse(f)?.unwrap_or_default();
+        let v = yaml(f)?;
         let hosts = v["output.elasticsearch"]["hosts"]
             .as_array()
             .filter(|h| !h.is_empty())
@@ -434,7 +442,7 @@ pub fn verify(files: &[crate::render::File]) -> anyhow::Result<()> {
         }
     }
     if let Some(f) = get(crate::grafana::DATASOURCES_FILE) {
-        let v = crate::verify::parse(f)?.unwrap_or_default();
+        let v = yaml(f)?;
         for d in v["datasources"].as_array().into_iter().flatten() {
             let url = d["url"].as_str().unwrap_or("");
             reaches(&nodes, &f.path, "grafana", url)?;

@@ -11,8 +11,8 @@ use anyhow::{Result, bail};
 use serde_json::Value as Json;
 
 use super::{DASHBOARDS_OUT, DATASOURCES_FILE, MAX_UID, PROMETHEUS_UID, SCHEMA_VERSION};
+use crate::model::File;
 use crate::model::Model;
-use crate::render::File;
 
 /// Values of the dashboard variables when a query is run outside Grafana.
 #[derive(Debug, Clone)]

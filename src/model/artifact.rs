@@ -87,3 +87,13 @@ impl Artifact {
         Format::of(&self.path)
     }
 }
+
+/// A rendered file, not yet written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    /// Path relative to the project root, `/`-separated.
+    pub path: String,
+    /// Template it came from, relative to the template set.
+    pub template: String,
+    pub bytes: Vec<u8>,
+}

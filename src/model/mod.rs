@@ -24,7 +24,7 @@ use serde::Serialize;
 
 pub use addons::{Addons, ConfigFile};
 pub use alerting::{Alertmanager, AmEnvironment, CustomAlert, Receiver, Route};
-pub use artifact::{Artifact, Format};
+pub use artifact::{Artifact, File, Format};
 pub use compose::{
     ComposeService, Condition, Dependency, Hardening, Healthcheck, NOBODY, Network,
     NetworkAttachment, Role, Secret, attach, read_only_hardening,
