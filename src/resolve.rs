@@ -392,7 +392,7 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
                 aliased: replicas.len() > 1,
                 replicas,
                 depends_on,
-                language: s.language.map(|l| format!("{l:?}").to_lowercase()),
+                language: s.language,
                 env: s.env.clone(),
                 env_refs: s
                     .env

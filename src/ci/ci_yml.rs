@@ -108,17 +108,6 @@ fn language_steps(lang: Language, ctx: &str, pins: &Pins) -> Vec<Step> {
     }
 }
 
-fn parse_language(s: &str) -> Language {
-    match s {
-        "node" => Language::Node,
-        "python" => Language::Python,
-        "go" => Language::Go,
-        "rust" => Language::Rust,
-        "java" => Language::Java,
-        _ => Language::Other,
-    }
-}
-
 pub(super) fn ci_workflow(
     model: &Model,
     pins: &Pins,
@@ -145,8 +134,8 @@ pub(super) fn ci_workflow(
             let ctx = s.build.as_deref()?.trim_end_matches('/');
             let ctx = ctx.strip_prefix("./").unwrap_or(ctx);
             let mut steps = vec![Step::uses("Check out", pins.action("checkout"), &[])];
-            if let Some(lang) = s.language.as_deref() {
-                steps.extend(language_steps(parse_language(lang), ctx, pins));
+            if let Some(lang) = s.language {
+                steps.extend(language_steps(lang, ctx, pins));
             }
             let image = "${{ steps.image.outputs.name }}:${{ github.sha }}";
             let cache_from = format!("type=gha,scope={}", s.name);

@@ -93,7 +93,7 @@ pub struct Service {
     /// Whether replicas share the service name as a network alias.
     pub aliased: bool,
     pub depends_on: Vec<Dependency>,
-    pub language: Option<String>,
+    pub language: Option<super::kinds::Language>,
     pub env: BTreeMap<String, String>,
     /// The `.env` variables `env` values reference (`${NAME}`, `${NAME:-default}`), in
     /// the order of `env`: Compose fills them in from `.env`.

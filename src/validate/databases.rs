@@ -9,10 +9,7 @@ pub(super) fn check_databases(c: &mut Checker, m: &Manifest) {
     for (i, d) in m.databases.iter().enumerate() {
         let var = crate::units::env_name_of(&d.name);
         let mut vars = vec![format!("{var}_PASSWORD")];
-        if matches!(
-            d.kind,
-            crate::manifest::DatabaseKind::Postgres | crate::manifest::DatabaseKind::Mongodb
-        ) {
+        if crate::components::databases::kind(d.kind).has_user() {
             vars.insert(0, format!("{var}_USER"));
         }
         let clashes: Vec<String> = vars
