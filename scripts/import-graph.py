@@ -14,14 +14,14 @@ SRC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file_
 # Stage of each top-level module, in the order data flows (ARCHITECTURE.md).
 STAGES = [
     ["model"],
-    ["units", "quote", "dialect", "diag", "fsx", "gitignore", "signals", "assets"],
+    ["units", "quote", "dialect", "diag", "fsx", "gitignore", "signals", "assets", "parallel"],
     ["manifest", "settings"],
     ["load"],
     ["validate"],
     ["resolve"],
     ["rules", "grafana", "dashboards"],
     ["components", "stack", "exporters", "alertmanager"],
-    ["assemble"],
+    ["assemble", "environments"],
     ["delivery", "ci", "aws"],
     ["plan"],
     ["render"],

@@ -26,6 +26,13 @@
 use crate::components::{REGISTRY, alertmanager, blackbox, prometheus};
 use crate::model::*;
 
+/// The whole model of a validated manifest: settled, assembled, with its environments.
+pub fn model(m: &crate::manifest::Manifest, manifest_file: &str) -> Model {
+    let mut model = assemble(crate::resolve::settle(m, manifest_file));
+    model.environments = crate::environments::build(m, &model);
+    model
+}
+
 /// The stack of a settled input. Environments and Grafana's provisioning are still
 /// added afterwards by [`crate::resolve`].
 /// The stack of a settled input. Rules and environments are still added afterwards by

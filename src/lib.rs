@@ -18,6 +18,7 @@ pub mod delivery;
 pub mod detect;
 pub mod diag;
 pub mod dialect;
+pub mod environments;
 pub mod explain;
 pub mod fsx;
 pub mod gitignore;

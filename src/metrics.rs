@@ -416,7 +416,7 @@ mod tests {
     fn shop() -> Model {
         let m: crate::manifest::Manifest =
             toml::from_str(include_str!("../examples/shop/obsgen.toml")).unwrap();
-        crate::resolve::resolve(&m, "obsgen.toml")
+        crate::assemble::model(&m, "obsgen.toml")
     }
 
     const REDIS_RULES: &str = "monitoring/prometheus/rules/database-redis.yml";
@@ -476,7 +476,7 @@ mod tests {
         // Before the fix it read a metric elasticsearch_exporter removed in v1.7.0.
         let m: crate::manifest::Manifest =
             toml::from_str(include_str!("../examples/all-exporters/obsgen.toml")).unwrap();
-        let m = crate::resolve::resolve(&m, "obsgen.toml");
+        let m = crate::assemble::model(&m, "obsgen.toml");
         let mut files = rendered(&m);
         replace(
             &mut files,
@@ -572,7 +572,7 @@ mod tests {
             ))
             .unwrap();
             let m: crate::manifest::Manifest = toml::from_str(&text).unwrap();
-            let m = crate::resolve::resolve(&m, "obsgen.toml");
+            let m = crate::assemble::model(&m, "obsgen.toml");
             let mut rules = 0;
             for f in rendered(&m)
                 .iter()

@@ -12,7 +12,7 @@ use crate::assets;
 use crate::components::prometheus::login;
 use crate::manifest::{DatabaseKind, Manifest};
 use crate::model::*;
-use crate::settings::{EnvSettings, Layer, Publish, StackProfile};
+use crate::settings::{EnvSettings, Layer, StackProfile};
 use crate::units::{format_duration, parse_duration};
 
 /// Compose service names obsgen itself may generate; user names must not take them.
@@ -90,144 +90,6 @@ pub fn env_settings(m: &Manifest, env: &str) -> EnvSettings {
     own.over(base)
 }
 
-/// One port published to the host in one environment.
-#[derive(Debug, Clone)]
-pub struct Published {
-    /// Who publishes it, for messages (`service `gateway``).
-    pub owner: String,
-    /// Compose service that publishes it.
-    pub compose: String,
-    pub address: String,
-    pub host_port: u16,
-    pub container_port: u16,
-    /// Manifest key to point at when it collides.
-    pub key: String,
-    /// A monitoring UI (listed first, so a clash blames the other owner).
-    pub monitoring: bool,
-}
-
-/// Every port published in an environment: app services, databases, monitoring UIs.
-pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
-    let s = &env_settings(m, env);
-    let publish = s.publish.expect("profile sets publish");
-    let mut out = Vec::new();
-    // Point at the override if the manifest sets the port, else at the environment's name.
-    let env_key = |field: &str| {
-        let overridden = m.environment.get(env).is_some_and(|o| match field {
-            "prometheus_port" => o.prometheus_port.is_some(),
-            "alertmanager_port" => o.alertmanager_port.is_some(),
-            "grafana_port" => o.grafana_port.is_some(),
-            f => crate::components::ui_port(o, f).is_some(),
-        });
-        if overridden {
-            format!("environment.{env}.{field}")
-        } else {
-            let k = m
-                .project
-                .environments
-                .iter()
-                .position(|e| e == env)
-                .unwrap_or(0);
-            format!("project.environments[{k}]")
-        }
-    };
-    let monitoring = s
-        .monitoring_address
-        .clone()
-        .expect("profile sets monitoring_address");
-    out.push(Published {
-        owner: "the Prometheus UI".into(),
-        compose: "prometheus".into(),
-        address: monitoring.clone(),
-        host_port: s.prometheus_port.expect("profile sets prometheus_port"),
-        container_port: 9090,
-        key: env_key("prometheus_port"),
-        monitoring: true,
-    });
-    if stack(m).components.grafana.unwrap_or(true) {
-        out.push(Published {
-            owner: "the Grafana UI".into(),
-            compose: "grafana".into(),
-            address: monitoring.clone(),
-            host_port: s.grafana_port.expect("profile sets grafana_port"),
-            container_port: 3000,
-            key: env_key("grafana_port"),
-            monitoring: true,
-        });
-    }
-    if stack(m).components.alertmanager.unwrap_or(true) {
-        out.push(Published {
-            owner: "the Alertmanager UI".into(),
-            compose: crate::alertmanager::NAME.into(),
-            address: monitoring.clone(),
-            host_port: s.alertmanager_port.expect("profile sets alertmanager_port"),
-            container_port: crate::alertmanager::PORT,
-            key: env_key("alertmanager_port"),
-            monitoring: true,
-        });
-    }
-    for ui in crate::components::uis(m) {
-        out.push(Published {
-            owner: ui.owner.into(),
-            compose: ui.compose.into(),
-            address: monitoring.clone(),
-            host_port: crate::components::ui_port(s, ui.field).expect("profile sets UI ports"),
-            container_port: ui.container_port,
-            key: env_key(ui.field),
-            monitoring: true,
-        });
-    }
-    for (i, svc) in m.services.iter().enumerate() {
-        let single = svc.replicas.unwrap_or(1) <= 1;
-        let shown = match publish {
-            Publish::All => single,
-            Publish::Public => svc.public && single,
-        };
-        if !shown {
-            continue;
-        }
-        let address = if svc.public && publish == Publish::Public {
-            s.public_address
-                .clone()
-                .expect("profile sets public_address")
-        } else {
-            s.bind_address.clone().expect("profile sets bind_address")
-        };
-        let key = if svc.host_port.is_some() {
-            format!("service[{i}].host_port")
-        } else {
-            format!("service[{i}].port")
-        };
-        out.push(Published {
-            owner: format!("service `{}`", svc.name),
-            compose: svc.name.clone(),
-            address,
-            host_port: svc.host_port.unwrap_or(svc.port),
-            container_port: svc.port,
-            key,
-            monitoring: false,
-        });
-    }
-    if publish == Publish::All {
-        for (i, db) in m.databases.iter().enumerate() {
-            out.push(Published {
-                owner: format!("database `{}`", db.name),
-                compose: db.name.clone(),
-                address: s.bind_address.clone().expect("profile sets bind_address"),
-                host_port: db.host_port.unwrap_or(db.kind.port()),
-                container_port: db.kind.port(),
-                key: if db.host_port.is_some() {
-                    format!("database[{i}].host_port")
-                } else {
-                    format!("database[{i}].name")
-                },
-                monitoring: false,
-            });
-        }
-    }
-    out
-}
-
 /// The container health check of an app service: `health_cmd` as given, else a probe
 /// of `health` on loopback with `health_check` (default `wget`: present in busybox and
 /// alpine images; exec form, so no shell is needed). `None` without either. Written for
@@ -272,11 +134,25 @@ pub fn app_healthcheck(s: &crate::manifest::Service) -> Option<Healthcheck> {
 }
 
 /// Builds the model of a validated manifest.
+/// The optional components' settings, from the layered manifest.
+fn addons(m: &Manifest) -> Addons {
+    let stack = stack(m);
+    let retention = stack.logging.retention.clone().expect("preset");
+    let ms = parse_duration(&retention).expect("validated");
+    Addons {
+        log_retention_hours: ms.div_ceil(3_600_000).max(24),
+        log_retention: retention,
+        sampling_percentage: (stack.tracing.sample_ratio.expect("preset") * 1e6).round() / 1e4,
+        dsn_env: stack.errors.dsn_env.clone().expect("preset"),
+        buckets: m.storage.minio.as_ref().map(|s| s.buckets.clone()),
+    }
+}
+
 /// How to make a random secret, as `.env.example` says it.
 pub const RANDOM: &str =
     "secret; run `obsgen secrets`, or make one with: openssl rand -base64 32 | tr -d '/+='";
 
-pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
+pub fn settle(m: &Manifest, manifest_file: &str) -> Settled {
     let images = assets::images(&m.project.templates);
     let image = |name: &str| {
         images
@@ -468,7 +344,7 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         custom: alerts.custom.clone().unwrap_or_default(),
     };
 
-    let settled = Settled {
+    Settled {
         project: m.project.name.clone(),
         manifest_file: manifest_file.into(),
         obsgen_version: env!("CARGO_PKG_VERSION").into(),
@@ -488,7 +364,7 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
         web: login::web_auth(login::LOCKED_HASH, true),
         remote_write: crate::components::prometheus::remote_write::remote_write(m),
         domain: m.deploy.aws.as_ref().and_then(|a| a.domain.clone()),
-        addons: crate::components::settings(m),
+        addons: addons(m),
         environment_names: m.project.environments.clone(),
         max_scrape_interval: m
             .project
@@ -497,165 +373,6 @@ pub fn resolve(m: &Manifest, manifest_file: &str) -> Model {
             .map(|env| env_settings(m, env).scrape_interval.expect("overlay"))
             .max_by_key(|i| parse_duration(i).unwrap_or(0))
             .unwrap_or_else(|| "15s".into()),
-    };
-    let mut model = crate::assemble::assemble(settled);
-    model.environments = m
-        .project
-        .environments
-        .iter()
-        .map(|env| environment(m, env, &model))
-        .collect();
-    model
-}
-
-/// What one environment adds to the base stack.
-fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
-    let s = env_settings(m, env);
-    let mut published: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for p in published_ports(m, env) {
-        published.entry(p.compose).or_default().push(format!(
-            "{}:{}:{}",
-            p.address, p.host_port, p.container_port
-        ));
-    }
-    let hardened = s.hardening.expect("overlay");
-    let hot_reload = s.hot_reload.expect("overlay");
-    let role_limits = |c: &ComposeService| {
-        let (cpus, memory, cpus_r, memory_r) = match c.role {
-            Role::App => (s.cpus, &s.memory, s.cpus_reservation, &s.memory_reservation),
-            Role::Database => (
-                s.database_cpus,
-                &s.database_memory,
-                s.database_cpus_reservation,
-                &s.database_memory_reservation,
-            ),
-            Role::Monitoring => (
-                s.monitoring_cpus,
-                &s.monitoring_memory,
-                s.monitoring_cpus_reservation,
-                &s.monitoring_memory_reservation,
-            ),
-            Role::Exporter => (
-                s.exporter_cpus,
-                &s.exporter_memory,
-                s.exporter_cpus_reservation,
-                &s.exporter_memory_reservation,
-            ),
-        };
-        let mut memory = memory.clone().expect("overlay");
-        if let Some(floor) = c.min_memory_mib
-            && crate::units::parse_memory(&memory).unwrap_or(0) < floor * 1024 * 1024
-        {
-            memory = format!("{floor}M");
-        }
-        Limits {
-            cpus: format!("{}", cpus.expect("overlay")),
-            memory,
-            cpus_reservation: format!("{}", cpus_r.expect("overlay")),
-            memory_reservation: memory_r.clone().expect("overlay"),
-        }
-    };
-    let prometheus_file = format!("prometheus.{env}.yml");
-    let prometheus_args = vec![
-        format!("--config.file=/etc/prometheus/{prometheus_file}"),
-        "--storage.tsdb.path=/prometheus".into(),
-        login::WEB_CONFIG_ARG.into(),
-        format!(
-            "--storage.tsdb.retention.time={}",
-            s.retention_time.clone().expect("overlay")
-        ),
-        format!(
-            "--storage.tsdb.retention.size={}",
-            s.retention_size.clone().expect("overlay")
-        ),
-    ];
-    let restart: String = s.restart.expect("overlay").as_str().into();
-    let services = model
-        .compose
-        .iter()
-        .map(|c| {
-            let ports = published.remove(&c.name).unwrap_or_default();
-            // Hardened, only `edge` is not internal: a container that publishes a port
-            // here (a database with `publish = "all"`) joins it in this environment.
-            let on_edge = c.networks.iter().any(|n| n.name == "edge");
-            let networks = if hardened && !ports.is_empty() && !on_edge {
-                vec!["edge".to_string()]
-            } else {
-                Vec::new()
-            };
-            (c, ports, networks)
-        })
-        .map(|(c, ports, networks)| EnvService {
-            name: c.name.clone(),
-            ports,
-            networks,
-            limits: Some(role_limits(c)),
-            environment: crate::components::env_environment(model, &c.name, env)
-                .into_iter()
-                .filter(|(k, _)| !c.environment.contains_key(k))
-                .collect(),
-            restart: if c.one_shot {
-                "no".to_string()
-            } else {
-                restart.clone()
-            },
-            command: if c.name == model.prometheus.name {
-                Some(prometheus_args.clone())
-            } else if hot_reload && c.dev_command.is_some() {
-                c.dev_command.clone()
-            } else {
-                c.env_command
-                    .as_ref()
-                    .map(|args| args.iter().map(|a| a.replace("{env}", env)).collect())
-            },
-            hardening: hardened.then(|| c.hardening.clone()),
-            volumes: c
-                .dev_volume
-                .iter()
-                .filter(|_| hot_reload)
-                .cloned()
-                .collect(),
-        })
-        .collect();
-    debug_assert!(
-        published.is_empty(),
-        "published ports of unknown services: {published:?}"
-    );
-    Environment {
-        name: env.to_string(),
-        compose_file: format!("compose.{env}.yaml"),
-        prometheus_file,
-        scrape_interval: s.scrape_interval.clone().expect("overlay"),
-        scrape_timeout: s.scrape_timeout.clone().expect("overlay"),
-        evaluation_interval: s.evaluation_interval.clone().expect("overlay"),
-        retention_time: s.retention_time.clone().expect("overlay"),
-        retention_size: s.retention_size.clone().expect("overlay"),
-        restart,
-        log_max_size: s.log_max_size.clone().expect("overlay"),
-        log_max_file: s.log_max_file.expect("overlay"),
-        hardening: hardened,
-        services,
-        // Hardened: only `edge` reaches the outside; `app` and `monitoring` are internal
-        // (an overlay redefines a network: docker-compose v1 replaces its definition,
-        // Compose v2 merges it — the same result, as the base defines them empty).
-        networks: if hardened {
-            model
-                .networks
-                .iter()
-                .filter(|n| n.name != "edge")
-                .map(|n| Network {
-                    name: n.name.clone(),
-                    internal: true,
-                })
-                .collect()
-        } else {
-            Vec::new()
-        },
-        prometheus_args,
-        alertmanager: model
-            .alertmanager
-            .as_ref()
-            .map(|_| crate::alertmanager::environment(&model.routes, &s, env)),
     }
 }
 
@@ -695,7 +412,7 @@ retention_time = "90d"
     fn replicas_are_named_services_and_dependencies_expand() {
         assert_eq!(replica_names("api", 1), vec!["api"]);
         assert_eq!(replica_names("api", 2), vec!["api-1", "api-2"]);
-        let m = resolve(&manifest(SHOP), "obsgen.toml");
+        let m = crate::assemble::model(&manifest(SHOP), "obsgen.toml");
         let gw = &m.services[0];
         let deps: Vec<(&str, &str)> = gw
             .depends_on
@@ -726,7 +443,7 @@ retention_time = "90d"
 
     #[test]
     fn environments_layer_manifest_over_overlay() {
-        let m = resolve(&manifest(SHOP), "obsgen.toml");
+        let m = crate::assemble::model(&manifest(SHOP), "obsgen.toml");
         let prod = &m.environments[1];
         assert_eq!(prod.retention_time, "90d", "manifest override");
         assert_eq!(prod.retention_size, "20GB", "from profiles/production.toml");
@@ -743,7 +460,7 @@ retention_time = "90d"
     #[test]
     fn published_ports_follow_the_environment() {
         let m = manifest(SHOP);
-        let dev: Vec<String> = published_ports(&m, "development")
+        let dev: Vec<String> = crate::environments::published_ports(&m, "development")
             .iter()
             .map(|p| format!("{}={}:{}", p.compose, p.address, p.host_port))
             .collect();
@@ -758,7 +475,7 @@ retention_time = "90d"
                 "db=127.0.0.1:5432"
             ]
         );
-        let prod: Vec<String> = published_ports(&m, "production")
+        let prod: Vec<String> = crate::environments::published_ports(&m, "production")
             .iter()
             .map(|p| format!("{}={}:{}", p.compose, p.address, p.host_port))
             .collect();
@@ -807,7 +524,7 @@ kind = "elasticsearch"
 
     #[test]
     fn app_container_fields_reach_the_compose_service() {
-        let m = resolve(&manifest(CONTAINER), "obsgen.toml");
+        let m = crate::assemble::model(&manifest(CONTAINER), "obsgen.toml");
         let api = m.compose.iter().find(|c| c.name == "api").unwrap();
         // Default check: wget, exec form; `$` escaped for Compose.
         assert_eq!(
@@ -870,7 +587,7 @@ kind = "elasticsearch"
 
     #[test]
     fn env_references_to_dot_env_are_listed_and_other_dollars_are_literal() {
-        let m = resolve(
+        let m = crate::assemble::model(
             &manifest(
                 "[project]\nname = \"c\"\n[[service]]\nname = \"api\"\nimage = \"ghcr.io/a/api:1.0.0\"\nport = 80\nenv = { URL = \"http://${API_HOST:-api}:${API_PORT}/$x\", N = \"${NAME-}\" }\n",
             ),
@@ -898,7 +615,7 @@ kind = "elasticsearch"
 
     #[test]
     fn secrets_are_env_references_never_values() {
-        let m = resolve(&manifest(SHOP), "obsgen.toml");
+        let m = crate::assemble::model(&manifest(SHOP), "obsgen.toml");
         let db = &m.databases[0];
         let server = m.compose.iter().find(|c| c.name == db.name).unwrap();
         assert_eq!(

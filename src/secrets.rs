@@ -409,7 +409,7 @@ match = { severity = "critical" }
 receivers = ["chat"]
 "##;
         let m = project::load_valid(text.into(), "obsgen.toml").unwrap();
-        crate::resolve::resolve(&m, "obsgen.toml")
+        crate::assemble::model(&m, "obsgen.toml")
     }
 
     fn counter() -> impl FnMut() -> Result<String> {

@@ -118,7 +118,7 @@ pub struct Smoke {
 /// Public services with a health endpoint, at the port `env` publishes them on an
 /// address reachable from outside.
 pub fn smoke_tests(m: &Manifest, model: &Model, env: &str) -> Vec<Smoke> {
-    crate::resolve::published_ports(m, env)
+    crate::environments::published_ports(m, env)
         .into_iter()
         .filter(|p| !p.monitoring && !is_loopback(&p.address))
         .filter_map(|p| {
@@ -156,7 +156,7 @@ pub(super) fn deploy_workflow(
     let mut jobs = Vec::new();
     for env in &envs {
         let upper = env.to_uppercase();
-        let prom_port = crate::resolve::published_ports(m, env)
+        let prom_port = crate::environments::published_ports(m, env)
             .iter()
             .find(|p| p.compose == model.prometheus.name)
             .map_or(model.prometheus.port, |p| p.host_port);

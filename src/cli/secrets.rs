@@ -15,7 +15,7 @@ pub(super) fn secrets(cli: &Cli, dry_run: bool, check: bool) -> Result<u8> {
     let text = std::fs::read_to_string(&project.manifest)
         .with_context(|| format!("reading {}", project.manifest.display()))?;
     let manifest = project::load_valid(text, &project.manifest_name)?;
-    let model = crate::resolve::resolve(&manifest, &project.manifest_name);
+    let model = crate::assemble::model(&manifest, &project.manifest_name);
     let plan = crate::secrets::run(&project.root, &model, dry_run)?;
     let pending = plan.dotenv.is_some()
         || !plan.files.is_empty()

@@ -227,20 +227,6 @@ pub fn ui_port(s: &crate::settings::EnvSettings, field: &str) -> Option<u16> {
     }
 }
 
-/// Decides the components' settings from the layered manifest.
-pub fn settings(m: &Manifest) -> Addons {
-    let stack = crate::resolve::stack(m);
-    let retention = stack.logging.retention.clone().expect("preset");
-    let ms = crate::units::parse_duration(&retention).expect("validated");
-    Addons {
-        log_retention_hours: ms.div_ceil(3_600_000).max(24),
-        log_retention: retention,
-        sampling_percentage: (stack.tracing.sample_ratio.expect("preset") * 1e6).round() / 1e4,
-        dsn_env: stack.errors.dsn_env.clone().expect("preset"),
-        buckets: m.storage.minio.as_ref().map(|s| s.buckets.clone()),
-    }
-}
-
 /// The configuration files of the components.
 pub fn artifacts(model: &Model) -> Vec<Artifact> {
     model
@@ -592,7 +578,7 @@ mod tests {
 
     fn model(text: &str) -> Model {
         let m: Manifest = toml::from_str(text).unwrap();
-        crate::resolve::resolve(&m, "obsgen.toml")
+        crate::assemble::model(&m, "obsgen.toml")
     }
 
     const BASE: &str = r#"
@@ -973,7 +959,7 @@ replicas = 2
         );
         let m: Manifest = toml::from_str(&text).unwrap();
         for env in ["development", "production"] {
-            let ui: Vec<String> = crate::resolve::published_ports(&m, env)
+            let ui: Vec<String> = crate::environments::published_ports(&m, env)
                 .into_iter()
                 .filter(|p| p.monitoring)
                 .map(|p| format!("{}={}:{}", p.compose, p.address, p.host_port))
@@ -987,7 +973,7 @@ replicas = 2
                 assert!(ui.contains(&want.to_string()), "{env}: {ui:?}");
             }
         }
-        let model = crate::resolve::resolve(&m, "obsgen.toml");
+        let model = crate::assemble::model(&m, "obsgen.toml");
         // Whatever publishes a port is on the edge network (never internal).
         for env in &model.environments {
             for s in env.services.iter().filter(|s| !s.ports.is_empty()) {

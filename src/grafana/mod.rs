@@ -93,7 +93,7 @@ mod tests {
 
     fn model(text: &str) -> Model {
         let m: crate::manifest::Manifest = toml::from_str(text).unwrap();
-        crate::resolve::resolve(&m, "obsgen.toml")
+        crate::assemble::model(&m, "obsgen.toml")
     }
 
     fn shop() -> Model {

@@ -381,9 +381,9 @@ pub fn settle_ports(filled: &mut Filled) -> Result<Vec<String>> {
             .iter()
             .filter(|e| known.contains(e))
             .collect();
-        let all: Vec<Vec<crate::resolve::Published>> = envs
+        let all: Vec<Vec<crate::environments::Published>> = envs
             .iter()
-            .map(|e| crate::resolve::published_ports(m, e))
+            .map(|e| crate::environments::published_ports(m, e))
             .collect();
         let used: std::collections::BTreeSet<u16> =
             all.iter().flatten().map(|p| p.host_port).collect();

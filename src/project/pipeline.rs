@@ -15,7 +15,7 @@ use crate::delivery::Delivery;
 use crate::diag::Diagnostics;
 use crate::lock::{Lock, LockedFile, sha256};
 use crate::render::Renderer;
-use crate::{assets, load, plan, resolve, validate, verify};
+use crate::{assets, load, plan, validate, verify};
 
 /// Loads and validates manifest text; the diagnostics name `display`. Load and
 /// validation problems come back together where the document can be read around the
@@ -57,7 +57,7 @@ pub fn generate_stages(
     stage("load");
     let manifest = load_valid(text.to_string(), manifest_name)?;
     stage("resolve");
-    let mut model = resolve::resolve(&manifest, manifest_name);
+    let mut model = crate::assemble::model(&manifest, manifest_name);
     exporters::apply_web(&mut model, web)?;
     stage("plan");
     let renderer = Renderer::new(&model.templates, overlay)?;

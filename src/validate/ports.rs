@@ -1,11 +1,10 @@
 //! Published host ports: two owners of one host port (on overlapping addresses) in an
-//! environment, from the ports each environment resolves to ([`crate::resolve::published_ports`]).
+//! environment, from the ports each environment resolves to ([`crate::environments::published_ports`]).
 
 use std::collections::BTreeMap;
 
 use super::Checker;
 use crate::manifest::Manifest;
-use crate::resolve;
 
 /// Two owners of one host port (on overlapping addresses), per environment; a clash
 /// found in several environments is reported once, naming them all.
@@ -13,8 +12,8 @@ pub(super) fn check_host_ports(c: &mut Checker, m: &Manifest) {
     // (key, message) → environments
     let mut clashes: BTreeMap<(String, String, bool, bool), Vec<String>> = BTreeMap::new();
     for env in &m.project.environments {
-        let mut seen: Vec<(String, resolve::Published)> = Vec::new();
-        for p in resolve::published_ports(m, env) {
+        let mut seen: Vec<(String, crate::environments::Published)> = Vec::new();
+        for p in crate::environments::published_ports(m, env) {
             let addr = if p.address == "0.0.0.0" || p.address == "::" {
                 "*".to_string()
             } else {

@@ -495,7 +495,7 @@ mod tests {
 
     fn model(text: &str) -> Model {
         let m: crate::manifest::Manifest = toml::from_str(text).unwrap();
-        crate::resolve::resolve(&m, "obsgen.toml")
+        crate::assemble::model(&m, "obsgen.toml")
     }
 
     /// A manifest with `n` scraped services (`svc-001`…), every tenth with 2 replicas.

@@ -183,7 +183,7 @@ mod tests {
                         "[project]\nname = \"shop\"\n[logging]\nbackend = \"{logging}\"\n[tracing]\nbackend = \"{tracing}\"\n{storage}"
                     );
                     let m: crate::manifest::Manifest = toml::from_str(&text).unwrap();
-                    let model = crate::resolve::resolve(&m, "obsgen.toml");
+                    let model = crate::assemble::model(&m, "obsgen.toml");
                     let scraped: Vec<&str> = model
                         .scrape_jobs
                         .iter()

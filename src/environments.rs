@@ -1,0 +1,310 @@
+//! The environments: which ports each one publishes on which host address
+//! ([`published_ports`], read by validation, CI, AWS and `init` as well), and what each one
+//! adds to the assembled stack (the Compose overlay per service, Prometheus's and
+//! Alertmanager's settings), built after the components' contributions are folded.
+
+use std::collections::BTreeMap;
+
+use crate::components::prometheus::login;
+use crate::manifest::Manifest;
+use crate::model::*;
+use crate::resolve::{env_settings, stack};
+use crate::settings::Publish;
+
+/// The environments of an assembled stack, in manifest order.
+pub fn build(m: &Manifest, model: &Model) -> Vec<Environment> {
+    m.project
+        .environments
+        .iter()
+        .map(|env| environment(m, env, model))
+        .collect()
+}
+
+/// One port published to the host in one environment.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// Who publishes it, for messages (`service `gateway``).
+    pub owner: String,
+    /// Compose service that publishes it.
+    pub compose: String,
+    pub address: String,
+    pub host_port: u16,
+    pub container_port: u16,
+    /// Manifest key to point at when it collides.
+    pub key: String,
+    /// A monitoring UI (listed first, so a clash blames the other owner).
+    pub monitoring: bool,
+}
+
+/// Every port published in an environment: app services, databases, monitoring UIs.
+pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
+    let s = &env_settings(m, env);
+    let publish = s.publish.expect("profile sets publish");
+    let mut out = Vec::new();
+    // Point at the override if the manifest sets the port, else at the environment's name.
+    let env_key = |field: &str| {
+        let overridden = m.environment.get(env).is_some_and(|o| match field {
+            "prometheus_port" => o.prometheus_port.is_some(),
+            "alertmanager_port" => o.alertmanager_port.is_some(),
+            "grafana_port" => o.grafana_port.is_some(),
+            f => crate::components::ui_port(o, f).is_some(),
+        });
+        if overridden {
+            format!("environment.{env}.{field}")
+        } else {
+            let k = m
+                .project
+                .environments
+                .iter()
+                .position(|e| e == env)
+                .unwrap_or(0);
+            format!("project.environments[{k}]")
+        }
+    };
+    let monitoring = s
+        .monitoring_address
+        .clone()
+        .expect("profile sets monitoring_address");
+    out.push(Published {
+        owner: "the Prometheus UI".into(),
+        compose: "prometheus".into(),
+        address: monitoring.clone(),
+        host_port: s.prometheus_port.expect("profile sets prometheus_port"),
+        container_port: 9090,
+        key: env_key("prometheus_port"),
+        monitoring: true,
+    });
+    if stack(m).components.grafana.unwrap_or(true) {
+        out.push(Published {
+            owner: "the Grafana UI".into(),
+            compose: "grafana".into(),
+            address: monitoring.clone(),
+            host_port: s.grafana_port.expect("profile sets grafana_port"),
+            container_port: 3000,
+            key: env_key("grafana_port"),
+            monitoring: true,
+        });
+    }
+    if stack(m).components.alertmanager.unwrap_or(true) {
+        out.push(Published {
+            owner: "the Alertmanager UI".into(),
+            compose: crate::alertmanager::NAME.into(),
+            address: monitoring.clone(),
+            host_port: s.alertmanager_port.expect("profile sets alertmanager_port"),
+            container_port: crate::alertmanager::PORT,
+            key: env_key("alertmanager_port"),
+            monitoring: true,
+        });
+    }
+    for ui in crate::components::uis(m) {
+        out.push(Published {
+            owner: ui.owner.into(),
+            compose: ui.compose.into(),
+            address: monitoring.clone(),
+            host_port: crate::components::ui_port(s, ui.field).expect("profile sets UI ports"),
+            container_port: ui.container_port,
+            key: env_key(ui.field),
+            monitoring: true,
+        });
+    }
+    for (i, svc) in m.services.iter().enumerate() {
+        let single = svc.replicas.unwrap_or(1) <= 1;
+        let shown = match publish {
+            Publish::All => single,
+            Publish::Public => svc.public && single,
+        };
+        if !shown {
+            continue;
+        }
+        let address = if svc.public && publish == Publish::Public {
+            s.public_address
+                .clone()
+                .expect("profile sets public_address")
+        } else {
+            s.bind_address.clone().expect("profile sets bind_address")
+        };
+        let key = if svc.host_port.is_some() {
+            format!("service[{i}].host_port")
+        } else {
+            format!("service[{i}].port")
+        };
+        out.push(Published {
+            owner: format!("service `{}`", svc.name),
+            compose: svc.name.clone(),
+            address,
+            host_port: svc.host_port.unwrap_or(svc.port),
+            container_port: svc.port,
+            key,
+            monitoring: false,
+        });
+    }
+    if publish == Publish::All {
+        for (i, db) in m.databases.iter().enumerate() {
+            out.push(Published {
+                owner: format!("database `{}`", db.name),
+                compose: db.name.clone(),
+                address: s.bind_address.clone().expect("profile sets bind_address"),
+                host_port: db.host_port.unwrap_or(db.kind.port()),
+                container_port: db.kind.port(),
+                key: if db.host_port.is_some() {
+                    format!("database[{i}].host_port")
+                } else {
+                    format!("database[{i}].name")
+                },
+                monitoring: false,
+            });
+        }
+    }
+    out
+}
+
+/// What one environment adds to the base stack.
+fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
+    let s = env_settings(m, env);
+    let mut published: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in published_ports(m, env) {
+        published.entry(p.compose).or_default().push(format!(
+            "{}:{}:{}",
+            p.address, p.host_port, p.container_port
+        ));
+    }
+    let hardened = s.hardening.expect("overlay");
+    let hot_reload = s.hot_reload.expect("overlay");
+    let role_limits = |c: &ComposeService| {
+        let (cpus, memory, cpus_r, memory_r) = match c.role {
+            Role::App => (s.cpus, &s.memory, s.cpus_reservation, &s.memory_reservation),
+            Role::Database => (
+                s.database_cpus,
+                &s.database_memory,
+                s.database_cpus_reservation,
+                &s.database_memory_reservation,
+            ),
+            Role::Monitoring => (
+                s.monitoring_cpus,
+                &s.monitoring_memory,
+                s.monitoring_cpus_reservation,
+                &s.monitoring_memory_reservation,
+            ),
+            Role::Exporter => (
+                s.exporter_cpus,
+                &s.exporter_memory,
+                s.exporter_cpus_reservation,
+                &s.exporter_memory_reservation,
+            ),
+        };
+        let mut memory = memory.clone().expect("overlay");
+        if let Some(floor) = c.min_memory_mib
+            && crate::units::parse_memory(&memory).unwrap_or(0) < floor * 1024 * 1024
+        {
+            memory = format!("{floor}M");
+        }
+        Limits {
+            cpus: format!("{}", cpus.expect("overlay")),
+            memory,
+            cpus_reservation: format!("{}", cpus_r.expect("overlay")),
+            memory_reservation: memory_r.clone().expect("overlay"),
+        }
+    };
+    let prometheus_file = format!("prometheus.{env}.yml");
+    let prometheus_args = vec![
+        format!("--config.file=/etc/prometheus/{prometheus_file}"),
+        "--storage.tsdb.path=/prometheus".into(),
+        login::WEB_CONFIG_ARG.into(),
+        format!(
+            "--storage.tsdb.retention.time={}",
+            s.retention_time.clone().expect("overlay")
+        ),
+        format!(
+            "--storage.tsdb.retention.size={}",
+            s.retention_size.clone().expect("overlay")
+        ),
+    ];
+    let restart: String = s.restart.expect("overlay").as_str().into();
+    let services = model
+        .compose
+        .iter()
+        .map(|c| {
+            let ports = published.remove(&c.name).unwrap_or_default();
+            // Hardened, only `edge` is not internal: a container that publishes a port
+            // here (a database with `publish = "all"`) joins it in this environment.
+            let on_edge = c.networks.iter().any(|n| n.name == "edge");
+            let networks = if hardened && !ports.is_empty() && !on_edge {
+                vec!["edge".to_string()]
+            } else {
+                Vec::new()
+            };
+            (c, ports, networks)
+        })
+        .map(|(c, ports, networks)| EnvService {
+            name: c.name.clone(),
+            ports,
+            networks,
+            limits: Some(role_limits(c)),
+            environment: crate::components::env_environment(model, &c.name, env)
+                .into_iter()
+                .filter(|(k, _)| !c.environment.contains_key(k))
+                .collect(),
+            restart: if c.one_shot {
+                "no".to_string()
+            } else {
+                restart.clone()
+            },
+            command: if c.name == model.prometheus.name {
+                Some(prometheus_args.clone())
+            } else if hot_reload && c.dev_command.is_some() {
+                c.dev_command.clone()
+            } else {
+                c.env_command
+                    .as_ref()
+                    .map(|args| args.iter().map(|a| a.replace("{env}", env)).collect())
+            },
+            hardening: hardened.then(|| c.hardening.clone()),
+            volumes: c
+                .dev_volume
+                .iter()
+                .filter(|_| hot_reload)
+                .cloned()
+                .collect(),
+        })
+        .collect();
+    debug_assert!(
+        published.is_empty(),
+        "published ports of unknown services: {published:?}"
+    );
+    Environment {
+        name: env.to_string(),
+        compose_file: format!("compose.{env}.yaml"),
+        prometheus_file,
+        scrape_interval: s.scrape_interval.clone().expect("overlay"),
+        scrape_timeout: s.scrape_timeout.clone().expect("overlay"),
+        evaluation_interval: s.evaluation_interval.clone().expect("overlay"),
+        retention_time: s.retention_time.clone().expect("overlay"),
+        retention_size: s.retention_size.clone().expect("overlay"),
+        restart,
+        log_max_size: s.log_max_size.clone().expect("overlay"),
+        log_max_file: s.log_max_file.expect("overlay"),
+        hardening: hardened,
+        services,
+        // Hardened: only `edge` reaches the outside; `app` and `monitoring` are internal
+        // (an overlay redefines a network: docker-compose v1 replaces its definition,
+        // Compose v2 merges it — the same result, as the base defines them empty).
+        networks: if hardened {
+            model
+                .networks
+                .iter()
+                .filter(|n| n.name != "edge")
+                .map(|n| Network {
+                    name: n.name.clone(),
+                    internal: true,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        prometheus_args,
+        alertmanager: model
+            .alertmanager
+            .as_ref()
+            .map(|_| crate::alertmanager::environment(&model.routes, &s, env)),
+    }
+}
