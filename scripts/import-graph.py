@@ -16,6 +16,7 @@ STAGES = [
     ["model"],
     ["units", "quote", "dialect", "diag", "fsx", "gitignore", "signals", "assets", "parallel"],
     ["manifest", "settings"],
+    ["layers"],
     ["load"],
     ["validate"],
     ["resolve"],

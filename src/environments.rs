@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 
 use crate::components::prometheus::login;
+use crate::layers::{env_settings, stack};
 use crate::manifest::Manifest;
 use crate::model::*;
-use crate::resolve::{env_settings, stack};
 use crate::settings::Publish;
 
 /// The environments of an assembled stack, in manifest order.

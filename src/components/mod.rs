@@ -132,7 +132,7 @@ pub struct Ui {
 
 /// The UIs the manifest's components publish (host ports from the environment).
 pub fn uis(m: &Manifest) -> Vec<Ui> {
-    let stack = crate::resolve::stack(m);
+    let stack = crate::layers::stack(m);
     let mut out = Vec::new();
     if stack.logging.backend == Some(LogBackend::Elasticsearch) {
         out.push(Ui {
@@ -186,7 +186,7 @@ pub fn env_vars(m: &Manifest) -> Vec<(String, &'static str)> {
     if crate::assets::stack_profile(&m.project.profile).is_none() {
         return Vec::new();
     }
-    let stack = crate::resolve::stack(m);
+    let stack = crate::layers::stack(m);
     let mut out: Vec<(String, &'static str)> = Vec::new();
     if stack.logging.backend == Some(LogBackend::Elasticsearch) {
         for v in [
@@ -250,7 +250,7 @@ pub(crate) fn req(var: &str) -> String {
 }
 
 /// How to make a random secret that is safe inside URLs and JSON (letters and digits).
-pub(crate) const RANDOM: &str = crate::resolve::RANDOM;
+pub(crate) const RANDOM: &str = crate::layers::RANDOM;
 
 /// Variables every app container gets from the components (tracing, error tracking),
 /// in the base file; the manifest's own `env` of a service wins.
@@ -618,7 +618,7 @@ replicas = 2
     #[test]
     fn nothing_runs_unless_the_manifest_asks() {
         let m = model(BASE);
-        for c in crate::resolve::COMPONENT_NAMES.iter().skip(6) {
+        for c in crate::layers::COMPONENT_NAMES.iter().skip(6) {
             assert!(!names(&m).contains(c), "{c}");
         }
         // Only the core components' files: the web logins and the blackbox modules.

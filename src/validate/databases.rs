@@ -1,8 +1,8 @@
 //! `[[database]]`: credential variables that clash with another's, host port and version.
 
 use super::Checker;
+use crate::layers;
 use crate::manifest::Manifest;
-use crate::resolve;
 
 pub(super) fn check_databases(c: &mut Checker, m: &Manifest) {
     let taken = crate::components::env_vars(m);
@@ -49,7 +49,7 @@ pub(super) fn check_databases(c: &mut Checker, m: &Manifest) {
                     format!("database version `{v}` is not a version"),
                     format!(
                         "write a version tag such as `{}`",
-                        resolve::default_db_tag(d.kind)
+                        layers::default_db_tag(d.kind)
                     ),
                 );
             }

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use super::Checker;
 use super::known_list;
 use crate::assets;
+use crate::layers;
 use crate::manifest::Manifest;
-use crate::resolve;
 use crate::units::{ValueError, parse_duration, parse_memory, prometheus_size};
 
 pub(super) fn check_environments(c: &mut Checker, m: &Manifest) {
@@ -109,7 +109,7 @@ pub(super) fn check_environments(c: &mut Checker, m: &Manifest) {
                 "Docker needs at least 1; keep a few, like 3",
             );
         }
-        check_resources(c, &base, settings, &resolve::env_settings(m, name));
+        check_resources(c, &base, settings, &layers::env_settings(m, name));
         for (field, addr) in [
             ("bind_address", &settings.bind_address),
             ("public_address", &settings.public_address),

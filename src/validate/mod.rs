@@ -25,9 +25,9 @@ use std::collections::HashMap;
 use crate::assets;
 use crate::diag::{Diagnostic, suggest};
 use crate::dialect;
+use crate::layers::{self, COMPONENT_NAMES};
 use crate::load::{Loaded, SpanMap};
 use crate::manifest::Manifest;
-use crate::resolve::{self, COMPONENT_NAMES};
 use crate::units::{ValueError, check_path_length, duration, is_dns_label, is_env_name};
 use addons::check_addons;
 use alerts::check_alerts;
@@ -287,7 +287,7 @@ pub fn validate(loaded: &Loaded<Manifest>) -> Vec<Diagnostic> {
         if !(1..=MAX_REPLICAS).contains(&replicas) {
             continue;
         }
-        for r in resolve::replica_names(&s.name, replicas) {
+        for r in layers::replica_names(&s.name, replicas) {
             if r != s.name && owners.contains_key(&r) {
                 c.at(
                     &format!("service[{i}].replicas"),
