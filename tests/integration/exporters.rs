@@ -1,4 +1,5 @@
-//! Exporters, blackbox probes, `web.yml` and `remote_write` (src/exporters.rs): the
+//! Exporters, blackbox probes, `web.yml` and `remote_write` (the node_exporter, cadvisor,
+//! blackbox, databases and prometheus components under src/components/): the
 //! example that enables every exporter and database kind, checked by promtool
 //! (`check config`, `check web-config`), the bcrypt hash that must not drift, and no
 //! secret value in any generated file.
