@@ -4,16 +4,11 @@
 use crate::model::Contribution;
 use crate::rules::*;
 
-use crate::components::prometheus::rules::builder;
+use crate::components::prometheus::rules::{builder, self_labels};
 
 pub(super) fn contribute(out: &mut Contribution) {
     let mut b = builder("monitoring");
-    let prom = labels(&[
-        ("environment", ENV),
-        ("instance", "localhost:9090"),
-        ("job", "prometheus"),
-        ("service", "prometheus"),
-    ]);
+    let prom = self_labels();
     let mut am = prom.clone();
     am.insert(
         "alertmanager".into(),

@@ -219,9 +219,22 @@ fn host(d: &Database) -> String {
     format!("{}:{}", d.name, d.kind.port())
 }
 
-/// Capability names.
-fn caps(list: &[&str]) -> Vec<String> {
-    list.iter().map(|c| (*c).to_string()).collect()
+/// Hardening of an image whose entrypoint starts as root: it walks the data folder (owned
+/// by the database user, mode 700: DAC_OVERRIDE), chowns what that user does not own
+/// (CHOWN), then re-executes itself as that user with gosu (SETUID, SETGID). `extra`: what
+/// else the entrypoint does as root (postgres chmods PGDATA: FOWNER). The root stays
+/// writable (sockets, pid files, init scripts).
+fn gosu_entrypoint(extra: &[&str]) -> Hardening {
+    let mut cap_add: Vec<String> = ["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"]
+        .iter()
+        .chain(extra)
+        .map(|c| (*c).to_string())
+        .collect();
+    cap_add.sort();
+    Hardening {
+        cap_add,
+        ..Hardening::default()
+    }
 }
 
 /// The health check of a database server (`CMD-SHELL`), with the timing every kind uses.

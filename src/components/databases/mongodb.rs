@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{DbPanel, Kind, Labels, Login};
-use crate::model::{ComposeService, Database, Hardening};
+use crate::model::{ComposeService, Database};
 use crate::rules::*;
 
 /// `kind = "mongodb"`.
@@ -17,10 +17,7 @@ impl Kind for Mongodb {
         ]);
         // The entrypoint starts as root, chowns its data folders and its own
         // stdout/stderr, then re-executes itself as mongodb with gosu.
-        c.hardening = Hardening {
-            cap_add: super::caps(&["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"]),
-            ..Hardening::default()
-        };
+        c.hardening = super::gosu_entrypoint(&[]);
         c.healthcheck = Some(super::healthcheck(
             "mongosh --quiet --eval 'db.runCommand({ ping: 1 }).ok' | grep -q 1",
         ));

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::{DbPanel, Kind, Labels, Login};
-use crate::model::{ComposeService, Database, Hardening};
+use crate::model::{ComposeService, Database};
 use crate::rules::*;
 
 /// `kind = "mysql"`.
@@ -18,10 +18,7 @@ impl Kind for Mysql {
         ]);
         // The entrypoint starts as root, chowns its data, socket and log folders, then
         // re-executes itself as mysql with gosu.
-        c.hardening = Hardening {
-            cap_add: super::caps(&["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"]),
-            ..Hardening::default()
-        };
+        c.hardening = super::gosu_entrypoint(&[]);
         c.healthcheck = Some(super::healthcheck(
             "mysqladmin ping -h 127.0.0.1 -uroot -p\"$$MYSQL_ROOT_PASSWORD\" --silent",
         ));

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{DbPanel, Kind, Labels, Login};
-use crate::model::{ComposeService, Database, Hardening};
+use crate::model::{ComposeService, Database};
 use crate::rules::*;
 
 /// `kind = "postgres"`.
@@ -16,13 +16,8 @@ impl Kind for Postgres {
             ("POSTGRES_PASSWORD".to_string(), login.password()),
             ("POSTGRES_DB".to_string(), d.name.clone()),
         ]);
-        // The entrypoint starts as root: it walks the data folder (owned by postgres,
-        // mode 700: DAC_OVERRIDE), chowns (CHOWN) and chmods (FOWNER) PGDATA, then
-        // re-executes itself as postgres with gosu (SETUID, SETGID).
-        c.hardening = Hardening {
-            cap_add: super::caps(&["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]),
-            ..Hardening::default()
-        };
+        // Its entrypoint also chmods PGDATA as root (FOWNER).
+        c.hardening = super::gosu_entrypoint(&["FOWNER"]);
         c.healthcheck = Some(super::healthcheck(
             "pg_isready -U \"$$POSTGRES_USER\" -d \"$$POSTGRES_DB\"",
         ));

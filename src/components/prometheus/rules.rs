@@ -25,15 +25,20 @@ pub fn builder(group: &str) -> Builder {
     b
 }
 
-/// Prometheus's own health (configuration reload, rule evaluation) and the Watchdog.
-pub(super) fn contribute(out: &mut Contribution) {
-    let mut b = builder("monitoring");
-    let prom = labels(&[
+/// The labels of Prometheus's own series as its self-scrape sees them (test input).
+pub(crate) fn self_labels() -> BTreeMap<String, String> {
+    labels(&[
         ("environment", ENV),
         ("instance", "localhost:9090"),
         ("job", "prometheus"),
         ("service", "prometheus"),
-    ]);
+    ])
+}
+
+/// Prometheus's own health (configuration reload, rule evaluation) and the Watchdog.
+pub(super) fn contribute(out: &mut Contribution) {
+    let mut b = builder("monitoring");
+    let prom = self_labels();
     let reload = selector("prometheus_config_last_reload_successful", &prom);
     b.gauge_zero_alert(
         spec(
