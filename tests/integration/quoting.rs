@@ -179,6 +179,15 @@ fn stubs(dir: &Path) -> std::path::PathBuf {
     bin
 }
 
+/// `PATH` with the stub folder first.
+fn stubs_first(bin: &Path) -> String {
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
 fn write_exec(path: &Path, text: &str) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(path, text).unwrap();
@@ -204,11 +213,7 @@ fn run_workflow(p: &Project, workflow: &str, bin: &Path) -> Vec<(String, Vec<Str
     let wf = yaml(&p.read(workflow));
     let log = p.path().join("stub.log");
     let _ = std::fs::remove_file(&log);
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = stubs_first(bin);
     let scratch = tempfile::tempdir().unwrap();
     let mut ran = 0;
     for (job_id, job) in wf["jobs"].as_object().unwrap() {
@@ -358,14 +363,7 @@ fn workflow_shell_steps_take_hostile_manifest_values_as_data() {
                 .current_dir(p.path())
                 .env("HOST_DIR", p.path())
                 .env("STUB_LOG", &log)
-                .env(
-                    "PATH",
-                    format!(
-                        "{}:{}",
-                        bin.display(),
-                        std::env::var("PATH").unwrap_or_default()
-                    ),
-                ),
+                .env("PATH", stubs_first(&bin)),
         );
         assert_eq!(code, 0, "SSM commands failed:\n{script}\n---\n{out}");
     }
@@ -424,14 +422,7 @@ fn secrets_script_writes_hostile_parameter_values_and_environment_names_as_data(
             ])
             .current_dir(p.path())
             .env("STUB_LOG", &log)
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    bin.display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
-            ),
+            .env("PATH", stubs_first(&bin)),
     );
     assert_eq!(code, 0, "{out}");
     assert_eq!(pwned(p.path()), Vec::<String>::new());
