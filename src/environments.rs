@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::components::prometheus::login;
-use crate::layers::{env_settings, stack};
+use crate::layers::{settled_env, settled_stack};
 use crate::manifest::Manifest;
 use crate::model::*;
 use crate::settings::Publish;
@@ -38,8 +38,8 @@ pub struct Published {
 
 /// Every port published in an environment: app services, databases, monitoring UIs.
 pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
-    let s = &env_settings(m, env);
-    let publish = s.publish.expect("profile sets publish");
+    let s = &settled_env(m, env);
+    let publish = s.publish;
     let mut out = Vec::new();
     // Point at the override if the manifest sets the port, else at the environment's name.
     let env_key = |field: &str| {
@@ -47,7 +47,7 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
             "prometheus_port" => o.prometheus_port.is_some(),
             "alertmanager_port" => o.alertmanager_port.is_some(),
             "grafana_port" => o.grafana_port.is_some(),
-            f => crate::components::ui_port(o, f).is_some(),
+            f => crate::components::ui_port_set(o, f),
         });
         if overridden {
             format!("environment.{env}.{field}")
@@ -61,36 +61,34 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
             format!("project.environments[{k}]")
         }
     };
-    let monitoring = s
-        .monitoring_address
-        .clone()
-        .expect("profile sets monitoring_address");
+    let monitoring = s.monitoring_address.clone();
+    let components = settled_stack(m).components;
     out.push(Published {
         owner: "the Prometheus UI".into(),
         compose: "prometheus".into(),
         address: monitoring.clone(),
-        host_port: s.prometheus_port.expect("profile sets prometheus_port"),
+        host_port: s.prometheus_port,
         container_port: 9090,
         key: env_key("prometheus_port"),
         monitoring: true,
     });
-    if stack(m).components.grafana.unwrap_or(true) {
+    if components.grafana {
         out.push(Published {
             owner: "the Grafana UI".into(),
             compose: "grafana".into(),
             address: monitoring.clone(),
-            host_port: s.grafana_port.expect("profile sets grafana_port"),
+            host_port: s.grafana_port,
             container_port: 3000,
             key: env_key("grafana_port"),
             monitoring: true,
         });
     }
-    if stack(m).components.alertmanager.unwrap_or(true) {
+    if components.alertmanager {
         out.push(Published {
             owner: "the Alertmanager UI".into(),
             compose: crate::alertmanager::NAME.into(),
             address: monitoring.clone(),
-            host_port: s.alertmanager_port.expect("profile sets alertmanager_port"),
+            host_port: s.alertmanager_port,
             container_port: crate::alertmanager::PORT,
             key: env_key("alertmanager_port"),
             monitoring: true,
@@ -101,7 +99,7 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
             owner: ui.owner.into(),
             compose: ui.compose.into(),
             address: monitoring.clone(),
-            host_port: crate::components::ui_port(s, ui.field).expect("profile sets UI ports"),
+            host_port: crate::components::ui_port(s, ui.field),
             container_port: ui.container_port,
             key: env_key(ui.field),
             monitoring: true,
@@ -117,11 +115,9 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
             continue;
         }
         let address = if svc.public && publish == Publish::Public {
-            s.public_address
-                .clone()
-                .expect("profile sets public_address")
+            s.public_address.clone()
         } else {
-            s.bind_address.clone().expect("profile sets bind_address")
+            s.bind_address.clone()
         };
         let key = if svc.host_port.is_some() {
             format!("service[{i}].host_port")
@@ -143,7 +139,7 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
             out.push(Published {
                 owner: format!("database `{}`", db.name),
                 compose: db.name.clone(),
-                address: s.bind_address.clone().expect("profile sets bind_address"),
+                address: s.bind_address.clone(),
                 host_port: db.host_port.unwrap_or(db.kind.port()),
                 container_port: db.kind.port(),
                 key: if db.host_port.is_some() {
@@ -160,7 +156,7 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
 
 /// What one environment adds to the base stack.
 fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
-    let s = env_settings(m, env);
+    let s = settled_env(m, env);
     let mut published: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for p in published_ports(m, env) {
         published.entry(p.compose).or_default().push(format!(
@@ -168,8 +164,8 @@ fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
             p.address, p.host_port, p.container_port
         ));
     }
-    let hardened = s.hardening.expect("overlay");
-    let hot_reload = s.hot_reload.expect("overlay");
+    let hardened = s.hardening;
+    let hot_reload = s.hot_reload;
     let role_limits = |c: &ComposeService| {
         let (cpus, memory, cpus_r, memory_r) = match c.role {
             Role::App => (s.cpus, &s.memory, s.cpus_reservation, &s.memory_reservation),
@@ -192,17 +188,17 @@ fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
                 &s.exporter_memory_reservation,
             ),
         };
-        let mut memory = memory.clone().expect("overlay");
+        let mut memory = memory.clone();
         if let Some(floor) = c.min_memory_mib
             && crate::units::parse_memory(&memory).unwrap_or(0) < floor * 1024 * 1024
         {
             memory = format!("{floor}M");
         }
         Limits {
-            cpus: format!("{}", cpus.expect("overlay")),
+            cpus: format!("{cpus}"),
             memory,
-            cpus_reservation: format!("{}", cpus_r.expect("overlay")),
-            memory_reservation: memory_r.clone().expect("overlay"),
+            cpus_reservation: format!("{cpus_r}"),
+            memory_reservation: memory_r.clone(),
         }
     };
     let prometheus_file = format!("prometheus.{env}.yml");
@@ -210,16 +206,10 @@ fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
         format!("--config.file=/etc/prometheus/{prometheus_file}"),
         "--storage.tsdb.path=/prometheus".into(),
         login::WEB_CONFIG_ARG.into(),
-        format!(
-            "--storage.tsdb.retention.time={}",
-            s.retention_time.clone().expect("overlay")
-        ),
-        format!(
-            "--storage.tsdb.retention.size={}",
-            s.retention_size.clone().expect("overlay")
-        ),
+        format!("--storage.tsdb.retention.time={}", s.retention_time),
+        format!("--storage.tsdb.retention.size={}", s.retention_size),
     ];
-    let restart: String = s.restart.expect("overlay").as_str().into();
+    let restart: String = s.restart.as_str().into();
     let services = model
         .compose
         .iter()
@@ -275,14 +265,14 @@ fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
         name: env.to_string(),
         compose_file: format!("compose.{env}.yaml"),
         prometheus_file,
-        scrape_interval: s.scrape_interval.clone().expect("overlay"),
-        scrape_timeout: s.scrape_timeout.clone().expect("overlay"),
-        evaluation_interval: s.evaluation_interval.clone().expect("overlay"),
-        retention_time: s.retention_time.clone().expect("overlay"),
-        retention_size: s.retention_size.clone().expect("overlay"),
+        scrape_interval: s.scrape_interval.clone(),
+        scrape_timeout: s.scrape_timeout.clone(),
+        evaluation_interval: s.evaluation_interval.clone(),
+        retention_time: s.retention_time.clone(),
+        retention_size: s.retention_size.clone(),
         restart,
-        log_max_size: s.log_max_size.clone().expect("overlay"),
-        log_max_file: s.log_max_file.expect("overlay"),
+        log_max_size: s.log_max_size.clone(),
+        log_max_file: s.log_max_file,
         hardening: hardened,
         services,
         // Hardened: only `edge` reaches the outside; `app` and `monitoring` are internal

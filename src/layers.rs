@@ -5,7 +5,7 @@
 
 use crate::assets;
 use crate::manifest::{DatabaseKind, Manifest};
-use crate::settings::{EnvSettings, Layer, StackProfile};
+use crate::settings::{Env, EnvSettings, Layer, Stack, StackProfile};
 
 /// Compose service names obsgen itself may generate; user names must not take them.
 pub const COMPONENT_NAMES: &[&str] = &[
@@ -68,7 +68,12 @@ pub fn stack(m: &Manifest) -> StackProfile {
     }
 }
 
-/// Fully layered settings of one environment.
+/// The stack sections of a validated manifest, settled over its preset.
+pub fn settled_stack(m: &Manifest) -> Stack {
+    stack(m).settle()
+}
+
+/// Fully layered settings of one environment (`extends`: the overlay it starts from).
 pub fn env_settings(m: &Manifest, env: &str) -> EnvSettings {
     let own = m.environment.get(env).cloned().unwrap_or_default();
     let base_name = if assets::env_profile_names().iter().any(|n| n == env) {
@@ -79,7 +84,15 @@ pub fn env_settings(m: &Manifest, env: &str) -> EnvSettings {
     let base = assets::env_profile(&base_name)
         .map(|p| p.environment)
         .unwrap_or_default();
-    own.over(base)
+    EnvSettings {
+        extends: Some(base_name),
+        ..own.over(base)
+    }
+}
+
+/// The settled settings of one environment of a validated manifest.
+pub fn settled_env(m: &Manifest, env: &str) -> Env {
+    env_settings(m, env).settle()
 }
 
 /// How to make a random secret, as `.env.example` says it.

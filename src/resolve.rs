@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::assets;
 use crate::components::prometheus::login;
-use crate::layers::{default_db_tag, env_settings, replica_names, stack};
+use crate::layers::{default_db_tag, replica_names, settled_env, settled_stack};
 use crate::manifest::Manifest;
 use crate::model::*;
 use crate::units::{format_duration, parse_duration};
@@ -60,15 +60,14 @@ pub fn app_healthcheck(s: &crate::manifest::Service) -> Option<Healthcheck> {
 
 /// Builds the model of a validated manifest.
 /// The optional components' settings, from the layered manifest.
-fn addons(m: &Manifest) -> Addons {
-    let stack = stack(m);
-    let retention = stack.logging.retention.clone().expect("preset");
+fn addons(m: &Manifest, stack: &crate::settings::Stack) -> Addons {
+    let retention = stack.logging.retention.clone();
     let ms = parse_duration(&retention).expect("validated");
     Addons {
         log_retention_hours: ms.div_ceil(3_600_000).max(24),
         log_retention: retention,
-        sampling_percentage: (stack.tracing.sample_ratio.expect("preset") * 1e6).round() / 1e4,
-        dsn_env: stack.errors.dsn_env.clone().expect("preset"),
+        sampling_percentage: (stack.tracing.sample_ratio * 1e6).round() / 1e4,
+        dsn_env: stack.errors.dsn_env.clone(),
         buckets: m.storage.minio.as_ref().map(|s| s.buckets.clone()),
     }
 }
@@ -81,15 +80,8 @@ pub fn settle(m: &Manifest, manifest_file: &str) -> Settled {
             .cloned()
             .unwrap_or_else(|| panic!("bug: no pinned image for {name}"))
     };
-    let stack = stack(m);
-    let comps = &stack.components;
-    let components = Components {
-        alertmanager: comps.alertmanager.expect("preset"),
-        grafana: comps.grafana.expect("preset"),
-        node_exporter: comps.node_exporter.expect("preset"),
-        cadvisor: comps.cadvisor.expect("preset"),
-        blackbox: comps.blackbox.expect("preset"),
-    };
+    let stack = settled_stack(m);
+    let components = stack.components.clone();
     let defaults = &stack.service_defaults;
 
     let replicas_of: BTreeMap<&str, Vec<String>> = m
@@ -98,7 +90,7 @@ pub fn settle(m: &Manifest, manifest_file: &str) -> Settled {
         .map(|s| {
             (
                 s.name.as_str(),
-                replica_names(&s.name, s.replicas.or(defaults.replicas).unwrap_or(1)),
+                replica_names(&s.name, s.replicas.unwrap_or(defaults.replicas)),
             )
         })
         .collect();
@@ -124,24 +116,20 @@ pub fn settle(m: &Manifest, manifest_file: &str) -> Settled {
                         path: mm
                             .path
                             .clone()
-                            .or(defaults.metrics_path.clone())
-                            .expect("preset"),
+                            .unwrap_or_else(|| defaults.metrics_path.clone()),
                         port,
                         requests: http
                             .requests
                             .clone()
-                            .or(defaults.http_requests.clone())
-                            .expect("preset"),
+                            .unwrap_or_else(|| defaults.http_requests.clone()),
                         duration: http
                             .duration
                             .clone()
-                            .or(defaults.http_duration.clone())
-                            .expect("preset"),
+                            .unwrap_or_else(|| defaults.http_duration.clone()),
                         status_label: http
                             .status_label
                             .clone()
-                            .or(defaults.http_status_label.clone())
-                            .expect("preset"),
+                            .unwrap_or_else(|| defaults.http_status_label.clone()),
                         targets: replicas_of[s.name.as_str()]
                             .iter()
                             .map(|r| format!("{r}:{port}"))
@@ -243,18 +231,17 @@ pub fn settle(m: &Manifest, manifest_file: &str) -> Settled {
         port: 3000,
         volume: "grafana-data".into(),
     });
-    let errors_backend = stack.errors.backend.expect("preset");
+    let errors_backend = stack.errors.backend;
     let alerts = &stack.alerts;
-    let latency = alerts.latency_p95.clone().expect("preset");
+    let latency = alerts.latency_p95.clone();
     let alerts = Alerts {
-        error_rate: alerts.error_rate.expect("preset"),
+        error_rate: alerts.error_rate,
         latency_p95_seconds: parse_duration(&latency).expect("validated") as f64 / 1000.0,
         latency_p95: latency,
-        for_: alerts.for_.clone().expect("preset"),
+        for_: alerts.for_.clone(),
         slo: alerts
             .slo
             .iter()
-            .flatten()
             .map(|s| Slo {
                 service: s.service.clone(),
                 objective: s.objective,
@@ -262,7 +249,7 @@ pub fn settle(m: &Manifest, manifest_file: &str) -> Settled {
                 error_budget: ((100.0 - s.objective) / 100.0 * 1e9).round() / 1e9,
             })
             .collect(),
-        custom: alerts.custom.clone().unwrap_or_default(),
+        custom: alerts.custom.clone(),
     };
 
     Settled {
@@ -279,19 +266,19 @@ pub fn settle(m: &Manifest, manifest_file: &str) -> Settled {
         alerts,
         receivers: m.receivers.clone(),
         routes: m.routes.clone(),
-        logging: stack.logging.backend.expect("preset"),
-        tracing: stack.tracing.backend.expect("preset"),
+        logging: stack.logging.backend,
+        tracing: stack.tracing.backend,
         errors: errors_backend,
         web: login::web_auth(login::LOCKED_HASH, true),
         remote_write: crate::components::prometheus::remote_write::remote_write(m),
         domain: m.deploy.aws.as_ref().and_then(|a| a.domain.clone()),
-        addons: addons(m),
+        addons: addons(m, &stack),
         environment_names: m.project.environments.clone(),
         max_scrape_interval: m
             .project
             .environments
             .iter()
-            .map(|env| env_settings(m, env).scrape_interval.expect("overlay"))
+            .map(|env| settled_env(m, env).scrape_interval)
             .max_by_key(|i| parse_duration(i).unwrap_or(0))
             .unwrap_or_else(|| "15s".into()),
     }

@@ -19,6 +19,36 @@ pub trait Layer {
 }
 
 macro_rules! layered {
+    // `Layer => in path::Type`: settles into a type defined elsewhere (the leaf model).
+    ($(#[$m:meta])* pub struct $name:ident => in $settled:path { $( $(#[$fm:meta])* pub $f:ident : $t:ty ),* $(,)? }) => {
+        layered! { $(#[$m])* pub struct $name { $( $(#[$fm])* pub $f : $t ),* } }
+        impl $name {
+            /// The settled values, once every layer is stacked. Profiles set every
+            /// field (tested in `assets.rs`), so a field left unset is a bug.
+            pub fn settle(self) -> $settled {
+                let unset = self.unset();
+                assert!(unset.is_empty(), "bug: {} left unset by the profiles: {unset:?}", stringify!($name));
+                $settled { $( $f: self.$f.expect("checked above") ),* }
+            }
+        }
+    };
+    // `Layer => Settled`: the layer (every field optional, as written in a profile or the
+    // manifest) and the settled type (every field decided) with `Layer::settle`.
+    ($(#[$m:meta])* pub struct $name:ident => $(#[$sm:meta])* $settled:ident { $( $(#[$fm:meta])* pub $f:ident : $t:ty ),* $(,)? }) => {
+        layered! { $(#[$m])* pub struct $name { $( $(#[$fm])* pub $f : $t ),* } }
+        $(#[$sm])*
+        #[derive(Debug, Clone, Serialize)]
+        pub struct $settled { $( $(#[$fm])* pub $f: $t ),* }
+        impl $name {
+            /// The settled values, once every layer is stacked. Profiles set every
+            /// field (tested in `assets.rs`), so a field left unset is a bug.
+            pub fn settle(self) -> $settled {
+                let unset = self.unset();
+                assert!(unset.is_empty(), "bug: {} left unset by the profiles: {unset:?}", stringify!($name));
+                $settled { $( $f: self.$f.expect("checked above") ),* }
+            }
+        }
+    };
     ($(#[$m:meta])* pub struct $name:ident { $( $(#[$fm:meta])* pub $f:ident : $t:ty ),* $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -30,8 +60,7 @@ macro_rules! layered {
             }
         }
         impl $name {
-            /// Names of the fields left unset (for checking that profiles are complete).
-            #[allow(dead_code, reason = "called only by the profile tests in assets.rs")]
+            /// Names of the fields left unset.
             pub fn unset(&self) -> Vec<&'static str> {
                 let mut out = Vec::new();
                 $( if self.$f.is_none() { out.push(stringify!($f)); } )*
@@ -43,7 +72,7 @@ macro_rules! layered {
 
 layered! {
     /// `[components]`: which monitoring components run (Prometheus always does).
-    pub struct Components {
+    pub struct Components => in crate::model::Components {
         /// Alertmanager, for routing alerts to receivers.
         pub alertmanager: bool,
         /// Grafana, with provisioned datasources and dashboards.
@@ -59,7 +88,9 @@ layered! {
 
 layered! {
     /// `[logging]`: log collection.
-    pub struct Logging {
+    pub struct Logging =>
+    /// `[logging]`, settled.
+    LogSettings {
         /// `loki`, `elasticsearch` or `none`.
         pub backend: LogBackend,
         /// How long logs are kept (`14d`).
@@ -69,7 +100,9 @@ layered! {
 
 layered! {
     /// `[tracing]`: distributed tracing through an OpenTelemetry collector.
-    pub struct Tracing {
+    pub struct Tracing =>
+    /// `[tracing]`, settled.
+    TraceSettings {
         /// `tempo`, `jaeger` or `none`.
         pub backend: TraceBackend,
         /// Fraction of traces kept, 0 < ratio <= 1.
@@ -79,7 +112,9 @@ layered! {
 
 layered! {
     /// `[errors]`: error tracking.
-    pub struct Errors {
+    pub struct Errors =>
+    /// `[errors]`, settled.
+    ErrorSettings {
         /// `glitchtip` (self-hosted, Sentry-compatible), `sentry` (external) or `none`.
         pub backend: ErrorBackend,
         /// For `sentry`: the variable holding the DSN of the external service.
@@ -89,7 +124,9 @@ layered! {
 
 layered! {
     /// `[alerts]`: thresholds of the generated alerts, SLOs and custom rules.
-    pub struct Alerts {
+    pub struct Alerts =>
+    /// `[alerts]`, settled.
+    AlertSettings {
         /// Ratio of 5xx responses above which a service alerts (0 < ratio < 1).
         pub error_rate: f64,
         /// 95th-percentile latency above which a service alerts (`500ms`).
@@ -107,7 +144,9 @@ layered! {
 layered! {
     /// `[service_defaults]` in a stack preset: what a `[[service]]` gets when it
     /// does not say.
-    pub struct ServiceDefaults {
+    pub struct ServiceDefaults =>
+    /// `[service_defaults]`, settled.
+    Defaults {
         pub replicas: u32,
         pub metrics_path: String,
         /// Counter of HTTP requests the app exposes (`http_requests_total`).
@@ -153,7 +192,9 @@ impl Restart {
 layered! {
     /// Environment settings: an overlay in `profiles/<environment>.toml`, or
     /// `[environment.<name>]` in the manifest.
-    pub struct EnvSettings {
+    pub struct EnvSettings =>
+    /// One environment's settings, settled (`extends`: the overlay it started from).
+    Env {
         /// Manifest only: the overlay a custom environment starts from (`production`).
         pub extends: String,
         /// Which services publish ports: `all` (single-replica ones) or `public`.
@@ -256,6 +297,36 @@ pub struct StackProfile {
     pub errors: Errors,
     #[serde(default)]
     pub service_defaults: ServiceDefaults,
+}
+
+/// The manifest's stack sections over their preset, settled: what every component is given.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stack {
+    pub components: crate::model::Components,
+    pub alerts: AlertSettings,
+    pub logging: LogSettings,
+    pub tracing: TraceSettings,
+    pub errors: ErrorSettings,
+    pub service_defaults: Defaults,
+}
+
+impl StackProfile {
+    /// Settles a fully layered preset (the lists of `[alerts]` default to empty).
+    pub fn settle(self) -> Stack {
+        let lists = Alerts {
+            slo: Some(Vec::new()),
+            custom: Some(Vec::new()),
+            ..Alerts::default()
+        };
+        Stack {
+            components: self.components.settle(),
+            alerts: self.alerts.over(lists).settle(),
+            logging: self.logging.settle(),
+            tracing: self.tracing.settle(),
+            errors: self.errors.settle(),
+            service_defaults: self.service_defaults.settle(),
+        }
+    }
 }
 
 /// An environment overlay, `profiles/{development,staging,production}.toml`.

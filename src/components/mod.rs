@@ -132,9 +132,9 @@ pub struct Ui {
 
 /// The UIs the manifest's components publish (host ports from the environment).
 pub fn uis(m: &Manifest) -> Vec<Ui> {
-    let stack = crate::layers::stack(m);
+    let stack = crate::layers::settled_stack(m);
     let mut out = Vec::new();
-    if stack.logging.backend == Some(LogBackend::Elasticsearch) {
+    if stack.logging.backend == LogBackend::Elasticsearch {
         out.push(Ui {
             field: "kibana_port",
             owner: "the Kibana UI",
@@ -142,7 +142,7 @@ pub fn uis(m: &Manifest) -> Vec<Ui> {
             container_port: logs::KIBANA_PORT,
         });
     }
-    if stack.tracing.backend == Some(TraceBackend::Jaeger) {
+    if stack.tracing.backend == TraceBackend::Jaeger {
         out.push(Ui {
             field: "jaeger_port",
             owner: "the Jaeger UI",
@@ -150,7 +150,7 @@ pub fn uis(m: &Manifest) -> Vec<Ui> {
             container_port: traces::JAEGER_UI_PORT,
         });
     }
-    if stack.errors.backend == Some(ErrorBackend::Glitchtip) {
+    if stack.errors.backend == ErrorBackend::Glitchtip {
         out.push(Ui {
             field: "glitchtip_port",
             owner: "the GlitchTip UI",
@@ -186,9 +186,9 @@ pub fn env_vars(m: &Manifest) -> Vec<(String, &'static str)> {
     if crate::assets::stack_profile(&m.project.profile).is_none() {
         return Vec::new();
     }
-    let stack = crate::layers::stack(m);
+    let stack = crate::layers::settled_stack(m);
     let mut out: Vec<(String, &'static str)> = Vec::new();
-    if stack.logging.backend == Some(LogBackend::Elasticsearch) {
+    if stack.logging.backend == LogBackend::Elasticsearch {
         for v in [
             logs::ELASTIC_PASSWORD_VAR,
             logs::KIBANA_PASSWORD_VAR,
@@ -198,14 +198,13 @@ pub fn env_vars(m: &Manifest) -> Vec<(String, &'static str)> {
             out.push((v.into(), "a password of the logs cluster"));
         }
     }
-    if stack.errors.backend == Some(ErrorBackend::Glitchtip) {
+    if stack.errors.backend == ErrorBackend::Glitchtip {
         for v in errors::VARS {
             out.push((v.to_string(), "a GlitchTip setting"));
         }
     }
-    if stack.errors.backend != Some(ErrorBackend::None)
-        && let Some(dsn) = stack.errors.dsn_env
-    {
+    if stack.errors.backend != ErrorBackend::None {
+        let dsn = stack.errors.dsn_env;
         out.push((dsn, "the error-tracking DSN (`errors.dsn_env`)"));
     }
     if m.storage.minio.is_some() {
@@ -216,14 +215,25 @@ pub fn env_vars(m: &Manifest) -> Vec<(String, &'static str)> {
     out
 }
 
-/// The host port of a UI in one environment's settings.
-pub fn ui_port(s: &crate::settings::EnvSettings, field: &str) -> Option<u16> {
+/// The host port of a component's UI in one environment.
+pub fn ui_port(s: &crate::settings::Env, field: &str) -> u16 {
     match field {
         "kibana_port" => s.kibana_port,
         "jaeger_port" => s.jaeger_port,
         "glitchtip_port" => s.glitchtip_port,
         "minio_console_port" => s.minio_console_port,
-        _ => None,
+        f => panic!("bug: no UI port setting `{f}`"),
+    }
+}
+
+/// Whether an environment table of the manifest sets a component's UI port itself.
+pub fn ui_port_set(s: &crate::settings::EnvSettings, field: &str) -> bool {
+    match field {
+        "kibana_port" => s.kibana_port.is_some(),
+        "jaeger_port" => s.jaeger_port.is_some(),
+        "glitchtip_port" => s.glitchtip_port.is_some(),
+        "minio_console_port" => s.minio_console_port.is_some(),
+        f => panic!("bug: no UI port setting `{f}`"),
     }
 }
 

@@ -39,7 +39,7 @@ use crate::model::{
     ComposeService, Contribution, Model, Role, Secret, Section, Settled, attach, group,
     read_only_hardening,
 };
-use crate::settings::EnvSettings;
+use crate::settings::Env;
 
 mod rules;
 
@@ -472,8 +472,8 @@ fn contribute(settled: &Settled, out: &mut Contribution) {
 }
 
 /// The configuration of environment `env` (timing from its settings).
-pub fn environment(routes: &[Route], s: &EnvSettings, env: &str) -> AmEnvironment {
-    let watchdog_interval = s.watchdog_interval.clone().expect("overlay");
+pub fn environment(routes: &[Route], s: &Env, env: &str) -> AmEnvironment {
+    let watchdog_interval = s.watchdog_interval.clone();
     let watchdog = AmRoute {
         about: "Watchdog: always firing; a dead-man's switch alerts when it stops".into(),
         matchers: vec![matcher("alertname", "=", WATCHDOG_ALERT)],
@@ -489,9 +489,9 @@ pub fn environment(routes: &[Route], s: &EnvSettings, env: &str) -> AmEnvironmen
         file: format!("alertmanager.{env}.yml"),
         receiver: UNROUTED.into(),
         group_by: GROUP_BY.iter().map(|s| s.to_string()).collect(),
-        group_wait: s.group_wait.clone().expect("overlay"),
-        group_interval: s.group_interval.clone().expect("overlay"),
-        repeat_interval: s.repeat_interval.clone().expect("overlay"),
+        group_wait: s.group_wait.clone(),
+        group_interval: s.group_interval.clone(),
+        repeat_interval: s.repeat_interval.clone(),
         routes: std::iter::once(watchdog)
             .chain(routes.iter().enumerate().map(|(i, r)| child_route(i, r)))
             .collect(),
