@@ -5,7 +5,7 @@
 //! Decisions, all made here:
 //! - **Access** goes over SSM (Session Manager, Run Command): the security group opens
 //!   exactly the ports the environment publishes on an address that is not loopback
-//!   ([`crate::environments::published_ports`]), and no SSH port. Monitoring UIs stay on the
+//!   (the production environment's published ports in the stack), and no SSH port. Monitoring UIs stay on the
 //!   host's loopback; reach them with SSM port forwarding.
 //! - **Sizing** ([`Sizing`]): memory ≥ the sum of the production memory limits of the app
 //!   replicas plus a stated allowance for every container without limits (databases,
@@ -355,7 +355,7 @@ pub fn build(m: &Manifest, model: &Model, ci: Option<&crate::ci::Ci>) -> Option<
     );
     let mut ingress = Vec::new();
     let mut loopback = Vec::new();
-    for p in crate::environments::published_ports(m, "production") {
+    for (compose, p) in model.environment("production").published() {
         let i = Ingress {
             port: p.host_port,
             cidr: if p.address == "0.0.0.0" || p.address.is_empty() {
@@ -363,15 +363,15 @@ pub fn build(m: &Manifest, model: &Model, ci: Option<&crate::ci::Ci>) -> Option<
             } else {
                 format!("{}/32", p.address)
             },
-            service: p.compose.clone(),
+            service: compose.to_string(),
         };
-        if crate::ci::is_loopback(&p.address) {
+        if p.is_loopback() {
             loopback.push(i);
         } else {
             ingress.push(i);
         }
     }
-    let urls = crate::ci::smoke_tests(m, model, "production")
+    let urls = crate::ci::smoke_tests(model, "production")
         .into_iter()
         .map(|s| Url {
             output: format!("{}Url", crate::units::camel_of(&s.service)),

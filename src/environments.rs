@@ -1,5 +1,6 @@
 //! The environments: which ports each one publishes on which host address
-//! ([`published_ports`], read by validation, CI, AWS and `init` as well), and what each one
+//! ([`published_ports`]: validation and `init` read it before there is a stack; the stack
+//! keeps them typed, [`crate::model::Port`], which CI and AWS read), and what each one
 //! adds to the assembled stack (the Compose overlay per service, Prometheus's and
 //! Alertmanager's settings), built after the components' contributions are folded.
 
@@ -157,12 +158,14 @@ pub fn published_ports(m: &Manifest, env: &str) -> Vec<Published> {
 /// What one environment adds to the base stack.
 fn environment(m: &Manifest, env: &str, model: &Model) -> Environment {
     let s = settled_env(m, env);
-    let mut published: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut published: BTreeMap<String, Vec<Port>> = BTreeMap::new();
     for p in published_ports(m, env) {
-        published.entry(p.compose).or_default().push(format!(
-            "{}:{}:{}",
-            p.address, p.host_port, p.container_port
-        ));
+        published.entry(p.compose).or_default().push(Port {
+            address: p.address,
+            host_port: p.host_port,
+            container_port: p.container_port,
+            monitoring: p.monitoring,
+        });
     }
     let hardened = s.hardening;
     let hot_reload = s.hot_reload;

@@ -117,12 +117,13 @@ pub struct Smoke {
 
 /// Public services with a health endpoint, at the port `env` publishes them on an
 /// address reachable from outside.
-pub fn smoke_tests(m: &Manifest, model: &Model, env: &str) -> Vec<Smoke> {
-    crate::environments::published_ports(m, env)
-        .into_iter()
-        .filter(|p| !p.monitoring && !is_loopback(&p.address))
-        .filter_map(|p| {
-            let s = model.services.iter().find(|s| s.name == p.compose)?;
+pub fn smoke_tests(model: &Model, env: &str) -> Vec<Smoke> {
+    model
+        .environment(env)
+        .published()
+        .filter(|(_, p)| !p.monitoring && !p.is_loopback())
+        .filter_map(|(compose, p)| {
+            let s = model.services.iter().find(|s| s.name == compose)?;
             Some(Smoke {
                 service: s.name.clone(),
                 port: p.host_port,
@@ -130,10 +131,6 @@ pub fn smoke_tests(m: &Manifest, model: &Model, env: &str) -> Vec<Smoke> {
             })
         })
         .collect()
-}
-
-pub fn is_loopback(address: &str) -> bool {
-    address.starts_with("127.") || address == "::1" || address == "localhost"
 }
 
 /// `gated`: `ci.yml` exists, so deploys wait for it to pass on `branch`.
@@ -156,10 +153,11 @@ pub(super) fn deploy_workflow(
     let mut jobs = Vec::new();
     for env in &envs {
         let upper = env.to_uppercase();
-        let prom_port = crate::environments::published_ports(m, env)
-            .iter()
-            .find(|p| p.compose == model.prometheus.name)
-            .map_or(model.prometheus.port, |p| p.host_port);
+        let prom_port = model
+            .environment(env)
+            .published()
+            .find(|(compose, _)| *compose == model.prometheus.name)
+            .map_or(model.prometheus.port, |(_, p)| p.host_port);
         let mut steps = vec![
             Step::uses(
                 "AWS credentials (OIDC)",
@@ -183,7 +181,7 @@ pub(super) fn deploy_workflow(
                 )
             },
         ];
-        let smoke = smoke_tests(m, model, env);
+        let smoke = smoke_tests(model, env);
         if !smoke.is_empty() {
             let mut lines = Vec::new();
             for s in &smoke {
@@ -293,7 +291,13 @@ mod tests {
 
     #[test]
     fn loopback_addresses() {
-        assert!(is_loopback("127.0.0.1") && is_loopback("::1"));
-        assert!(!is_loopback("0.0.0.0") && !is_loopback("10.0.0.5"));
+        let port = |address: &str| crate::model::Port {
+            address: address.into(),
+            host_port: 80,
+            container_port: 80,
+            monitoring: false,
+        };
+        assert!(port("127.0.0.1").is_loopback() && port("::1").is_loopback());
+        assert!(!port("0.0.0.0").is_loopback() && !port("10.0.0.5").is_loopback());
     }
 }

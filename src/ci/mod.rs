@@ -42,8 +42,7 @@ use crate::model::Model;
 use ci_yml::ci_workflow;
 use deploy_yml::deploy_workflow;
 pub use deploy_yml::{
-    DEPLOY_SHA, Smoke, deploy_environments, host_dir, is_loopback, smoke_tests,
-    targets_check_commands,
+    DEPLOY_SHA, Smoke, deploy_environments, host_dir, smoke_tests, targets_check_commands,
 };
 use obsgen_yml::obsgen_workflow;
 pub use verify::verify;

@@ -98,7 +98,8 @@ pub(super) fn explain_service(ctx: &Ctx, i: usize) -> String {
         for r in &s.replicas {
             if let Some(es) = env.services.iter().find(|e| &e.name == r) {
                 if !es.ports.is_empty() {
-                    parts.push(format!("{} publishes {}", r, es.ports.join(", ")));
+                    let ports: Vec<String> = es.ports.iter().map(|p| p.to_string()).collect();
+                    parts.push(format!("{} publishes {}", r, ports.join(", ")));
                 }
                 if let Some(l) = &es.limits
                     && r == &s.replicas[0]

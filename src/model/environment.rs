@@ -36,8 +36,8 @@ pub struct Environment {
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvService {
     pub name: String,
-    /// Published ports, `address:host:container`.
-    pub ports: Vec<String>,
+    /// Ports published to the host (Compose short syntax `address:host:container`).
+    pub ports: Vec<Port>,
     /// Resource limits and reservations.
     pub limits: Option<Limits>,
     pub command: Option<Vec<String>>,
@@ -60,4 +60,48 @@ pub struct Limits {
     pub memory: String,
     pub cpus_reservation: String,
     pub memory_reservation: String,
+}
+
+/// One port a container publishes to the host in one environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    /// Host address it binds to (`127.0.0.1`, `0.0.0.0`).
+    pub address: String,
+    pub host_port: u16,
+    pub container_port: u16,
+    /// A monitoring UI (Prometheus, Grafana, Alertmanager, a component's UI).
+    pub monitoring: bool,
+}
+
+impl Port {
+    /// Bound to loopback only: reachable from the host itself (or an SSH tunnel).
+    pub fn is_loopback(&self) -> bool {
+        self.address.starts_with("127.") || self.address == "::1" || self.address == "localhost"
+    }
+}
+
+/// Compose's short syntax, `address:host:container`.
+impl std::fmt::Display for Port {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}",
+            self.address, self.host_port, self.container_port
+        )
+    }
+}
+
+impl Serialize for Port {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl Environment {
+    /// Every port this environment publishes, with the Compose service publishing it.
+    pub fn published(&self) -> impl Iterator<Item = (&str, &Port)> {
+        self.services
+            .iter()
+            .flat_map(|s| s.ports.iter().map(move |p| (s.name.as_str(), p)))
+    }
 }

@@ -32,7 +32,7 @@ pub use compose::{
 pub use contribution::Contribution;
 pub use dashboards::{Dashboard, Datasource, Grafana};
 pub use env::{EnvRef, EnvVar, Section};
-pub use environment::{EnvService, Environment, Limits};
+pub use environment::{EnvService, Environment, Limits, Port};
 pub use kinds::{DatabaseKind, ErrorBackend, Language, LogBackend, TraceBackend};
 pub use rules::RuleFile;
 pub use scrape::{
@@ -86,6 +86,17 @@ pub struct Model {
     /// Configuration files of the optional components, rendered one each.
     #[serde(skip)]
     pub files: Vec<ConfigFile>,
+}
+
+impl Model {
+    /// One of the manifest's environments, by name (callers ask only for environments the
+    /// validated manifest has: `production` whenever `[deploy.aws]` is set).
+    pub fn environment(&self, name: &str) -> &Environment {
+        self.environments
+            .iter()
+            .find(|e| e.name == name)
+            .unwrap_or_else(|| panic!("bug: no environment `{name}` in the stack"))
+    }
 }
 
 impl std::ops::Deref for Model {
