@@ -284,20 +284,3 @@ pub(super) fn deploy_workflow(
         jobs,
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_addresses() {
-        let port = |address: &str| crate::model::Port {
-            address: address.into(),
-            host_port: 80,
-            container_port: 80,
-            monitoring: false,
-        };
-        assert!(port("127.0.0.1").is_loopback() && port("::1").is_loopback());
-        assert!(!port("0.0.0.0").is_loopback() && !port("10.0.0.5").is_loopback());
-    }
-}

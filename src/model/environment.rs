@@ -105,3 +105,28 @@ impl Environment {
             .flat_map(|s| s.ports.iter().map(move |p| (s.name.as_str(), p)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn port(address: &str) -> Port {
+        Port {
+            address: address.into(),
+            host_port: 8080,
+            container_port: 80,
+            monitoring: false,
+        }
+    }
+
+    #[test]
+    fn loopback_addresses() {
+        assert!(port("127.0.0.1").is_loopback() && port("::1").is_loopback());
+        assert!(!port("0.0.0.0").is_loopback() && !port("10.0.0.5").is_loopback());
+    }
+
+    #[test]
+    fn compose_short_syntax() {
+        assert_eq!(port("127.0.0.1").to_string(), "127.0.0.1:8080:80");
+    }
+}
