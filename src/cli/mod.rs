@@ -83,7 +83,8 @@ pub struct Cli {
     /// Print nothing but errors (the exit code tells the rest).
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Print each file written and the time each stage took.
+    /// Print each file written (`check`: every file, not only those that drifted) and the
+    /// time each stage took.
     #[arg(short, long, global = true)]
     pub verbose: bool,
     #[command(subcommand)]
@@ -323,7 +324,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
             }
             let mut stdout = std::io::stdout().lock();
             match format {
-                Format::Human => print_human(&mut stdout, &statuses, out_color)?,
+                Format::Human => print_human(&mut stdout, &statuses, out_color, cli.verbose)?,
                 Format::Json => {
                     let report = serde_json::json!({ "clean": drift == 0, "drifted": drift, "files": statuses });
                     writeln!(stdout, "{}", serde_json::to_string_pretty(&report)?)?;

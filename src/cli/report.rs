@@ -35,12 +35,19 @@ pub(super) fn write_diff(out: &mut impl std::io::Write, s: &Status, color: bool)
     Ok(())
 }
 
+/// `check`'s report: the files that are not ok (every file with `all`, i.e. `-v`), the
+/// diffs of stale files, then one summary line — as `cargo fmt --check` and `terraform plan`.
 pub(super) fn print_human(
     out: &mut impl std::io::Write,
     statuses: &[Status],
     color: bool,
+    all: bool,
 ) -> Result<()> {
-    for s in statuses {
+    let listed: Vec<&Status> = statuses
+        .iter()
+        .filter(|s| all || s.state != State::Ok)
+        .collect();
+    for s in &listed {
         let state = paint(
             color,
             state_style(s.state),
@@ -60,7 +67,9 @@ pub(super) fn print_human(
         write_diff(out, s, color)?;
     }
     let drift: Vec<&Status> = statuses.iter().filter(|s| s.state != State::Ok).collect();
-    writeln!(out)?;
+    if !listed.is_empty() {
+        writeln!(out)?;
+    }
     if drift.is_empty() {
         writeln!(out, "check: all {} files up to date", statuses.len())?;
     } else {

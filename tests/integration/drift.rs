@@ -59,12 +59,19 @@ fn manifest_change_makes_files_stale_with_a_diff() {
         "{}",
         check.stdout
     );
+    // Only what drifted is listed (as `cargo fmt --check` does); `-v` lists every file.
     assert!(
-        check
+        !check.stdout.contains("ok        "),
+        "an up-to-date file is listed without -v:\n{}",
+        check.stdout
+    );
+    let verbose = p.run(&["check", "-v"]).expect(1);
+    assert!(
+        verbose
             .stdout
             .contains("ok        monitoring/prometheus/targets/backend.yml"),
         "{}",
-        check.stdout
+        verbose.stdout
     );
     assert!(
         check
