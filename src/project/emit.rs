@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 
-use super::disk::{checked_rel, temps, write_atomic};
+use super::disk::{Staged, checked_rel, temps, write_atomic, write_batch};
 use super::status::{State, Status, orphan_edited, read_lock_for, read_pending, status};
 use super::{GITATTRIBUTES, Generated, MANIFEST_FILE, TEMP_PREFIX};
 use crate::lock::{LOCK_FILE, Lock, PENDING_FILE, Pending, PendingFile, sha256};
@@ -182,11 +182,14 @@ pub fn emit(
     }
     // Every parent folder is created before the first file is written, so a failure to
     // create one leaves the files untouched.
-    for (path, _) in &files {
-        if let Some(parent) = Path::new(path).parent() {
-            std::fs::create_dir_all(root.join(parent))
-                .with_context(|| format!("creating folder {}", root.join(parent).display()))?;
-        }
+    let parents: BTreeSet<&Path> = files
+        .iter()
+        .filter_map(|(path, _)| Path::new(path).parent())
+        .filter(|p| !p.as_os_str().is_empty())
+        .collect();
+    for parent in parents {
+        std::fs::create_dir_all(root.join(parent))
+            .with_context(|| format!("creating folder {}", root.join(parent).display()))?;
     }
     // What this run is about to write, before it writes it: an interrupted run's files
     // are then recognised as obsgen's own (not hand edits) by `check` and the next run.
@@ -197,12 +200,12 @@ pub fn emit(
         }));
         write_atomic(root, PENDING_FILE, &pending.to_bytes())?;
     }
-    for (path, bytes) in &files {
-        write_atomic(root, path, bytes)?;
-    }
-    if let Some(bytes) = attributes {
-        write_atomic(root, GITATTRIBUTES, bytes)?;
-    }
+    let batch: Vec<Staged<'_>> = files
+        .iter()
+        .map(|(path, bytes)| (*path, *bytes, None))
+        .chain(attributes.map(|bytes| (GITATTRIBUTES, bytes, None)))
+        .collect();
+    write_batch(root, &batch)?;
     for path in &outcome.removed {
         let full = root.join(checked_rel(path)?);
         std::fs::remove_file(&full).with_context(|| format!("removing {}", full.display()))?;

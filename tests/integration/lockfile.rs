@@ -311,15 +311,19 @@ fn temporary_files_of_a_killed_run_are_removed_and_reported_by_the_next_run() {
         "aborted as by kill -9: {}{}",
         out.stdout, out.stderr
     );
+    // Killed in the middle of the renames: the files not yet renamed are still
+    // temporary files (the whole batch is written and synced before the first rename).
     let temps = temp_files(&p);
-    assert_eq!(temps.len(), 1, "{temps:?}");
+    assert!(temps.len() > 1, "{temps:?}");
     assert!(!p.exists("obsgen.lock"), "the lock goes last");
     // A temporary file a user made by hand that only looks like ours is kept.
     p.write("monitoring/.obsgen-notes", "mine\n");
     let run = p.generate();
     assert!(
-        run.stdout
-            .contains("removed 1 leftover temporary file of an interrupted run"),
+        run.stdout.contains(&format!(
+            "removed {} leftover temporary files of an interrupted run",
+            temps.len()
+        )),
         "{}",
         run.stdout
     );
@@ -370,12 +374,15 @@ fn after_an_interruption_and_a_reverted_manifest_nothing_is_called_edited_by_han
         "{}",
         check.stdout
     );
+    let leftovers = temp_files(&p).len();
+    assert!(leftovers > 0);
     let run = p.generate();
     assert!(
         run.stdout.contains("removed compose.staging.yaml")
-            && run
-                .stdout
-                .contains("removed 1 leftover temporary file of an interrupted run"),
+            && run.stdout.contains(&format!(
+                "removed {leftovers} leftover temporary file{} of an interrupted run",
+                if leftovers == 1 { "" } else { "s" }
+            )),
         "{}",
         run.stdout
     );
@@ -606,4 +613,84 @@ fn gitattributes_block_is_merged_into_the_users_file_and_never_needs_force() {
             "compose.yaml: eol: lf\nmonitoring/prometheus/web.yml: eol: lf\n"
         );
     }
+}
+
+// ---- 6: durability, observed in the system calls ----
+
+/// The data of every file is on disk before its rename, and the renames before the run
+/// ends, with a constant number of syncs per batch rather than one `fsync` per file:
+/// `strace` records the run's `syncfs`/`fsync`/`fdatasync` and renames in order.
+#[cfg(target_os = "linux")]
+#[test]
+fn writes_are_synced_before_their_renames_in_a_few_syncs() {
+    let Some(strace) = crate::support::require_tool("strace") else {
+        return;
+    };
+    let p = Project::example("shop");
+    let log = p.path().join("..").join("strace.log");
+    let mut c = obsgen(p.path(), &["generate"]);
+    let program = c.get_program().to_owned();
+    let args: Vec<_> = c.get_args().map(|a| a.to_owned()).collect();
+    let mut traced = Command::new(strace);
+    traced
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=fsync,fdatasync,syncfs,rename,renameat,renameat2",
+        ])
+        .arg("-o")
+        .arg(&log)
+        .arg(program)
+        .args(args)
+        .current_dir(p.path())
+        .env_remove("CI")
+        .env("NO_COLOR", "1");
+    c = traced;
+    let out = output(c);
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    let calls: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("resumed>") && !l.contains("+++") && !l.contains("---"))
+        .map(|l| l.to_string())
+        .collect();
+    let is_sync = |l: &str| {
+        ["fsync(", "fdatasync(", "syncfs("]
+            .iter()
+            .any(|s| l.contains(s))
+    };
+    let is_rename = |l: &str| l.contains("rename") && l.contains(".obsgen-");
+    let renames = calls.iter().filter(|l| is_rename(l)).count();
+    let syncs = calls.iter().filter(|l| is_sync(l)).count();
+    // Every file in the lock, the lock and the pending list are renamed into place.
+    let files = p.read("obsgen.lock").matches("[[file]]").count();
+    assert!(files > 50, "{files}");
+    assert!(renames >= files + 2, "{renames} renames for {files} files");
+    // Each batch (the pending list, the files, the lock) syncs before its first rename
+    // and after its last: 6 syncs, whatever the number of files.
+    assert!(
+        syncs <= 6,
+        "{syncs} syncs for {renames} renames (one per file is what batching removes)"
+    );
+    // No rename without a sync since the last batch of renames began, and a sync after
+    // the last rename.
+    let mut synced = false;
+    let mut last_was_rename = false;
+    for l in &calls {
+        if is_sync(l) {
+            synced = true;
+            last_was_rename = false;
+        } else if is_rename(l) {
+            assert!(
+                synced,
+                "rename before any sync of its data: {l}\n{calls:#?}"
+            );
+            last_was_rename = true;
+        }
+    }
+    assert!(
+        !last_was_rename,
+        "the last renames are not synced: {calls:#?}"
+    );
 }
