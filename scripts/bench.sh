@@ -11,6 +11,8 @@
 #   3. Times `obsgen generate` (no-change path: output already up to date) and `obsgen check`
 #      for every case, with hyperfine (--warmup 3 --runs 20, -N) or, without hyperfine, a bash
 #      loop over `date +%s%N` (3 warm-up runs, median of 20).
+#   3b. Times `obsgen generate` into an empty folder (only the manifest in it) for shop and the
+#      largest size, side by side with `cp -r` of the same generated folder (the floor).
 #   4. Prints a summary with PASS/FAIL against the targets, and the per-service slope.
 #      Markdown results go to <target-dir>/bench/results.md (never into the repo sources).
 #
@@ -167,6 +169,48 @@ for c in "${CASES[@]}"; do
     done
 done
 
+# ---- 3b. fresh folders, side by side with `cp -r` of the same output ------------------------
+# `generate` into a folder holding only the manifest, against the floor of writing those
+# files: `cp -r` of the generated folder. The prepare steps run from script files, because
+# hyperfine -N runs a --prepare command without a shell.
+printf 'set -eu\nrm -rf -- "$1"\nmkdir -p -- "$1"\ncp -- "$2" "$1/obsgen.toml"\n' >"$WORK/reset.sh"
+printf 'set -eu\nrm -rf -- "$1"\n' >"$WORK/remove.sh"
+FRESH_CASES=(shop "svc-$BIG_SIZE")
+# Sets MEAN[key], SD[key] for one command run after a prepare command (both word lists).
+measure_prepared() {
+    local key=$1 prepare=$2 cmd=$3 md=$OUT/${1// /-}.md
+    if [ "$USE_HYPERFINE" = 1 ]; then
+        hyperfine "${HF_NOSHELL[@]}" --warmup "$WARMUP" --runs "$RUNS" --time-unit millisecond \
+            --style basic --command-name "$key" --prepare "$prepare" --export-markdown "$md" "$cmd" >&2
+        local cell
+        cell=$(awk -F'|' 'NR == 3 { print $3 }' "$md")
+        MEAN[$key]=$(awk '{ print $1 }' <<<"$cell")
+        SD[$key]=$(awk '{ print $3 }' <<<"$cell")
+    else
+        local i t0 t1 times=()
+        for ((i = 0; i < RUNS; i++)); do
+            $prepare
+            t0=$(date +%s%N)
+            $cmd >/dev/null
+            t1=$(date +%s%N)
+            times+=($((t1 - t0)))
+        done
+        read -r MEAN[$key] SD[$key] < <(printf '%s\n' "${times[@]}" | sort -n | awk '
+            { t[NR] = $1 / 1e6; s += t[NR] }
+            END { m = s / NR; for (i = 1; i <= NR; i++) v += (t[i] - m) ^ 2
+                  med = (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
+                  printf "%.1f %.1f\n", med, sqrt(v / (NR > 1 ? NR - 1 : 1)) }')
+        printf '| Command | Median [ms] ± σ |\n|:---|---:|\n| `%s` | %s ± %s |\n' "$key" "${MEAN[$key]}" "${SD[$key]}" >"$md"
+    fi
+    { cat "$md"; echo; } >>"$RESULTS"
+}
+for c in "${FRESH_CASES[@]}"; do
+    log "measuring $c: obsgen generate into an empty folder, and cp -r of its output"
+    measure_prepared "$c fresh" "bash $WORK/reset.sh $WORK/fresh-$c $WORK/$c/obsgen.toml" \
+        "$BIN -C $WORK/fresh-$c --color never generate"
+    measure_prepared "$c cp" "bash $WORK/remove.sh $WORK/cp-$c" "cp -r $WORK/$c $WORK/cp-$c"
+done
+
 # ---- 4. summary ----------------------------------------------------------------------------
 verdict() { # value target -> PASS/FAIL
     awk -v v="$1" -v t="$2" 'BEGIN { print (v < t) ? "PASS" : "FAIL" }'
@@ -184,6 +228,15 @@ SUMMARY=$(
         done
     done
 )
+FRESH=$(
+    printf '| case | obsgen generate, fresh [ms] | cp -r of its output [ms] | ratio | target |\n|:---|---:|---:|---:|---:|\n'
+    for c in "${FRESH_CASES[@]}"; do
+        target=$([ "$c" = shop ] && echo "≤ 3×" || echo "≤ 8×")
+        ratio=$(awk -v a="${MEAN[$c fresh]}" -v b="${MEAN[$c cp]}" 'BEGIN { printf "%.1f×", a / b }')
+        printf '| %s | %s ± %s | %s ± %s | %s | %s |\n' "$c" "${MEAN[$c fresh]}" "${SD[$c fresh]}" \
+            "${MEAN[$c cp]}" "${SD[$c cp]}" "$ratio" "$target"
+    done
+)
 # Least-squares slope (ms per service) over the synthetic sizes.
 SLOPES=$(
     for sub in generate check; do
@@ -199,11 +252,13 @@ SLOPES=$(
     done
 )
 {
-    printf '## Summary\n\n%s\n\n## Per-service cost (least squares over %s services)\n\n%s\n' "$SUMMARY" "$SIZES" "$SLOPES"
+    printf '## Summary\n\n%s\n\n## Fresh folders\n\n%s\n\n## Per-service cost (least squares over %s services)\n\n%s\n' "$SUMMARY" "$FRESH" "$SIZES" "$SLOPES"
 } >>"$RESULTS"
 
 echo
 echo "$SUMMARY"
+echo
+echo "$FRESH"
 echo
 echo "Per-service cost (least squares over sizes $SIZES):"
 echo "$SLOPES"
