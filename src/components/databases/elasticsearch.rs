@@ -190,7 +190,14 @@ fn elasticsearch_down(b: &mut Builder, job: &str, base: &Labels) {
 fn more_alerts(b: &mut Builder, job: &str, base: &Labels) {
     use super::rules::{Levels, Simple, levels, simple, with};
     let sel = format!("job=\"{job}\"");
-    let node = with(base, &[("cluster", "docker-cluster"), ("host", "172.18.0.5"), ("name", "search")]);
+    let node = with(
+        base,
+        &[
+            ("cluster", "docker-cluster"),
+            ("host", "172.18.0.5"),
+            ("name", "search"),
+        ],
+    );
     // ElasticsearchHeapUsageWarning / ...TooHigh: heap above 80 % (warning) and 90 %
     // (critical) for 2m.
     let heap = with(&node, &[("area", "heap")]);
@@ -205,8 +212,16 @@ fn more_alerts(b: &mut Builder, job: &str, base: &Labels) {
             warning: 0.8,
             critical: 0.9,
             for_: "2m",
-            summary: Text::new().t("Elasticsearch ").l("service").t(" is short of heap"),
-            before: Text::new().t("Node ").l("name").t(" of ").l("service").t(" uses "),
+            summary: Text::new()
+                .t("Elasticsearch ")
+                .l("service")
+                .t(" is short of heap"),
+            before: Text::new()
+                .t("Node ")
+                .l("name")
+                .t(" of ")
+                .l("service")
+                .t(" uses "),
             after: " of its JVM heap: garbage collection stalls it, then it fails with OutOfMemoryError.",
             num: selector("elasticsearch_jvm_memory_used_bytes", &heap),
             den: selector("elasticsearch_jvm_memory_max_bytes", &heap),
@@ -222,7 +237,13 @@ fn more_alerts(b: &mut Builder, job: &str, base: &Labels) {
     // away above the high one (90 %), and makes indices read-only at the flood stage (95 %).
     // A warning at the low watermark and a critical at the high one (awesome-prometheus-
     // alerts ElasticsearchDiskSpaceLow / ...OutOfSpace: free below 20 % / 10 %).
-    let fs = with(&node, &[("mount", "/usr/share/elasticsearch/data (/dev/sda1)"), ("path", "/usr/share/elasticsearch/data")]);
+    let fs = with(
+        &node,
+        &[
+            ("mount", "/usr/share/elasticsearch/data (/dev/sda1)"),
+            ("path", "/usr/share/elasticsearch/data"),
+        ],
+    );
     levels(
         b,
         Levels {
@@ -234,8 +255,16 @@ fn more_alerts(b: &mut Builder, job: &str, base: &Labels) {
             warning: 0.85,
             critical: 0.9,
             for_: "5m",
-            summary: Text::new().t("Elasticsearch ").l("service").t(" is past a disk watermark"),
-            before: Text::new().t("The data disk of node ").l("name").t(" of ").l("service").t(" is "),
+            summary: Text::new()
+                .t("Elasticsearch ")
+                .l("service")
+                .t(" is past a disk watermark"),
+            before: Text::new()
+                .t("The data disk of node ")
+                .l("name")
+                .t(" of ")
+                .l("service")
+                .t(" is "),
             after: " full: past 85% no new shard goes there, past 90% shards move away, at 95% its indices turn read-only.",
             num: selector("elasticsearch_filesystem_data_available_bytes", &fs),
             den: selector("elasticsearch_filesystem_data_size_bytes", &fs),

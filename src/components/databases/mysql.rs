@@ -116,10 +116,15 @@ fn more_alerts(b: &mut Builder, job: &str, base: &Labels) {
         Simple {
             spec: spec(
                 "MysqlHighThreadsRunning",
-                format!("max_over_time(mysql_global_status_threads_running{sel}[1m]) / mysql_global_variables_max_connections{sel} > 0.6"),
+                format!(
+                    "max_over_time(mysql_global_status_threads_running{sel}[1m]) / mysql_global_variables_max_connections{sel} > 0.6"
+                ),
                 "2m",
                 "warning",
-                Text::new().t("MySQL ").l("service").t(" runs many threads at once"),
+                Text::new()
+                    .t("MySQL ")
+                    .l("service")
+                    .t(" runs many threads at once"),
                 Text::new()
                     .l("service")
                     .t(" runs ")
@@ -130,13 +135,19 @@ fn more_alerts(b: &mut Builder, job: &str, base: &Labels) {
             eval: "10m",
             firing: (
                 "80 of 100 threads running",
-                vec![(m("mysql_global_status_threads_running"), "80x20".into()), (m("mysql_global_variables_max_connections"), "100x20".into())],
+                vec![
+                    (m("mysql_global_status_threads_running"), "80x20".into()),
+                    (m("mysql_global_variables_max_connections"), "100x20".into()),
+                ],
                 base.clone(),
                 0.8,
             ),
             quiet: vec![(
                 "5 of 100 threads running",
-                vec![(m("mysql_global_status_threads_running"), "5x20".into()), (m("mysql_global_variables_max_connections"), "100x20".into())],
+                vec![
+                    (m("mysql_global_status_threads_running"), "5x20".into()),
+                    (m("mysql_global_variables_max_connections"), "100x20".into()),
+                ],
             )],
         },
     );
@@ -165,7 +176,10 @@ fn more_alerts(b: &mut Builder, job: &str, base: &Labels) {
                 base.clone(),
                 2.0,
             ),
-            quiet: vec![("no slow query", vec![(m("mysql_global_status_slow_queries"), "3x20".into())])],
+            quiet: vec![(
+                "no slow query",
+                vec![(m("mysql_global_status_slow_queries"), "3x20".into())],
+            )],
         },
     );
     // MysqlRestarted: uptime below a minute (awesome: severity info, no `for`). It would
@@ -189,11 +203,17 @@ fn more_alerts(b: &mut Builder, job: &str, base: &Labels) {
             eval: "1m",
             firing: (
                 "restarted 30 seconds ago",
-                vec![(m("mysql_global_status_uptime"), "86400 86415 0+15x10".into())],
+                vec![(
+                    m("mysql_global_status_uptime"),
+                    "86400 86415 0+15x10".into(),
+                )],
                 base.clone(),
                 30.0,
             ),
-            quiet: vec![("up for a day", vec![(m("mysql_global_status_uptime"), "86400+15x10".into())])],
+            quiet: vec![(
+                "up for a day",
+                vec![(m("mysql_global_status_uptime"), "86400+15x10".into())],
+            )],
         },
     );
     // MysqlTooManyOpenFiles: InnoDB's open files above 75 % of open_files_limit.
@@ -202,10 +222,15 @@ fn more_alerts(b: &mut Builder, job: &str, base: &Labels) {
         Simple {
             spec: spec(
                 "MysqlTooManyOpenFiles",
-                format!("mysql_global_status_innodb_num_open_files{sel} / mysql_global_variables_open_files_limit{sel} > 0.75"),
+                format!(
+                    "mysql_global_status_innodb_num_open_files{sel} / mysql_global_variables_open_files_limit{sel} > 0.75"
+                ),
                 "2m",
                 "warning",
-                Text::new().t("MySQL ").l("service").t(" is near its open files limit"),
+                Text::new()
+                    .t("MySQL ")
+                    .l("service")
+                    .t(" is near its open files limit"),
                 Text::new()
                     .l("service")
                     .t(" has ")
@@ -216,13 +241,31 @@ fn more_alerts(b: &mut Builder, job: &str, base: &Labels) {
             eval: "10m",
             firing: (
                 "900 of 1000 files",
-                vec![(m("mysql_global_status_innodb_num_open_files"), "900x20".into()), (m("mysql_global_variables_open_files_limit"), "1000x20".into())],
+                vec![
+                    (
+                        m("mysql_global_status_innodb_num_open_files"),
+                        "900x20".into(),
+                    ),
+                    (
+                        m("mysql_global_variables_open_files_limit"),
+                        "1000x20".into(),
+                    ),
+                ],
                 base.clone(),
                 0.9,
             ),
             quiet: vec![(
                 "100 of 1000 files",
-                vec![(m("mysql_global_status_innodb_num_open_files"), "100x20".into()), (m("mysql_global_variables_open_files_limit"), "1000x20".into())],
+                vec![
+                    (
+                        m("mysql_global_status_innodb_num_open_files"),
+                        "100x20".into(),
+                    ),
+                    (
+                        m("mysql_global_variables_open_files_limit"),
+                        "1000x20".into(),
+                    ),
+                ],
             )],
         },
     );
@@ -268,7 +311,10 @@ fn more_alerts(b: &mut Builder, job: &str, base: &Labels) {
                 format!("rate(mysql_global_status_innodb_log_waits{sel}[15m]) > 10"),
                 "1m",
                 "warning",
-                Text::new().t("MySQL ").l("service").t(" waits for the InnoDB log buffer"),
+                Text::new()
+                    .t("MySQL ")
+                    .l("service")
+                    .t(" waits for the InnoDB log buffer"),
                 Text::new()
                     .l("service")
                     .t(" waits for the InnoDB redo log buffer ")
@@ -279,11 +325,17 @@ fn more_alerts(b: &mut Builder, job: &str, base: &Labels) {
             eval: "20m",
             firing: (
                 "20 waits a second",
-                vec![(m("mysql_global_status_innodb_log_waits"), "0+1200x30".into())],
+                vec![(
+                    m("mysql_global_status_innodb_log_waits"),
+                    "0+1200x30".into(),
+                )],
                 base.clone(),
                 20.0,
             ),
-            quiet: vec![("no wait", vec![(m("mysql_global_status_innodb_log_waits"), "4x30".into())])],
+            quiet: vec![(
+                "no wait",
+                vec![(m("mysql_global_status_innodb_log_waits"), "4x30".into())],
+            )],
         },
     );
 }

@@ -113,7 +113,11 @@ impl Kind for Postgres {
 fn more_alerts(b: &mut Builder, d: &Database, job: &str, base: &Labels) {
     use super::rules::{Simple, simple, with};
     let db = with(base, &[("datid", "16384"), ("datname", &d.name)]);
-    let by_db = labels(&[("datname", &d.name), ("environment", ENV), ("service", &d.name)]);
+    let by_db = labels(&[
+        ("datname", &d.name),
+        ("environment", ENV),
+        ("service", &d.name),
+    ]);
     // awesome-prometheus-alerts PostgresqlDeadLocks: `increase(pg_stat_database_deadlocks[1m]) > 5`.
     // Over 5m here: one burst is one alert, and a 1m window holds a single sample at
     // a 1m scrape interval under Prometheus 3's left-open ranges.
@@ -122,10 +126,15 @@ fn more_alerts(b: &mut Builder, d: &Database, job: &str, base: &Labels) {
         Simple {
             spec: spec(
                 "PostgresDeadlocks",
-                format!("sum by (environment, service, datname) (increase(pg_stat_database_deadlocks{{job=\"{job}\",datname!~\"template.*\"}}[5m])) > 5"),
+                format!(
+                    "sum by (environment, service, datname) (increase(pg_stat_database_deadlocks{{job=\"{job}\",datname!~\"template.*\"}}[5m])) > 5"
+                ),
                 "1m",
                 "warning",
-                Text::new().t("PostgreSQL ").l("service").t(" has deadlocks"),
+                Text::new()
+                    .t("PostgreSQL ")
+                    .l("service")
+                    .t(" has deadlocks"),
                 Text::new()
                     .v(Fmt::Fixed(0))
                     .t(" deadlocks in database ")
@@ -162,7 +171,10 @@ fn more_alerts(b: &mut Builder, d: &Database, job: &str, base: &Labels) {
                 ),
                 "5m",
                 "warning",
-                Text::new().t("PostgreSQL ").l("service").t(" rolls back many transactions"),
+                Text::new()
+                    .t("PostgreSQL ")
+                    .l("service")
+                    .t(" rolls back many transactions"),
                 Text::new()
                     .v(Fmt::Percent)
                     .t(" of the transactions in database ")
@@ -185,7 +197,10 @@ fn more_alerts(b: &mut Builder, d: &Database, job: &str, base: &Labels) {
             quiet: vec![
                 (
                     "commits only",
-                    vec![(rollback.clone(), "0x20".into()), (commit.clone(), "0+9x20".into())],
+                    vec![
+                        (rollback.clone(), "0x20".into()),
+                        (commit.clone(), "0+9x20".into()),
+                    ],
                 ),
                 (
                     "no traffic",
@@ -201,7 +216,11 @@ fn more_alerts(b: &mut Builder, d: &Database, job: &str, base: &Labels) {
     // a day. postgres_exporter reports a never-vacuumed table as 0 (1970).
     let table = with(
         base,
-        &[("datname", &d.name), ("relname", "orders"), ("schemaname", "public")],
+        &[
+            ("datname", &d.name),
+            ("relname", "orders"),
+            ("schemaname", "public"),
+        ],
     );
     let t = |m: &str| selector(m, &table);
     let sel = format!("{{job=\"{job}\"}}");

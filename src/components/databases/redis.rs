@@ -34,7 +34,11 @@ exec redis-server --appendonly yes --maxmemory \"$((limit / 4 * 3))\" --requirep
 impl Kind for Redis {
     fn server(&self, _d: &Database, login: &Login, c: &mut ComposeService) -> &'static str {
         c.environment = BTreeMap::from([("REDIS_PASSWORD".to_string(), login.password())]);
-        c.command = Some(vec!["sh".into(), "-c".into(), MAXMEMORY_FROM_CGROUP.replace('$', "$$")]);
+        c.command = Some(vec![
+            "sh".into(),
+            "-c".into(),
+            MAXMEMORY_FROM_CGROUP.replace('$', "$$"),
+        ]);
         // Our command bypasses the entrypoint's switch to the `redis` user, so run as it
         // (uid 999 in the official image) directly; the named volume `/data` is created
         // owned by it from the image. It writes only to /data: a read-only root, no
@@ -154,7 +158,10 @@ fn more_alerts(b: &mut Builder, job: &str, base: &Labels) {
                 format!("increase(redis_rejected_connections_total{{job=\"{job}\"}}[5m]) > 0"),
                 "1m",
                 "warning",
-                Text::new().t("Redis ").l("service").t(" rejects connections"),
+                Text::new()
+                    .t("Redis ")
+                    .l("service")
+                    .t(" rejects connections"),
                 Text::new()
                     .l("service")
                     .t(" rejected ")

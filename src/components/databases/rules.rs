@@ -151,15 +151,33 @@ pub(super) fn levels(b: &mut Builder, l: Levels) {
     let value = |(n, d): (f64, f64)| if l.complement { 1.0 - n / d } else { n / d };
     let (w, c) = (value(l.warn), value(l.crit));
     b.alerts(
-        vec![spec_of("warning", l.warning), spec_of("critical", l.critical)],
+        vec![
+            spec_of("warning", l.warning),
+            spec_of("critical", l.critical),
+        ],
         vec![
             vec![
-                case("past the warning level", series(l.warn), "10m", vec![(l.result.clone(), w)]),
+                case(
+                    "past the warning level",
+                    series(l.warn),
+                    "10m",
+                    vec![(l.result.clone(), w)],
+                ),
                 case("past the warning level", vec![], "10m", vec![]),
             ],
             vec![
-                case("past the critical level", series(l.crit), "10m", vec![(l.result.clone(), c)]),
-                case("past the critical level", vec![], "10m", vec![(l.result.clone(), c)]),
+                case(
+                    "past the critical level",
+                    series(l.crit),
+                    "10m",
+                    vec![(l.result.clone(), c)],
+                ),
+                case(
+                    "past the critical level",
+                    vec![],
+                    "10m",
+                    vec![(l.result.clone(), c)],
+                ),
             ],
         ],
         vec![case("below both levels", series(l.quiet), "10m", vec![])],
