@@ -322,12 +322,7 @@ impl Run {
 fn exposed_names(text: &str) -> BTreeSet<String> {
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            l.split(['{', ' '])
-                .next()
-                .unwrap_or("")
-                .to_string()
-        })
+        .map(|l| l.split(['{', ' ']).next().unwrap_or("").to_string())
         .collect()
 }
 
