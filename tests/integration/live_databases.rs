@@ -450,10 +450,15 @@ fn real_exporters_serve_what_rules_and_panels_use_and_database_and_service_alert
         ("redis-exporter", require_tool("prometheus-redis-exporter")),
         (
             "mariadbd",
-            require_tool("mariadbd").or_else(|| {
+            // In /usr/sbin, which a non-root PATH may lack.
+            {
                 let p = PathBuf::from("/usr/sbin/mariadbd");
-                p.is_file().then_some(p)
-            }),
+                if p.is_file() {
+                    Some(p)
+                } else {
+                    require_tool("mariadbd")
+                }
+            },
         ),
         ("mariadb-install-db", require_tool("mariadb-install-db")),
         ("mariadb", require_tool("mariadb")),
