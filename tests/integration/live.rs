@@ -172,7 +172,7 @@ fn free_port() -> u16 {
 }
 
 /// `n` distinct free ports.
-fn free_ports(n: usize, taken: &[u16]) -> Vec<u16> {
+pub(crate) fn free_ports(n: usize, taken: &[u16]) -> Vec<u16> {
     let mut out: Vec<u16> = Vec::new();
     while out.len() < n {
         let p = free_port();
@@ -220,7 +220,7 @@ fn dechunk(mut body: &[u8]) -> Result<Vec<u8>, String> {
 
 /// A minimal HTTP/1.1 GET to 127.0.0.1:`port`: the status and the body.
 /// GET with the monitoring login.
-fn http_get(port: u16, path: &str) -> Result<(u16, String), String> {
+pub(crate) fn http_get(port: u16, path: &str) -> Result<(u16, String), String> {
     http_request(port, path, true)
 }
 
@@ -266,7 +266,7 @@ fn http_request(port: u16, path: &str, login: bool) -> Result<(u16, String), Str
 
 /// GET returning parsed JSON (status 200 required).
 /// Percent-encodes a query-string value.
-fn percent_encode(s: &str) -> String {
+pub(crate) fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -277,7 +277,7 @@ fn percent_encode(s: &str) -> String {
         .collect()
 }
 
-fn get_json(port: u16, path: &str) -> Result<Value, String> {
+pub(crate) fn get_json(port: u16, path: &str) -> Result<Value, String> {
     let (status, body) = http_get(port, path)?;
     if status != 200 {
         return Err(format!("GET :{port}{path}: status {status}: {body}"));
@@ -288,24 +288,24 @@ fn get_json(port: u16, path: &str) -> Result<Value, String> {
 // ---------------------------------------------------------------------------------------
 // The webhook receiver
 
-struct Post {
-    path: String,
-    body: String,
+pub(crate) struct Post {
+    pub(crate) path: String,
+    pub(crate) body: String,
     /// Parsed body (`Value::Null` when it is not JSON).
-    json: Value,
-    at: Instant,
+    pub(crate) json: Value,
+    pub(crate) at: Instant,
 }
 
 /// An HTTP server on 127.0.0.1 in a thread, recording every POST. Stopped on drop.
-struct Webhook {
-    port: u16,
-    posts: Arc<Mutex<Vec<Post>>>,
+pub(crate) struct Webhook {
+    pub(crate) port: u16,
+    pub(crate) posts: Arc<Mutex<Vec<Post>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Webhook {
-    fn start() -> Webhook {
+    pub(crate) fn start() -> Webhook {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         listener.set_nonblocking(true).unwrap();
@@ -381,7 +381,7 @@ impl Webhook {
     }
 
     /// Every recorded POST, as text (for failure messages).
-    fn dump(&self) -> String {
+    pub(crate) fn dump(&self) -> String {
         let posts = self.posts.lock().unwrap();
         if posts.is_empty() {
             return "(no POST received)".into();
@@ -404,7 +404,7 @@ impl Drop for Webhook {
 }
 
 /// One alert of a webhook notification: (alertname, severity, status).
-fn notified(post: &Post) -> Vec<(String, String, String)> {
+pub(crate) fn notified(post: &Post) -> Vec<(String, String, String)> {
     post.json["alerts"]
         .as_array()
         .map(|alerts| {
@@ -426,21 +426,21 @@ fn notified(post: &Post) -> Vec<(String, String, String)> {
 // ---------------------------------------------------------------------------------------
 // The servers
 
-struct Proc {
-    name: &'static str,
-    child: Child,
+pub(crate) struct Proc {
+    pub(crate) name: &'static str,
+    pub(crate) child: Child,
     stdout: PathBuf,
     stderr: PathBuf,
 }
 
 /// The processes this test started; each is killed by PID on drop.
-struct Stack {
-    dir: PathBuf,
-    procs: Vec<Proc>,
+pub(crate) struct Stack {
+    pub(crate) dir: PathBuf,
+    pub(crate) procs: Vec<Proc>,
 }
 
 impl Stack {
-    fn start(&mut self, name: &'static str, bin: &Path, args: &[String]) {
+    pub(crate) fn start(&mut self, name: &'static str, bin: &Path, args: &[String]) {
         let stdout = self.dir.join(format!("{name}.stdout"));
         let stderr = self.dir.join(format!("{name}.stderr"));
         let child = Command::new(bin)
@@ -461,7 +461,7 @@ impl Stack {
     }
 
     /// An error naming every process that has exited.
-    fn alive(&mut self) -> Result<(), String> {
+    pub(crate) fn alive(&mut self) -> Result<(), String> {
         for p in &mut self.procs {
             if let Ok(Some(status)) = p.child.try_wait() {
                 return Err(format!(
@@ -475,7 +475,7 @@ impl Stack {
     }
 
     /// The output of every process (the end of each file).
-    fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         let mut out = String::new();
         for p in &self.procs {
             for (what, path) in [("stdout", &p.stdout), ("stderr", &p.stderr)] {
@@ -656,7 +656,7 @@ fn map_targets(p: &Project, ports: &Ports) -> (BTreeSet<String>, String) {
 
 /// Every address Prometheus uses must be in a target file, so that mapping those is all
 /// it takes (and the main configuration runs as generated).
-fn assert_addresses_only_in_target_files(prom: &Value, text: &str) {
+pub(crate) fn assert_addresses_only_in_target_files(prom: &Value, text: &str) {
     let file_sd_only = |cfg: &Value, what: &str| {
         let obj = cfg
             .as_object()
@@ -707,7 +707,7 @@ fn assert_addresses_only_in_target_files(prom: &Value, text: &str) {
 // The test
 
 /// (rule file name, group name) → rule names, from the generated rule files.
-fn generated_groups(p: &Project) -> BTreeMap<(String, String), Vec<String>> {
+pub(crate) fn generated_groups(p: &Project) -> BTreeMap<(String, String), Vec<String>> {
     let mut out = BTreeMap::new();
     for f in p.files_ending(".yml") {
         let Some(file) = f.strip_prefix("monitoring/prometheus/rules/") else {

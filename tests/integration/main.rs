@@ -22,6 +22,7 @@ mod hostile;
 mod init;
 mod inventory;
 mod live;
+mod live_databases;
 mod lockfile;
 mod quoting;
 mod receiver_networks;

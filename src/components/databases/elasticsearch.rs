@@ -92,6 +92,7 @@ impl Kind for Elasticsearch {
                 vec![],
             )],
         );
+        more_alerts(b, job, base);
     }
 
     fn panels(&self, sel: &str, _r: &str) -> Vec<DbPanel> {
@@ -177,5 +178,154 @@ fn elasticsearch_down(b: &mut Builder, job: &str, base: &Labels) {
                 vec![],
             ),
         ],
+    );
+}
+
+/// Heap, disk watermarks and unassigned shards (issue 13). The elasticsearch-mixin of
+/// elasticsearch_exporter v1.9.0 compiles to no alert (elasticsearch-mixin/compiled/
+/// alerts.yaml is `{}`); its example rules (examples/prometheus/elasticsearch.rules.yml)
+/// and awesome-prometheus-alerts (samber/awesome-prometheus-alerts,
+/// dist/rules/elasticsearch/prometheus-community-elasticsearch-exporter.yml) give the
+/// thresholds. Names are v1.9.0's (collector/nodes.go, collector/cluster_health.go).
+fn more_alerts(b: &mut Builder, job: &str, base: &Labels) {
+    use super::rules::{Levels, Simple, levels, simple, with};
+    let sel = format!("job=\"{job}\"");
+    let node = with(
+        base,
+        &[
+            ("cluster", "docker-cluster"),
+            ("host", "172.18.0.5"),
+            ("name", "search"),
+        ],
+    );
+    // ElasticsearchHeapUsageWarning / ...TooHigh: heap above 80 % (warning) and 90 %
+    // (critical) for 2m.
+    let heap = with(&node, &[("area", "heap")]);
+    levels(
+        b,
+        Levels {
+            name: "ElasticsearchHeapUsageHigh",
+            ratio: format!(
+                "elasticsearch_jvm_memory_used_bytes{{{sel},area=\"heap\"}} / elasticsearch_jvm_memory_max_bytes{{{sel},area=\"heap\"}}"
+            ),
+            op: ">",
+            warning: 0.8,
+            critical: 0.9,
+            for_: "2m",
+            summary: Text::new()
+                .t("Elasticsearch ")
+                .l("service")
+                .t(" is short of heap"),
+            before: Text::new()
+                .t("Node ")
+                .l("name")
+                .t(" of ")
+                .l("service")
+                .t(" uses "),
+            after: " of its JVM heap: garbage collection stalls it, then it fails with OutOfMemoryError.",
+            num: selector("elasticsearch_jvm_memory_used_bytes", &heap),
+            den: selector("elasticsearch_jvm_memory_max_bytes", &heap),
+            result: heap.clone(),
+            warn: (450.0, 500.0),
+            crit: (475.0, 500.0),
+            quiet: (250.0, 500.0),
+            complement: false,
+        },
+    );
+    // Disk watermarks: Elasticsearch stops allocating shards to a node above its low
+    // watermark (85 % used, `cluster.routing.allocation.disk.watermark.low`), moves them
+    // away above the high one (90 %), and makes indices read-only at the flood stage (95 %).
+    // A warning at the low watermark and a critical at the high one (awesome-prometheus-
+    // alerts ElasticsearchDiskSpaceLow / ...OutOfSpace: free below 20 % / 10 %).
+    let fs = with(
+        &node,
+        &[
+            ("mount", "/usr/share/elasticsearch/data (/dev/sda1)"),
+            ("path", "/usr/share/elasticsearch/data"),
+        ],
+    );
+    levels(
+        b,
+        Levels {
+            name: "ElasticsearchDiskWatermark",
+            ratio: format!(
+                "1 - elasticsearch_filesystem_data_available_bytes{{{sel}}} / elasticsearch_filesystem_data_size_bytes{{{sel}}}"
+            ),
+            op: ">",
+            warning: 0.85,
+            critical: 0.9,
+            for_: "5m",
+            summary: Text::new()
+                .t("Elasticsearch ")
+                .l("service")
+                .t(" is past a disk watermark"),
+            before: Text::new()
+                .t("The data disk of node ")
+                .l("name")
+                .t(" of ")
+                .l("service")
+                .t(" is "),
+            after: " full: past 85% no new shard goes there, past 90% shards move away, at 95% its indices turn read-only.",
+            num: selector("elasticsearch_filesystem_data_available_bytes", &fs),
+            den: selector("elasticsearch_filesystem_data_size_bytes", &fs),
+            result: fs.clone(),
+            warn: (12.0, 100.0),
+            crit: (5.0, 100.0),
+            quiet: (50.0, 100.0),
+            complement: true,
+        },
+    );
+    // ElasticsearchUnassignedShards (awesome: `unassigned_shards > 0` for 2m, critical).
+    // Only with two data nodes or more: obsgen runs Elasticsearch as one node, where the
+    // replica of every index with `number_of_replicas` 1 (the default) can never be
+    // assigned and the cluster is yellow by design; an unassigned primary turns it red
+    // (ElasticsearchClusterRed). Delayed shards (a node that just left) wait 15m here.
+    let health = with(base, &[("cluster", "docker-cluster")]);
+    let h = |m: &str| selector(m, &health);
+    simple(
+        b,
+        Simple {
+            spec: spec(
+                "ElasticsearchUnassignedShards",
+                format!(
+                    "elasticsearch_cluster_health_unassigned_shards{{{sel}}} > 0 and on(instance) elasticsearch_cluster_health_number_of_data_nodes{{{sel}}} > 1"
+                ),
+                "15m",
+                "warning",
+                Text::new().t("Elasticsearch ").l("service").t(" has unassigned shards"),
+                Text::new()
+                    .v(Fmt::Fixed(0))
+                    .t(" shards of ")
+                    .l("service")
+                    .t(" are unassigned: a data node is gone or out of disk, and their copies are missing."),
+            ),
+            interval: "1m",
+            eval: "30m",
+            firing: (
+                "3 unassigned shards on 3 data nodes",
+                vec![
+                    (h("elasticsearch_cluster_health_unassigned_shards"), "3x40".into()),
+                    (h("elasticsearch_cluster_health_number_of_data_nodes"), "3x40".into()),
+                ],
+                health.clone(),
+                3.0,
+            ),
+            quiet: vec![
+                (
+                    "every shard assigned",
+                    vec![
+                        (h("elasticsearch_cluster_health_unassigned_shards"), "0x40".into()),
+                        (h("elasticsearch_cluster_health_number_of_data_nodes"), "3x40".into()),
+                    ],
+                ),
+                (
+                    "one node: its replicas cannot be assigned",
+                    vec![
+                        (h("elasticsearch_cluster_health_unassigned_shards"), "5x40".into()),
+                        (h("elasticsearch_cluster_health_number_of_data_nodes"), "1x40".into()),
+                    ],
+                ),
+            ],
+        },
     );
 }

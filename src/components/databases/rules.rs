@@ -70,3 +70,125 @@ pub(super) fn gauge_down(
         },
     );
 }
+
+/// An alert with one firing and one quiet case (the shape of most database alerts
+/// beyond being down): `firing` is (case name, series, labels of the expected alert,
+/// the value its description prints); `quiet` is (case name, series). Both are
+/// evaluated at `eval`, with samples every `interval`.
+pub(super) struct Simple {
+    pub spec: AlertSpec,
+    pub interval: &'static str,
+    pub eval: &'static str,
+    pub firing: (&'static str, Vec<(String, String)>, super::Labels, f64),
+    pub quiet: Vec<(&'static str, Vec<(String, String)>)>,
+}
+
+pub(super) fn simple(b: &mut Builder, s: Simple) {
+    let (f_name, f_series, f_labels, f_value) = s.firing;
+    let mut firing = case(f_name, f_series, s.eval, vec![(f_labels, f_value)]);
+    firing.interval = s.interval;
+    let quiet = s
+        .quiet
+        .into_iter()
+        .map(|(name, series)| {
+            let mut q = case(name, series, s.eval, vec![]);
+            q.interval = s.interval;
+            q
+        })
+        .collect();
+    b.alerts(vec![s.spec], vec![vec![firing]], quiet);
+}
+
+/// A warning and a critical level of one ratio alert (`<name>` twice): fires the warning
+/// alone on `warn` (numerator, denominator), both on `crit`, neither on `quiet`.
+pub(super) struct Levels {
+    pub name: &'static str,
+    /// The expression without its comparison (`used / max`).
+    pub ratio: String,
+    /// `>` or `<`.
+    pub op: &'static str,
+    pub warning: f64,
+    pub critical: f64,
+    pub for_: &'static str,
+    pub summary: Text,
+    /// Description before the printed ratio, and after it.
+    pub before: Text,
+    pub after: &'static str,
+    pub num: String,
+    pub den: String,
+    pub result: super::Labels,
+    pub warn: (f64, f64),
+    pub crit: (f64, f64),
+    pub quiet: (f64, f64),
+    /// The ratio is `1 - num / den` (a disk's used share from its free bytes).
+    pub complement: bool,
+}
+
+pub(super) fn levels(b: &mut Builder, l: Levels) {
+    let spec_of = |severity: &'static str, level: f64| {
+        spec(
+            l.name,
+            format!("{} {} {}", l.ratio, l.op, num(level)),
+            l.for_,
+            severity,
+            l.summary.clone(),
+            Text(
+                l.before
+                    .0
+                    .iter()
+                    .cloned()
+                    .chain(Text::new().v(Fmt::Percent).t(l.after).0)
+                    .collect(),
+            ),
+        )
+    };
+    let series = |(n, d): (f64, f64)| {
+        vec![
+            (l.num.clone(), format!("{}x20", num(n))),
+            (l.den.clone(), format!("{}x20", num(d))),
+        ]
+    };
+    let value = |(n, d): (f64, f64)| if l.complement { 1.0 - n / d } else { n / d };
+    let (w, c) = (value(l.warn), value(l.crit));
+    b.alerts(
+        vec![
+            spec_of("warning", l.warning),
+            spec_of("critical", l.critical),
+        ],
+        vec![
+            vec![
+                case(
+                    "past the warning level",
+                    series(l.warn),
+                    "10m",
+                    vec![(l.result.clone(), w)],
+                ),
+                case("past the warning level", vec![], "10m", vec![]),
+            ],
+            vec![
+                case(
+                    "past the critical level",
+                    series(l.crit),
+                    "10m",
+                    vec![(l.result.clone(), c)],
+                ),
+                case(
+                    "past the critical level",
+                    vec![],
+                    "10m",
+                    vec![(l.result.clone(), c)],
+                ),
+            ],
+        ],
+        vec![case("below both levels", series(l.quiet), "10m", vec![])],
+    );
+}
+
+/// `l` with more labels.
+pub(super) fn with(l: &super::Labels, more: &[(&str, &str)]) -> super::Labels {
+    let mut out = l.clone();
+    for (k, v) in more {
+        out.insert((*k).into(), (*v).into());
+    }
+    out
+}
