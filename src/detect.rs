@@ -75,19 +75,9 @@ const SKIP_DIRS: [&str; 8] = [
 ];
 
 /// A database kind from an image reference (`postgres:16`, `bitnami/redis`,
-/// `docker.elastic.co/elasticsearch/elasticsearch:8.15.0`).
+/// `docker.elastic.co/elasticsearch/elasticsearch:8.15.0`): each kind names its images.
 pub fn database_kind(image: &str) -> Option<DatabaseKind> {
-    let repo = image.split(['@']).next().unwrap_or(image);
-    let last = repo.rsplit('/').next().unwrap_or(repo);
-    let name = last.split(':').next().unwrap_or(last);
-    match name {
-        "postgres" | "postgresql" | "postgis" | "timescaledb" => Some(DatabaseKind::Postgres),
-        "mysql" | "mariadb" | "percona" => Some(DatabaseKind::Mysql),
-        "mongo" | "mongodb" | "mongodb-community-server" => Some(DatabaseKind::Mongodb),
-        "redis" | "redis-stack" | "valkey" => Some(DatabaseKind::Redis),
-        "elasticsearch" | "opensearch" => Some(DatabaseKind::Elasticsearch),
-        _ => None,
-    }
+    crate::components::databases::kind_of_image(image)
 }
 
 /// The tag of an image when it pins a version (`1.4.2`, `16-alpine` → `16-alpine`);

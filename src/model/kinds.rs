@@ -29,6 +29,15 @@ pub enum DatabaseKind {
 }
 
 impl DatabaseKind {
+    /// Every kind (a test checks it against the schema's list of the enum's values).
+    pub const ALL: [DatabaseKind; 5] = [
+        DatabaseKind::Postgres,
+        DatabaseKind::Mysql,
+        DatabaseKind::Mongodb,
+        DatabaseKind::Redis,
+        DatabaseKind::Elasticsearch,
+    ];
+
     /// The port the server listens on in its container.
     pub fn port(self) -> u16 {
         match self {
@@ -93,5 +102,28 @@ impl TraceBackend {
             TraceBackend::Jaeger => "jaeger",
             TraceBackend::None => "none",
         }
+    }
+}
+
+#[cfg(test)]
+mod all_kinds {
+    use super::DatabaseKind;
+
+    #[test]
+    fn all_lists_every_database_kind_once() {
+        let schema = serde_json::to_value(schemars::schema_for!(DatabaseKind)).unwrap();
+        let mut names: Vec<String> = schema["enum"]
+            .as_array()
+            .expect("a string enum")
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        let mut all: Vec<String> = DatabaseKind::ALL
+            .iter()
+            .map(|k| k.as_str().to_string())
+            .collect();
+        names.sort();
+        all.sort();
+        assert_eq!(all, names);
     }
 }

@@ -10,6 +10,10 @@ use crate::rules::*;
 pub struct Elasticsearch;
 
 impl Kind for Elasticsearch {
+    fn image_names(&self) -> &'static [&'static str] {
+        &["elasticsearch", "opensearch"]
+    }
+
     fn server(&self, _d: &Database, login: &Login, c: &mut ComposeService) -> &'static str {
         c.environment = BTreeMap::from([
             ("ELASTIC_PASSWORD".to_string(), login.password()),

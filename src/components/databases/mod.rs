@@ -20,6 +20,9 @@ use super::{Component, req};
 
 /// What one database kind knows: how its server runs and how its exporter reaches it.
 pub trait Kind: Sync {
+    /// Image names (the last path part, without tag) that run this kind, for `init`'s
+    /// detection of a project's databases (`postgres`, `postgis`, `bitnami/redis` → `redis`).
+    fn image_names(&self) -> &'static [&'static str];
     /// Fills in the server container of `d` (environment, command, user, hardening,
     /// health check); returns where the data lives inside the container.
     fn server(&self, d: &Database, login: &Login, c: &mut ComposeService) -> &'static str;
@@ -55,6 +58,17 @@ pub fn kind(k: DatabaseKind) -> &'static dyn Kind {
         DatabaseKind::Redis => &redis::Redis,
         DatabaseKind::Elasticsearch => &elasticsearch::Elasticsearch,
     }
+}
+
+/// The database kind an image runs, by its name (the last path part, without tag or
+/// digest: `docker.elastic.co/elasticsearch/elasticsearch:8.15.0` → `elasticsearch`).
+pub fn kind_of_image(image: &str) -> Option<DatabaseKind> {
+    let repo = image.split('@').next().unwrap_or(image);
+    let last = repo.rsplit('/').next().unwrap_or(repo);
+    let name = last.split(':').next().unwrap_or(last);
+    DatabaseKind::ALL
+        .into_iter()
+        .find(|k| kind(*k).image_names().contains(&name))
 }
 
 /// The `.env` variables of a database's login (`ORDERS_DB_USER`, `ORDERS_DB_PASSWORD`).

@@ -10,6 +10,10 @@ use crate::rules::*;
 pub struct Mongodb;
 
 impl Kind for Mongodb {
+    fn image_names(&self) -> &'static [&'static str] {
+        &["mongo", "mongodb", "mongodb-community-server"]
+    }
+
     fn server(&self, _d: &Database, login: &Login, c: &mut ComposeService) -> &'static str {
         c.environment = BTreeMap::from([
             ("MONGO_INITDB_ROOT_USERNAME".to_string(), login.user()),

@@ -11,6 +11,10 @@ use crate::rules::*;
 pub struct Mysql;
 
 impl Kind for Mysql {
+    fn image_names(&self) -> &'static [&'static str] {
+        &["mysql", "mariadb", "percona"]
+    }
+
     fn server(&self, d: &Database, login: &Login, c: &mut ComposeService) -> &'static str {
         c.environment = BTreeMap::from([
             ("MYSQL_ROOT_PASSWORD".to_string(), login.password()),

@@ -10,6 +10,10 @@ use crate::rules::*;
 pub struct Postgres;
 
 impl Kind for Postgres {
+    fn image_names(&self) -> &'static [&'static str] {
+        &["postgres", "postgresql", "postgis", "timescaledb"]
+    }
+
     fn server(&self, d: &Database, login: &Login, c: &mut ComposeService) -> &'static str {
         c.environment = BTreeMap::from([
             ("POSTGRES_USER".to_string(), login.user()),

@@ -32,6 +32,10 @@ case \"$limit\" in ''|*[!0-9]*) limit=0 ;; esac; \
 exec redis-server --appendonly yes --maxmemory \"$((limit / 4 * 3))\" --requirepass \"$REDIS_PASSWORD\"";
 
 impl Kind for Redis {
+    fn image_names(&self) -> &'static [&'static str] {
+        &["redis", "redis-stack", "valkey"]
+    }
+
     fn server(&self, _d: &Database, login: &Login, c: &mut ComposeService) -> &'static str {
         c.environment = BTreeMap::from([("REDIS_PASSWORD".to_string(), login.password())]);
         c.command = Some(vec![
