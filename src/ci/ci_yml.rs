@@ -15,7 +15,7 @@ fn language_steps(lang: Language, ctx: &str, pins: &Pins) -> Vec<Step> {
         Language::Node => vec![
             Step::uses(
                 "Set up Node.js",
-                pins.action("setup-node"),
+                &pins.action("setup-node"),
                 &[
                     ("node-version", pins.tool("node")),
                     ("cache", "npm"),
@@ -29,7 +29,7 @@ fn language_steps(lang: Language, ctx: &str, pins: &Pins) -> Vec<Step> {
         Language::Python => vec![
             Step::uses(
                 "Set up Python",
-                pins.action("setup-python"),
+                &pins.action("setup-python"),
                 &[("python-version", pins.tool("python"))],
             ),
             Step::run(
@@ -53,7 +53,7 @@ fn language_steps(lang: Language, ctx: &str, pins: &Pins) -> Vec<Step> {
         Language::Go => vec![
             Step::uses(
                 "Set up Go",
-                pins.action("setup-go"),
+                &pins.action("setup-go"),
                 &[
                     ("go-version-file", &in_ctx("go.mod")),
                     ("cache-dependency-path", &in_ctx("go.sum")),
@@ -87,7 +87,7 @@ fn language_steps(lang: Language, ctx: &str, pins: &Pins) -> Vec<Step> {
         Language::Java => vec![
             Step::uses(
                 "Set up Java",
-                pins.action("setup-java"),
+                &pins.action("setup-java"),
                 &[
                     ("distribution", "temurin"),
                     ("java-version", pins.tool("java")),
@@ -133,7 +133,7 @@ pub(super) fn ci_workflow(
         .filter_map(|s| {
             let ctx = s.build.as_deref()?.trim_end_matches('/');
             let ctx = ctx.strip_prefix("./").unwrap_or(ctx);
-            let mut steps = vec![Step::uses("Check out", pins.action("checkout"), &[])];
+            let mut steps = vec![Step::uses("Check out", &pins.action("checkout"), &[])];
             if let Some(lang) = s.language {
                 steps.extend(language_steps(lang, ctx, pins));
             }
@@ -151,10 +151,10 @@ pub(super) fn ci_workflow(
                 .env("REGISTRY", &registry_text)
                 .env("OWNER", "${{ github.repository_owner }}")
                 .env("IMAGE", gh(&format!("{}-{}", model.project, s.name)).as_str()),
-                Step::uses("Set up Buildx", pins.action("setup-buildx"), &[]),
+                Step::uses("Set up Buildx", &pins.action("setup-buildx"), &[]),
                 Step::uses(
                     "Build image",
-                    pins.action("build-push"),
+                    &pins.action("build-push"),
                     &[
                         ("context", &context),
                         ("load", "true"),
@@ -165,7 +165,7 @@ pub(super) fn ci_workflow(
                 ),
                 Step::uses(
                     "Trivy scan",
-                    pins.action("trivy"),
+                    &pins.action("trivy"),
                     &[
                         ("image-ref", image),
                         ("exit-code", "1"),
@@ -175,13 +175,13 @@ pub(super) fn ci_workflow(
                 ),
                 Step::uses(
                     &format!("Log in to {registry_text}"),
-                    pins.action("login"),
+                    &pins.action("login"),
                     &[("registry", &registry_text), ("username", user), ("password", password)],
                 )
                 .when(&on_main),
                 Step::uses(
                     "Push image",
-                    pins.action("build-push"),
+                    &pins.action("build-push"),
                     &[
                         ("context", &context),
                         ("push", "true"),

@@ -161,7 +161,7 @@ pub(super) fn deploy_workflow(
         let mut steps = vec![
             Step::uses(
                 "AWS credentials (OIDC)",
-                pins.action("aws-credentials"),
+                &pins.action("aws-credentials"),
                 &[
                     ("role-to-assume", "${{ secrets.AWS_DEPLOY_ROLE_ARN }}"),
                     ("aws-region", gh(&region).as_str()),

@@ -16,8 +16,8 @@
 //! Decisions:
 //! - Without a `[ci]` table (or with `provider = "none"`) no workflow is generated:
 //!   CI files are opt-in, a project may already have its own.
-//! - Actions and tool versions come from `ci/pins.toml` of the template set: exact
-//!   release tags (see that file for why not SHAs).
+//! - Actions and tool versions come from `ci/pins.toml` of the template set: each
+//!   action by the full commit SHA of a release tag, the tag in a comment.
 //! - Validators run from the same official images the stack runs (`components/*/image.toml`), so CI
 //!   checks with the versions production uses.
 //! - Deployment goes over SSM Run Command (no SSH port open), with AWS credentials from

@@ -7,7 +7,7 @@ use crate::quote::sh;
 
 pub(super) fn obsgen_workflow(model: &Model, pins: &Pins, branch: &str) -> Workflow {
     let runner = pins.tool("runner");
-    let checkout = Step::uses("Check out", pins.action("checkout"), &[]);
+    let checkout = Step::uses("Check out", &pins.action("checkout"), &[]);
     let version = &model.obsgen_version;
     let check = job(
         "regenerate",
@@ -18,7 +18,7 @@ pub(super) fn obsgen_workflow(model: &Model, pins: &Pins, branch: &str) -> Workf
             checkout.clone(),
             Step::uses(
                 &format!("Cache obsgen {version}"),
-                pins.action("cache"),
+                &pins.action("cache"),
                 &[
                     ("path", "~/.cargo/bin/obsgen"),
                     (

@@ -23,6 +23,7 @@ mod init;
 mod inventory;
 mod live;
 mod lockfile;
+mod pins;
 mod quoting;
 mod receiver_networks;
 mod repository;
