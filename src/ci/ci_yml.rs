@@ -2,6 +2,7 @@
 //! of its language.
 
 use super::DEFAULT_REGISTRY;
+use super::gates::{self, Gates};
 use super::workflow::{Job, Pins, Step, Workflow, job, perms};
 use crate::manifest::Language;
 use crate::model::Model;
@@ -113,6 +114,7 @@ pub(super) fn ci_workflow(
     pins: &Pins,
     registry: &str,
     branch: &str,
+    gates: Gates,
 ) -> Option<Workflow> {
     let runner = pins.tool("runner");
     let on_main = format!(
@@ -127,7 +129,9 @@ pub(super) fn ci_workflow(
             "${{ secrets.REGISTRY_PASSWORD }}",
         )
     };
-    let jobs: Vec<Job> = model
+    let mut audits = Vec::new();
+    let mut scanned = Vec::new();
+    let mut jobs: Vec<Job> = model
         .services
         .iter()
         .filter_map(|s| {
@@ -135,14 +139,27 @@ pub(super) fn ci_workflow(
             let ctx = ctx.strip_prefix("./").unwrap_or(ctx);
             let mut steps = vec![Step::uses("Check out", &pins.action("checkout"), &[])];
             if let Some(lang) = s.language {
-                steps.extend(language_steps(lang, ctx, pins));
+                let mut lang_steps = language_steps(lang, ctx, pins);
+                if let Some(min) = gates.coverage
+                    && let Some(cov) = gates::coverage_step(lang, ctx, min, pins)
+                {
+                    // The language's test step is its last; the coverage run replaces it.
+                    lang_steps.pop();
+                    lang_steps.push(cov);
+                }
+                steps.extend(lang_steps);
+                if gates.audit
+                    && let Some(audit) = gates::audit_steps(lang, ctx, &s.name, pins)
+                {
+                    audits.push(gates::audit_job(&s.name, audit, runner, pins));
+                }
             }
             let image = "${{ steps.image.outputs.name }}:${{ github.sha }}";
             let cache_from = format!("type=gha,scope={}", s.name);
             let cache_to = format!("type=gha,mode=max,scope={}", s.name);
             let context = gh(ctx).into_string();
             let registry_text = gh(registry).into_string();
-            steps.extend([
+            let image_steps = [
                 Step::run(
                     "Image name",
                     &["echo \"name=$(printf '%s' \"$REGISTRY/$OWNER/$IMAGE\" | tr '[:upper:]' '[:lower:]')\" >> \"$GITHUB_OUTPUT\""],
@@ -163,6 +180,13 @@ pub(super) fn ci_workflow(
                         ("cache-to", &cache_to),
                     ],
                 ),
+            ];
+            steps.extend(image_steps);
+            if gates.code_scanning {
+                steps.extend(gates::image_sarif_steps(&s.name, image, pins));
+                scanned.push(s.name.clone());
+            }
+            steps.extend([
                 Step::uses(
                     "Trivy scan",
                     &pins.action("trivy"),
@@ -204,6 +228,10 @@ pub(super) fn ci_workflow(
         .collect();
     if jobs.is_empty() {
         return None;
+    }
+    jobs.extend(audits);
+    if !scanned.is_empty() {
+        jobs.push(gates::code_scanning_job(&scanned, runner, pins));
     }
     Some(Workflow {
         file: "ci.yml".into(),

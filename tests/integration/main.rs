@@ -6,6 +6,7 @@ mod support;
 mod alerting;
 mod bad_input;
 mod ci;
+mod ci_gates;
 mod cli;
 mod components;
 mod compose;
