@@ -545,9 +545,18 @@ fn workflows_follow_the_manifest() {
         // obsgen.yml: the version that generated the files, every environment validated.
         let o = yaml(&p.read(".github/workflows/obsgen.yml"));
         let check = run_lines(&jobs(&o)["regenerate"]);
-        assert!(check.contains(&format!(
-            "cargo install obsgen --locked --version {version}"
-        )));
+        // The install script (tests/integration/install.rs) of the version that generated them.
+        assert!(
+            check.contains(
+                &"  cargo install obsgen --locked --version \"$version\" --root \"$tmp/cargo\""
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            jobs(&o)["regenerate"]["steps"][2]["env"]["OBSGEN_VERSION"],
+            version,
+            "{name}"
+        );
         assert!(check.contains(&"obsgen check --format github".to_string()));
         let validate = run_lines(&jobs(&o)["validate"]).join("\n");
         let compose = run_lines(&jobs(&o)["compose"]).join("\n");

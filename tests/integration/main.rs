@@ -21,6 +21,7 @@ mod exporters;
 mod grafana;
 mod hostile;
 mod init;
+mod install;
 mod inventory;
 mod live;
 mod lockfile;

@@ -172,10 +172,15 @@ fn stubs(dir: &Path) -> std::path::PathBuf {
     );
     let plain = format!("#!/bin/sh\n{log}exit 0\n");
     for name in [
-        "docker", "cargo", "obsgen", "npm", "git", "chgrp", "sleep", "amtool", "promtool",
+        "docker", "obsgen", "npm", "git", "chgrp", "sleep", "amtool", "promtool",
     ] {
         write_exec(&bin.join(name), &plain);
     }
+    // `cargo install … --root DIR` (the obsgen install script's fallback) leaves DIR/bin/obsgen.
+    let cargo = format!(
+        "#!/bin/sh\n{log}while [ $# -gt 0 ]; do [ \"$1\" = --root ] && mkdir -p \"$2/bin\" && : > \"$2/bin/obsgen\"; shift; done\nexit 0\n"
+    );
+    write_exec(&bin.join("cargo"), &cargo);
     write_exec(&bin.join("aws"), &aws);
     write_exec(&bin.join("curl"), &curl);
     bin
@@ -245,6 +250,8 @@ fn run_workflow(p: &Project, workflow: &str, bin: &Path) -> Vec<(String, Vec<Str
                     .arg(&script)
                     .current_dir(&dir)
                     .env("PATH", &path)
+                    // Steps may install into ~/.cargo/bin: a scratch home, not the caller's.
+                    .env("HOME", scratch.path())
                     .env("STUB_LOG", &log)
                     .env("GITHUB_OUTPUT", &output)
                     .envs(&env),
