@@ -151,7 +151,7 @@ pub(super) fn ci_workflow(
                 if gates.audit
                     && let Some(audit) = gates::audit_steps(lang, ctx, &s.name, pins)
                 {
-                    audits.push(gates::audit_job(&s.name, audit, runner, pins));
+                    audits.push(gates::audit_job(&s.name, lang, audit, runner, pins));
                 }
             }
             let image = "${{ steps.image.outputs.name }}:${{ github.sha }}";

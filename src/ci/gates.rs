@@ -138,15 +138,22 @@ pub(super) fn audit_steps(
     Some(steps)
 }
 
-/// The audit job of one service.
-pub(super) fn audit_job(service: &str, steps: Vec<Step>, runner: &str, pins: &Pins) -> Job {
+/// The audit job of one service: 30 minutes, 60 for Java (dependency-check downloads
+/// the NVD database when its cache is cold).
+pub(super) fn audit_job(
+    service: &str,
+    lang: Language,
+    steps: Vec<Step>,
+    runner: &str,
+    pins: &Pins,
+) -> Job {
     let mut all = vec![Step::uses("Check out", &pins.action("checkout"), &[])];
     all.extend(steps);
     job(
         &format!("audit-{service}"),
         &format!("{service}: dependency audit"),
         runner,
-        30,
+        if lang == Language::Java { 60 } else { 30 },
         all,
     )
 }
