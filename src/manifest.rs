@@ -287,6 +287,25 @@ pub struct Ci {
     pub registry: Option<String>,
     /// Branch that deploys to staging (default `main`).
     pub branch: Option<String>,
+    /// A dependency-audit job per built service of a known `language` in ci.yml (npm audit,
+    /// pip-audit, govulncheck, cargo audit, OWASP dependency-check). Default `true`.
+    #[serde(default = "yes")]
+    pub audit: bool,
+    /// Trivy image and configuration results uploaded as SARIF to GitHub code scanning
+    /// (a `code-scanning` job in ci.yml). Default `true`.
+    #[serde(default = "yes")]
+    pub code_scanning: bool,
+    /// Minimum line coverage in percent (1–100): the test step of each built service of a
+    /// known `language` measures coverage and fails below it. No gate when absent.
+    pub coverage: Option<u8>,
+    /// After the smoke tests, the deploy job fails when Prometheus on the host has a
+    /// critical alert firing or a target down. Default `true`.
+    #[serde(default = "yes")]
+    pub post_deploy_check: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]

@@ -2,6 +2,7 @@
 //! of its language.
 
 use super::DEFAULT_REGISTRY;
+use super::gates::{self, Gates};
 use super::workflow::{Job, Pins, Step, Workflow, job, perms};
 use crate::manifest::Language;
 use crate::model::Model;
@@ -15,7 +16,7 @@ fn language_steps(lang: Language, ctx: &str, pins: &Pins) -> Vec<Step> {
         Language::Node => vec![
             Step::uses(
                 "Set up Node.js",
-                pins.action("setup-node"),
+                &pins.action("setup-node"),
                 &[
                     ("node-version", pins.tool("node")),
                     ("cache", "npm"),
@@ -29,7 +30,7 @@ fn language_steps(lang: Language, ctx: &str, pins: &Pins) -> Vec<Step> {
         Language::Python => vec![
             Step::uses(
                 "Set up Python",
-                pins.action("setup-python"),
+                &pins.action("setup-python"),
                 &[("python-version", pins.tool("python"))],
             ),
             Step::run(
@@ -53,7 +54,7 @@ fn language_steps(lang: Language, ctx: &str, pins: &Pins) -> Vec<Step> {
         Language::Go => vec![
             Step::uses(
                 "Set up Go",
-                pins.action("setup-go"),
+                &pins.action("setup-go"),
                 &[
                     ("go-version-file", &in_ctx("go.mod")),
                     ("cache-dependency-path", &in_ctx("go.sum")),
@@ -87,7 +88,7 @@ fn language_steps(lang: Language, ctx: &str, pins: &Pins) -> Vec<Step> {
         Language::Java => vec![
             Step::uses(
                 "Set up Java",
-                pins.action("setup-java"),
+                &pins.action("setup-java"),
                 &[
                     ("distribution", "temurin"),
                     ("java-version", pins.tool("java")),
@@ -113,6 +114,7 @@ pub(super) fn ci_workflow(
     pins: &Pins,
     registry: &str,
     branch: &str,
+    gates: Gates,
 ) -> Option<Workflow> {
     let runner = pins.tool("runner");
     let on_main = format!(
@@ -127,22 +129,37 @@ pub(super) fn ci_workflow(
             "${{ secrets.REGISTRY_PASSWORD }}",
         )
     };
-    let jobs: Vec<Job> = model
+    let mut audits = Vec::new();
+    let mut scanned = Vec::new();
+    let mut jobs: Vec<Job> = model
         .services
         .iter()
         .filter_map(|s| {
             let ctx = s.build.as_deref()?.trim_end_matches('/');
             let ctx = ctx.strip_prefix("./").unwrap_or(ctx);
-            let mut steps = vec![Step::uses("Check out", pins.action("checkout"), &[])];
+            let mut steps = vec![Step::uses("Check out", &pins.action("checkout"), &[])];
             if let Some(lang) = s.language {
-                steps.extend(language_steps(lang, ctx, pins));
+                let mut lang_steps = language_steps(lang, ctx, pins);
+                if let Some(min) = gates.coverage
+                    && let Some(cov) = gates::coverage_step(lang, ctx, min, pins)
+                {
+                    // The language's test step is its last; the coverage run replaces it.
+                    lang_steps.pop();
+                    lang_steps.push(cov);
+                }
+                steps.extend(lang_steps);
+                if gates.audit
+                    && let Some(audit) = gates::audit_steps(lang, ctx, &s.name, pins)
+                {
+                    audits.push(gates::audit_job(&s.name, lang, audit, runner, pins));
+                }
             }
             let image = "${{ steps.image.outputs.name }}:${{ github.sha }}";
             let cache_from = format!("type=gha,scope={}", s.name);
             let cache_to = format!("type=gha,mode=max,scope={}", s.name);
             let context = gh(ctx).into_string();
             let registry_text = gh(registry).into_string();
-            steps.extend([
+            let image_steps = [
                 Step::run(
                     "Image name",
                     &["echo \"name=$(printf '%s' \"$REGISTRY/$OWNER/$IMAGE\" | tr '[:upper:]' '[:lower:]')\" >> \"$GITHUB_OUTPUT\""],
@@ -151,10 +168,10 @@ pub(super) fn ci_workflow(
                 .env("REGISTRY", &registry_text)
                 .env("OWNER", "${{ github.repository_owner }}")
                 .env("IMAGE", gh(&format!("{}-{}", model.project, s.name)).as_str()),
-                Step::uses("Set up Buildx", pins.action("setup-buildx"), &[]),
+                Step::uses("Set up Buildx", &pins.action("setup-buildx"), &[]),
                 Step::uses(
                     "Build image",
-                    pins.action("build-push"),
+                    &pins.action("build-push"),
                     &[
                         ("context", &context),
                         ("load", "true"),
@@ -163,9 +180,16 @@ pub(super) fn ci_workflow(
                         ("cache-to", &cache_to),
                     ],
                 ),
+            ];
+            steps.extend(image_steps);
+            if gates.code_scanning {
+                steps.extend(gates::image_sarif_steps(&s.name, image, pins));
+                scanned.push(s.name.clone());
+            }
+            steps.extend([
                 Step::uses(
                     "Trivy scan",
-                    pins.action("trivy"),
+                    &pins.action("trivy"),
                     &[
                         ("image-ref", image),
                         ("exit-code", "1"),
@@ -175,13 +199,13 @@ pub(super) fn ci_workflow(
                 ),
                 Step::uses(
                     &format!("Log in to {registry_text}"),
-                    pins.action("login"),
+                    &pins.action("login"),
                     &[("registry", &registry_text), ("username", user), ("password", password)],
                 )
                 .when(&on_main),
                 Step::uses(
                     "Push image",
-                    pins.action("build-push"),
+                    &pins.action("build-push"),
                     &[
                         ("context", &context),
                         ("push", "true"),
@@ -204,6 +228,10 @@ pub(super) fn ci_workflow(
         .collect();
     if jobs.is_empty() {
         return None;
+    }
+    jobs.extend(audits);
+    if !scanned.is_empty() {
+        jobs.push(gates::code_scanning_job(&scanned, runner, pins));
     }
     Some(Workflow {
         file: "ci.yml".into(),

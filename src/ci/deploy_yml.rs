@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::gates::{Gates, alerts_check_commands};
 use super::workflow::{After, Pins, Step, Workflow, job, perms};
 use crate::manifest::Manifest;
 use crate::model::Model;
@@ -23,11 +24,12 @@ pub fn deploy_environments(m: &Manifest) -> Vec<String> {
 }
 
 /// Shell lines of an SSM Run Command, sent from a job with AWS credentials: sends
-/// `$SSM_PARAMETERS` to `$INSTANCE_ID`, waits, prints the output, fails unless it succeeded.
+/// `$SSM_PARAMETERS` to `$INSTANCE_ID`, waits (at most 10 minutes), prints the output, fails unless it succeeded.
 fn ssm_lines(comment: &str) -> Vec<String> {
     vec![
         format!("cid=$(aws ssm send-command --instance-ids \"$INSTANCE_ID\" --document-name AWS-RunShellScript --comment \"{comment}\" --parameters \"$SSM_PARAMETERS\" --query Command.CommandId --output text)"),
-        "aws ssm wait command-executed --command-id \"$cid\" --instance-id \"$INSTANCE_ID\" || true".into(),
+        // One waiter run polls for 100 s; six cover the slowest command (a build, the checks' waits).
+        "for i in 1 2 3 4 5 6; do aws ssm wait command-executed --command-id \"$cid\" --instance-id \"$INSTANCE_ID\" && break; done || true".into(),
         "aws ssm get-command-invocation --command-id \"$cid\" --instance-id \"$INSTANCE_ID\" --query '[StandardOutputContent, StandardErrorContent]' --output text".into(),
         "status=$(aws ssm get-command-invocation --command-id \"$cid\" --instance-id \"$INSTANCE_ID\" --query Status --output text)".into(),
         "echo \"SSM command $cid: $status\"".into(),
@@ -72,10 +74,10 @@ fn ssm_parameters(commands: Vec<String>) -> String {
     gh(&json).into_string().replace(SHA_MARK, DEPLOY_SHA)
 }
 
-/// Commands run on the host: Prometheus (on loopback) sees every target up, within 2 minutes.
-pub fn targets_check_commands(model: &Model, prometheus_port: u16) -> Vec<String> {
-    let dir = host_dir(&model.project);
-    let secret = model
+/// The file on the host holding Prometheus's basic-auth password (relative to the
+/// project folder).
+fn prometheus_secret(model: &Model) -> String {
+    model
         .secrets
         .iter()
         .find(|s| s.path == model.web.password_file)
@@ -85,7 +87,13 @@ pub fn targets_check_commands(model: &Model, prometheus_port: u16) -> Vec<String
                 "secrets/{}",
                 crate::components::prometheus::login::PASSWORD_SECRET
             )
-        });
+        })
+}
+
+/// Commands run on the host: Prometheus (on loopback) sees every target up, within 2 minutes.
+pub fn targets_check_commands(model: &Model, prometheus_port: u16) -> Vec<String> {
+    let dir = host_dir(&model.project);
+    let secret = prometheus_secret(model);
     let url = sh(&format!(
         "http://127.0.0.1:{prometheus_port}/api/v1/targets?state=active"
     ));
@@ -140,6 +148,7 @@ pub(super) fn deploy_workflow(
     pins: &Pins,
     branch: &str,
     gated: bool,
+    gates: Gates,
 ) -> Workflow {
     let runner = pins.tool("runner");
     let region = m
@@ -161,7 +170,7 @@ pub(super) fn deploy_workflow(
         let mut steps = vec![
             Step::uses(
                 "AWS credentials (OIDC)",
-                pins.action("aws-credentials"),
+                &pins.action("aws-credentials"),
                 &[
                     ("role-to-assume", "${{ secrets.AWS_DEPLOY_ROLE_ARN }}"),
                     ("aws-region", gh(&region).as_str()),
@@ -220,6 +229,24 @@ pub(super) fn deploy_workflow(
                     .collect::<Vec<_>>(),
             )
         });
+        if gates.post_deploy_check {
+            let commands = alerts_check_commands(
+                &host_dir(&model.project),
+                &model.web.username,
+                &prometheus_secret(model),
+                prom_port,
+            );
+            steps.push(Step {
+                env: BTreeMap::from([("SSM_PARAMETERS".to_string(), ssm_parameters(commands))]),
+                ..Step::run(
+                    "No critical alert firing, no target down (checked on the host)",
+                    &ssm_lines("post-deploy check")
+                        .iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>(),
+                )
+            });
+        }
         let mut j = job(env, &format!("Deploy to {env}"), runner, 30, steps);
         j.permissions.insert("id-token".into(), "write".into());
         j.environment = Some(env.clone());

@@ -16,8 +16,8 @@
 //! Decisions:
 //! - Without a `[ci]` table (or with `provider = "none"`) no workflow is generated:
 //!   CI files are opt-in, a project may already have its own.
-//! - Actions and tool versions come from `ci/pins.toml` of the template set: exact
-//!   release tags (see that file for why not SHAs).
+//! - Actions and tool versions come from `ci/pins.toml` of the template set: each
+//!   action by the full commit SHA of a release tag, the tag in a comment.
 //! - Validators run from the same official images the stack runs (`components/*/image.toml`), so CI
 //!   checks with the versions production uses.
 //! - Deployment goes over SSM Run Command (no SSH port open), with AWS credentials from
@@ -30,6 +30,7 @@
 
 mod ci_yml;
 mod deploy_yml;
+mod gates;
 mod obsgen_yml;
 mod verify;
 mod workflow;
@@ -44,6 +45,7 @@ use deploy_yml::deploy_workflow;
 pub use deploy_yml::{
     DEPLOY_SHA, Smoke, deploy_environments, host_dir, smoke_tests, targets_check_commands,
 };
+pub use gates::{Gates, UPLOAD_ALLOWED, alerts_check_commands};
 use obsgen_yml::obsgen_workflow;
 pub use verify::verify;
 pub use workflow::{After, Job, Pins, Step, Workflow};
@@ -74,13 +76,14 @@ pub fn build(m: &Manifest, model: &Model) -> Option<Ci> {
         .clone()
         .unwrap_or_else(|| DEFAULT_REGISTRY.into());
     let branch = ci.branch.clone().unwrap_or_else(|| DEFAULT_BRANCH.into());
+    let gates = Gates::of(ci);
     let mut workflows = vec![obsgen_workflow(model, &pins, &branch)];
-    if let Some(w) = ci_workflow(model, &pins, &registry, &branch) {
+    if let Some(w) = ci_workflow(model, &pins, &registry, &branch, gates) {
         workflows.push(w);
     }
     if m.deploy.aws.is_some() {
         let gated = workflows.iter().any(|w| w.file == "ci.yml");
-        workflows.push(deploy_workflow(m, model, &pins, &branch, gated));
+        workflows.push(deploy_workflow(m, model, &pins, &branch, gated, gates));
     }
     Some(Ci {
         registry,

@@ -3,11 +3,33 @@
 
 use super::workflow::{Pins, Step, Workflow, docker_tool, job, perms};
 use crate::model::Model;
-use crate::quote::sh;
+use crate::quote::{gh, sh};
+
+/// Where obsgen's release binaries are, by version (`<this>/v0.1.0/SHA256SUMS`): from
+/// Cargo.toml's `repository`, the one setting naming where obsgen is published.
+pub const RELEASES: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/releases/download");
+
+/// The install script of the template set (`ci/install-obsgen.sh`, which obsgen's
+/// action.yml runs too) as `run:` lines: its commands, without comments and blank lines.
+fn install_lines(model: &Model) -> Vec<&'static str> {
+    let script = crate::assets::template_set(&model.templates)
+        .get("ci/install-obsgen.sh")
+        .copied()
+        .unwrap_or_else(|| {
+            panic!(
+                "bug: template set v{} lacks ci/install-obsgen.sh",
+                model.templates
+            )
+        });
+    script
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .collect()
+}
 
 pub(super) fn obsgen_workflow(model: &Model, pins: &Pins, branch: &str) -> Workflow {
     let runner = pins.tool("runner");
-    let checkout = Step::uses("Check out", pins.action("checkout"), &[]);
+    let checkout = Step::uses("Check out", &pins.action("checkout"), &[]);
     let version = &model.obsgen_version;
     let check = job(
         "regenerate",
@@ -18,7 +40,7 @@ pub(super) fn obsgen_workflow(model: &Model, pins: &Pins, branch: &str) -> Workf
             checkout.clone(),
             Step::uses(
                 &format!("Cache obsgen {version}"),
-                pins.action("cache"),
+                &pins.action("cache"),
                 &[
                     ("path", "~/.cargo/bin/obsgen"),
                     (
@@ -28,13 +50,10 @@ pub(super) fn obsgen_workflow(model: &Model, pins: &Pins, branch: &str) -> Workf
                 ],
             )
             .id("obsgen-cache"),
-            Step::run(
-                &format!("Install obsgen {version}"),
-                &[&format!(
-                    "cargo install obsgen --locked --version {version}"
-                )],
-            )
-            .when("steps.obsgen-cache.outputs.cache-hit != 'true'"),
+            Step::run(&format!("Install obsgen {version}"), &install_lines(model))
+                .env("OBSGEN_VERSION", gh(version).as_str())
+                .env("OBSGEN_RELEASES", gh(RELEASES).as_str())
+                .when("steps.obsgen-cache.outputs.cache-hit != 'true'"),
             Step::run(
                 "obsgen check (stale or hand-edited files fail)",
                 &["obsgen check --format github"],

@@ -116,8 +116,27 @@ impl Step {
 /// The pinned actions and tools of a template set (`ci/pins.toml`).
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct Pins {
-    pub actions: BTreeMap<String, String>,
+    pub actions: BTreeMap<String, ActionPin>,
     pub tools: BTreeMap<String, String>,
+}
+
+/// An action pinned by the full commit SHA of a release tag.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionPin {
+    /// `owner/repo` or `owner/repo/path`.
+    pub uses: String,
+    /// The release tag (`v4.2.2`), written as a comment after the SHA.
+    pub tag: String,
+    /// The tag's commit: 40 lowercase hex digits.
+    pub sha: String,
+}
+
+impl ActionPin {
+    /// The `uses:` value with its comment: `actions/checkout@<sha> # v4.2.2`.
+    pub fn line(&self) -> String {
+        format!("{}@{} # {}", self.uses, self.sha, self.tag)
+    }
 }
 
 impl Pins {
@@ -129,10 +148,12 @@ impl Pins {
         toml::from_str(text)
             .unwrap_or_else(|e| panic!("bug: embedded ci/pins.toml of v{templates}: {e}"))
     }
-    pub fn action(&self, name: &str) -> &str {
+    /// The `uses:` line of an action: `owner/repo@<sha> # <tag>`.
+    pub fn action(&self, name: &str) -> String {
         self.actions
             .get(name)
             .unwrap_or_else(|| panic!("bug: ci/pins.toml lacks action `{name}`"))
+            .line()
     }
     pub fn tool(&self, name: &str) -> &str {
         self.tools
@@ -174,17 +195,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn actions_are_pinned_to_exact_release_tags() {
+    fn actions_are_pinned_by_sha_with_an_exact_release_tag() {
         let pins = Pins::load("1");
         assert!(pins.actions.len() >= 10);
-        for (name, action) in &pins.actions {
-            let (repo, tag) = action.split_once('@').expect("owner/repo@tag");
-            assert_eq!(repo.split('/').count(), 2, "{name} = {action}");
-            let version = tag.strip_prefix('v').unwrap_or(tag);
-            let parts: Vec<&str> = version.split('.').collect();
+        for (name, a) in &pins.actions {
             assert!(
-                parts.len() == 3 && parts.iter().all(|p| p.parse::<u32>().is_ok()),
-                "{name} = {action} is not an exact version"
+                (2..=3).contains(&a.uses.split('/').count()),
+                "{name}: {}",
+                a.uses
+            );
+            assert!(
+                a.sha.len() == 40
+                    && a.sha
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                "{name}: `{}` is not a full commit SHA",
+                a.sha
+            );
+            let parts: Vec<&str> = a.tag.trim_start_matches('v').split('.').collect();
+            assert!(
+                a.tag.starts_with('v')
+                    && parts.len() == 3
+                    && parts.iter().all(|p| p.parse::<u32>().is_ok()),
+                "{name}: `{}` is not an exact release tag",
+                a.tag
             );
         }
         for tool in ["runner", "node", "python", "java", "compose-plugin"] {

@@ -1,6 +1,6 @@
 //! Where the stack goes and what it sends out: `[deploy.aws]` (region, domain,
 //! instance type, the `production` environment it deploys), remote-write credential files and
-//! `[ci]` (branch filter, registry host).
+//! `[ci]` (branch filter, registry host, coverage percentage).
 
 use super::Checker;
 use crate::manifest::Manifest;
@@ -97,6 +97,16 @@ pub(super) fn check_delivery(c: &mut Checker, m: &Manifest) {
             "ci.branch",
             format!("`{branch}` cannot be written as a GitHub branch filter"),
             "use a branch name without `+`, `@{`, `${{` and not starting with `!` (GitHub reads them as filter syntax or expressions)",
+        );
+    }
+    if let Some(ci) = &m.ci
+        && let Some(n) = ci.coverage
+        && !(1..=100).contains(&n)
+    {
+        c.at(
+            "ci.coverage",
+            format!("coverage `{n}` is not a percentage from 1 to 100"),
+            "write the minimum line coverage in percent, such as `coverage = 80`, or leave it out for no coverage gate",
         );
     }
     if let Some(ci) = &m.ci

@@ -167,13 +167,20 @@ fn stubs(dir: &Path) -> std::path::PathBuf {
     let aws = format!(
         "#!/bin/sh\n{log}case \"$*\" in\n  *send-command*) echo cmd-1 ;;\n  *'--query Status'*) echo Success ;;\n  *get-parameter*)\n    while [ $# -gt 0 ]; do [ \"$1\" = --name ] && name=$2; shift; done\n    [ \"$name\" = \"${{STUB_MISSING:-}}\" ] && exit 254\n    printf '%s\\n' \"v\\$(touch PWNED)\\`touch PWNED\\`;'\\\"\\${{IFS}}-$name\" ;;\nesac\nexit 0\n"
     );
-    let curl = format!("#!/bin/sh\n{log}echo '{{\"status\":\"success\",\"health\":\"up\"}}'\n");
+    let curl = format!(
+        "#!/bin/sh\n{log}echo '{{\"status\":\"success\",\"health\":\"up\",\"data\":{{\"result\":[]}}}}'\n"
+    );
     let plain = format!("#!/bin/sh\n{log}exit 0\n");
     for name in [
-        "docker", "cargo", "obsgen", "npm", "git", "chgrp", "sleep", "amtool", "promtool",
+        "docker", "obsgen", "npm", "git", "chgrp", "sleep", "amtool", "promtool",
     ] {
         write_exec(&bin.join(name), &plain);
     }
+    // `cargo install … --root DIR` (the obsgen install script's fallback) leaves DIR/bin/obsgen.
+    let cargo = format!(
+        "#!/bin/sh\n{log}while [ $# -gt 0 ]; do [ \"$1\" = --root ] && mkdir -p \"$2/bin\" && : > \"$2/bin/obsgen\"; shift; done\nexit 0\n"
+    );
+    write_exec(&bin.join("cargo"), &cargo);
     write_exec(&bin.join("aws"), &aws);
     write_exec(&bin.join("curl"), &curl);
     bin
@@ -243,6 +250,8 @@ fn run_workflow(p: &Project, workflow: &str, bin: &Path) -> Vec<(String, Vec<Str
                     .arg(&script)
                     .current_dir(&dir)
                     .env("PATH", &path)
+                    // Steps may install into ~/.cargo/bin: a scratch home, not the caller's.
+                    .env("HOME", scratch.path())
                     .env("STUB_LOG", &log)
                     .env("GITHUB_OUTPUT", &output)
                     .envs(&env),
@@ -341,7 +350,11 @@ fn workflow_shell_steps_take_hostile_manifest_values_as_data() {
             serde_json::from_str(&a[i + 1]).unwrap()
         })
         .collect();
-    assert_eq!(params.len(), 4, "deploy and targets check per environment");
+    assert_eq!(
+        params.len(),
+        6,
+        "deploy, targets check and post-deploy check per environment"
+    );
     let log = p.path().join("stub.log");
     std::fs::write(&log, "").unwrap();
     std::fs::create_dir_all(p.path().join("secrets")).unwrap();

@@ -111,7 +111,7 @@ fn own_ci_runs_the_readme_test_command_and_builds_with_rust_version() {
     );
 
     // The habits obsgen's generated workflows keep: least permissions, a timeout per job,
-    // a concurrency group, actions pinned to exact release tags.
+    // a concurrency group, actions pinned by commit SHA.
     assert_eq!(wf["permissions"], serde_json::json!({}), "{WORKFLOW}");
     assert!(wf["concurrency"]["group"].is_string(), "{WORKFLOW}");
     for (name, job) in jobs {
@@ -128,13 +128,11 @@ fn own_ci_runs_the_readme_test_command_and_builds_with_rust_version() {
             let Some(uses) = step["uses"].as_str() else {
                 continue;
             };
-            let (_, tag) = uses.split_once('@').unwrap();
-            let parts: Vec<&str> = tag.trim_start_matches('v').split('.').collect();
+            // The tag comment and pins.toml: tests/integration/pins.rs.
+            let (_, sha) = uses.split_once('@').unwrap();
             assert!(
-                tag.starts_with('v')
-                    && parts.len() == 3
-                    && parts.iter().all(|p| p.parse::<u32>().is_ok()),
-                "job {name}: `{uses}` is not pinned to an exact release tag"
+                sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+                "job {name}: `{uses}` is not pinned by commit SHA"
             );
         }
     }
