@@ -257,7 +257,8 @@ impl Builder {
                 record: None,
                 alert: Some(spec.name.clone()),
                 expr: spec.expr.clone(),
-                for_: Some(spec.for_.clone()),
+                // An empty `for` is none (Sloth's SLO alerts have none).
+                for_: (!spec.for_.is_empty()).then(|| spec.for_.clone()),
                 labels,
                 annotations: BTreeMap::from([
                     ("summary".to_string(), spec.summary.template()),
