@@ -43,8 +43,10 @@ pub(super) fn contribute(out: &mut Contribution) {
     b.gauge_zero_alert(
         spec(
             "PrometheusConfigReloadFailed",
-            "prometheus_config_last_reload_successful{job=\"prometheus\"} == 0".into(),
-            "5m",
+            // prometheus-mixin PrometheusBadConfig: max_over_time, so one missed scrape
+            // does not restart the `for`.
+            "max_over_time(prometheus_config_last_reload_successful{job=\"prometheus\"}[5m]) == 0".into(),
+            "10m",
             "warning",
             Text::new().t("Prometheus configuration reload failed"),
             Text::new()
@@ -57,8 +59,8 @@ pub(super) fn contribute(out: &mut Contribution) {
         Gauge {
             series: reload.clone(),
             result: prom.clone(),
-            samples: 15,
-            eval: "10m",
+            samples: 20,
+            eval: "14m",
             firing: "the reload failed",
             quiet: "the reload succeeded",
         },
