@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 pub use crate::model::rules::{
-    AlertTest, ExpAlert, Group, Place, Rule, RuleFile, RulePart, Series, TestCase,
+    AlertTest, ExpAlert, ExprTest, Group, Place, Rule, RuleFile, RulePart, Series, TestCase,
 };
 use crate::units::parse_duration;
 
@@ -304,6 +304,7 @@ impl Builder {
                     alertname: name.clone(),
                     exp_alerts,
                 }],
+                promql_expr_test: Vec::new(),
             });
         }
         for q in quiet {
@@ -323,6 +324,7 @@ impl Builder {
                     alertname: name.clone(),
                     exp_alerts: Vec::new(),
                 }],
+                promql_expr_test: Vec::new(),
             });
         }
     }
@@ -407,6 +409,34 @@ impl Builder {
                 vec![],
             )],
         );
+    }
+
+    /// A test of recording rules: on `series`, each expression returns exactly the
+    /// samples given (series selector with every label, value) at `eval_time`.
+    pub fn expr_case(
+        &mut self,
+        name: &str,
+        series: Vec<(String, String)>,
+        eval_time: &str,
+        exprs: Vec<(String, Vec<(String, String)>)>,
+    ) {
+        self.file.tests.push(TestCase {
+            name: name.into(),
+            interval: "1m".into(),
+            input_series: series
+                .into_iter()
+                .map(|(series, values)| Series { series, values })
+                .collect(),
+            alert_rule_test: Vec::new(),
+            promql_expr_test: exprs
+                .into_iter()
+                .map(|(expr, exp_samples)| ExprTest {
+                    expr,
+                    eval_time: eval_time.into(),
+                    exp_samples,
+                })
+                .collect(),
+        });
     }
 
     /// Adds a rule as given, without generated tests (the manifest's custom alerts:

@@ -48,8 +48,9 @@ fn slo_rules(s: &Settled) -> Vec<RuleFile> {
             l.insert("sloth_window".into(), w.into());
             b.record(
                 &format!("slo:sli_error:ratio_rate{w}"),
+                // `or 0 * requests`: no 5xx series yet is an error ratio of 0, not empty.
                 format!(
-                    "(sum by (environment) (rate({req}{{{job},{status}=~\"5..\"}}[{w}]))) / (sum by (environment) (rate({req}{{{job}}}[{w}])))"
+                    "(sum by (environment) (rate({req}{{{job},{status}=~\"5..\"}}[{w}])) or (0 * sum by (environment) (rate({req}{{{job}}}[{w}])))) / (sum by (environment) (rate({req}{{{job}}}[{w}])))"
                 ),
                 l,
             );
@@ -241,6 +242,30 @@ fn slo_rules(s: &Settled) -> Vec<RuleFile> {
                 vec![(result("2h"), slow_ratio)],
             )]],
             vec![case("no request fails", series(0.0, 200), "190m", vec![])],
+        );
+        // Traffic, no 5xx: the SLI is 0 and the whole budget remains (not "No data").
+        let mut l5 = result("5m");
+        l5.insert("sloth_window".into(), "5m".into());
+        let ok_only = vec![series(0.0, 40).remove(0)];
+        let mut lp = result("");
+        lp.insert("sloth_window".into(), period.clone());
+        b.expr_case(
+            "traffic, no 5xx: the error ratio is 0 and the budget whole",
+            ok_only,
+            "30m",
+            vec![
+                (
+                    format!("slo:sli_error:ratio_rate5m{filter}"),
+                    vec![(selector("slo:sli_error:ratio_rate5m", &l5), "0".into())],
+                ),
+                (
+                    format!("slo:period_error_budget_remaining:ratio{filter}"),
+                    vec![(
+                        selector("slo:period_error_budget_remaining:ratio", &lp),
+                        "1".into(),
+                    )],
+                ),
+            ],
         );
         out.push(b.finish());
     }

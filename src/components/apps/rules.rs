@@ -79,7 +79,9 @@ fn service_rules(s: &Settled, file: &str, svcs: &[&Service]) -> Option<RuleFile>
     );
     b.record(
         "service:http_errors:rate5m",
-        format!("sum by ({by}) (rate({req}{{{job},{status}=~\"5..\"}}[5m]))"),
+        // `or 0 * requests`: client libraries create the 5xx series on the first 5xx, so
+        // a healthy service has errors 0, not "No data".
+        format!("sum by ({by}) (rate({req}{{{job},{status}=~\"5..\"}}[5m])) or (0 * sum by ({by}) (rate({req}{{{job}}}[5m])))"),
         BTreeMap::new(),
     );
     b.record(
@@ -96,6 +98,28 @@ fn service_rules(s: &Settled, file: &str, svcs: &[&Service]) -> Option<RuleFile>
             BTreeMap::new(),
         );
     }
+
+    // Traffic and no 5xx: errors and error ratio are 0 (the 5xx series does not exist yet).
+    let only_ok = {
+        let mut l = base.clone();
+        l.insert(status.clone(), "200".into());
+        selector(req, &l)
+    };
+    let rate_l = labels(&[("environment", ENV), ("service", name)]);
+    b.expr_case(
+        "traffic, no 5xx: errors and error ratio are 0, not empty",
+        vec![(only_ok, "0+60x20".into())],
+        "15m",
+        ["service:http_errors:rate5m", "service:http_error_ratio:rate5m"]
+            .into_iter()
+            .map(|r| {
+                (
+                    format!("{r}{{service=\"{name}\"}}"),
+                    vec![(selector(r, &rate_l), "0".to_string())],
+                )
+            })
+            .collect(),
+    );
 
     // Target down.
     let up = selector("up", &base);
