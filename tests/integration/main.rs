@@ -26,6 +26,7 @@ mod lockfile;
 mod quoting;
 mod receiver_networks;
 mod repository;
+mod production_alerts;
 mod robustness;
 mod rules;
 mod safety;
