@@ -329,6 +329,23 @@ impl Builder {
         }
     }
 
+    /// One alert (one or more severity levels of one name) with one firing case, where
+    /// every level fires with the same labels and value, and one quiet case.
+    pub fn levels(
+        &mut self,
+        specs: Vec<AlertSpec>,
+        firing: Firing,
+        quiet: Firing,
+    ) {
+        let n = specs.len();
+        let mut cases = vec![firing];
+        for _ in 1..n {
+            let expect = cases[0].expect.clone();
+            cases.push(case("", vec![], &cases[0].eval_time.clone(), expect));
+        }
+        self.alerts(specs, vec![cases], vec![quiet]);
+    }
+
     /// An alert on a 0/1 gauge (`up`, `*_up`, `*_reload_successful`): fires when the
     /// series is 0 for `samples` minutes, stays quiet when it is 1; evaluated at `eval`.
     pub fn gauge_zero_alert(&mut self, spec: AlertSpec, g: Gauge) {

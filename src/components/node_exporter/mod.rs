@@ -7,6 +7,7 @@ use crate::model::*;
 
 use super::Component;
 
+mod mixin;
 mod rules;
 
 /// node-exporter (`[components] node_exporter`).

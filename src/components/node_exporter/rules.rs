@@ -167,5 +167,6 @@ fn host_rules() -> RuleFile {
             vec![],
         )],
     );
+    super::mixin::add(&mut b, &base);
     b.finish()
 }
