@@ -36,7 +36,7 @@ pub(crate) fn self_labels() -> BTreeMap<String, String> {
 }
 
 /// Prometheus's own health (configuration reload, rule evaluation) and the Watchdog.
-pub(super) fn contribute(out: &mut Contribution) {
+pub(super) fn contribute(out: &mut Contribution, remote_write: bool) {
     let mut b = builder("monitoring");
     let prom = self_labels();
     let reload = selector("prometheus_config_last_reload_successful", &prom);
@@ -98,6 +98,7 @@ pub(super) fn contribute(out: &mut Contribution) {
             vec![],
         )],
     );
+    super::mixin::add(&mut b, &prom, remote_write);
     out.rule_parts.push(b.part(Place::Stack));
 
     let mut b = builder("watchdog");
