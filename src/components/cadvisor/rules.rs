@@ -81,7 +81,71 @@ fn container_rules(s: &Settled) -> RuleFile {
         )]],
         vec![case("no limit set", vec![(ws.clone(), "950x20".into()), (limit.clone(), "0x20".into())], "10m", vec![])],
     );
+    oom_and_throttling(&mut b, &c);
     b.finish()
+}
+
+/// OOM kills of a named container and CPU throttling.
+fn oom_and_throttling(b: &mut Builder, c: &std::collections::BTreeMap<String, String>) {
+    // cAdvisor v0.52.1 counts the kernel's OOM kills per container: it reads /dev/kmsg
+    // (utils/oomparser, started in manager/manager.go:1198) and adds one to the counter of
+    // the container the kernel names (manager.go:1249), served as
+    // `container_oom_events_total` (metrics/prometheus.go:1745, OOM metrics are on by
+    // default). When the killed process is the container's main process the container
+    // stops and cAdvisor may have dropped it before counting (manager.go:1240-1243): that
+    // case shows as ContainerRestarting and HostOomKillDetected.
+    let oom = selector("container_oom_events_total", c);
+    b.levels(
+        vec![spec(
+            "ContainerOomKilled",
+            "increase(container_oom_events_total{job=\"cadvisor\",name!=\"\"}[5m]) > 0".into(),
+            "0m",
+            "warning",
+            Text::new().t("A process of container ").l("name").t(" was killed for lack of memory"),
+            Text::new()
+                .t("The kernel's OOM killer killed ")
+                .v(Fmt::Fixed(0))
+                .t(" process(es) in container ")
+                .l("name")
+                .t(" in 5 minutes: raise its memory limit or find the leak."),
+        )],
+        case("one process killed", vec![(oom.clone(), "0x5 1x10".into())], "8m", vec![(c.clone(), 1.0)]),
+        case("no kill", vec![(oom, "0x15".into())], "8m", vec![]),
+    );
+    // kubernetes-mixin CPUThrottlingHigh (alerts/resource_alerts.libsonnet): more than 25 %
+    // of the CFS periods throttled, for 15m. cAdvisor v0.52.1 serves both counters for a
+    // container with a CPU quota (metrics/prometheus.go:196-215, `condition: s.Cpu.Quota != 0`);
+    // every production container has a CPU limit.
+    let throttled = selector("container_cpu_cfs_throttled_periods_total", c);
+    let periods = selector("container_cpu_cfs_periods_total", c);
+    let by = "environment, instance, job, name, service";
+    b.levels(
+        vec![spec(
+            "ContainerCpuThrottled",
+            format!("sum by ({by}) (increase(container_cpu_cfs_throttled_periods_total{{job=\"cadvisor\",name!=\"\"}}[5m])) / sum by ({by}) (increase(container_cpu_cfs_periods_total{{job=\"cadvisor\",name!=\"\"}}[5m])) > 0.25"),
+            "15m",
+            "warning",
+            Text::new().t("Container ").l("name").t(" is CPU-throttled"),
+            Text::new()
+                .t("Container ")
+                .l("name")
+                .t(" is throttled in ")
+                .v(Fmt::Percent)
+                .t(" of its CPU periods (threshold 25%): it needs more than its CPU limit."),
+        )],
+        case(
+            "half the periods throttled",
+            vec![(throttled.clone(), "0+50x30".into()), (periods.clone(), "0+100x30".into())],
+            "25m",
+            vec![(c.clone(), 0.5)],
+        ),
+        case(
+            "5% throttled",
+            vec![(throttled, "0+5x30".into()), (periods, "0+100x30".into())],
+            "25m",
+            vec![],
+        ),
+    );
 }
 
 /// Restarts of each container within `window`: the `container_start_time_seconds` series
