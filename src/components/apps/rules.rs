@@ -110,15 +110,18 @@ fn service_rules(s: &Settled, file: &str, svcs: &[&Service]) -> Option<RuleFile>
         "traffic, no 5xx: errors and error ratio are 0, not empty",
         vec![(only_ok, "0+60x20".into())],
         "15m",
-        ["service:http_errors:rate5m", "service:http_error_ratio:rate5m"]
-            .into_iter()
-            .map(|r| {
-                (
-                    format!("{r}{{service=\"{name}\"}}"),
-                    vec![(selector(r, &rate_l), "0".to_string())],
-                )
-            })
-            .collect(),
+        [
+            "service:http_errors:rate5m",
+            "service:http_error_ratio:rate5m",
+        ]
+        .into_iter()
+        .map(|r| {
+            (
+                format!("{r}{{service=\"{name}\"}}"),
+                vec![(selector(r, &rate_l), "0".to_string())],
+            )
+        })
+        .collect(),
     );
 
     // Target down.
@@ -215,7 +218,9 @@ fn service_rules(s: &Settled, file: &str, svcs: &[&Service]) -> Option<RuleFile>
                 vec![],
             )],
         );
+        super::absent::slow_probe(&mut b, &probe_sel, &probe_labels);
     }
+    super::absent::metrics_missing(&mut b, &job, &base, req, status);
 
     // Error ratio: warning at the threshold, critical at twice the threshold (when below 100%).
     let threshold = alerts.error_rate;
