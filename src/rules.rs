@@ -331,12 +331,7 @@ impl Builder {
 
     /// One alert (one or more severity levels of one name) with one firing case, where
     /// every level fires with the same labels and value, and one quiet case.
-    pub fn levels(
-        &mut self,
-        specs: Vec<AlertSpec>,
-        firing: Firing,
-        quiet: Firing,
-    ) {
+    pub fn levels(&mut self, specs: Vec<AlertSpec>, firing: Firing, quiet: Firing) {
         let n = specs.len();
         let mut cases = vec![firing];
         for _ in 1..n {

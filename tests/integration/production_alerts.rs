@@ -92,7 +92,8 @@ fn container_restarting_fires_on_what_the_pinned_cadvisor_serves() {
         "description": "Container shop-app-1 restarted 3 times in 15 minutes."
     });
     let restarts = panel_expr(&p, "infrastructure/shop-containers.json", "Restarts (1h)")
-        .replace("$environment", "production").replace("$instance", ".*");
+        .replace("$environment", "production")
+        .replace("$instance", ".*");
     assert!(alert["for"].is_string(), "{alert}");
     promtool_test(
         &p,
@@ -130,9 +131,16 @@ fn sloth_factor(period_hours: f64, budget_percent: f64, long_hours: f64) -> f64 
 
 /// Sloth's alert expression (internal/plugin/slo/core/alert_rules_v1/plugin.go,
 /// mwmbAlertTpl) for one pair of window pairs.
-fn sloth_alert(filter: &str, budget: f64, quick: (&str, &str, f64), slow: (&str, &str, f64)) -> String {
+fn sloth_alert(
+    filter: &str,
+    budget: f64,
+    quick: (&str, &str, f64),
+    slow: (&str, &str, f64),
+) -> String {
     let m = |w: &str, f: f64| {
-        format!("max(slo:sli_error:ratio_rate{w}{filter} > ({f} * {budget})) without (sloth_window)")
+        format!(
+            "max(slo:sli_error:ratio_rate{w}{filter} > ({f} * {budget})) without (sloth_window)"
+        )
     };
     format!(
         "(\n    {}\n    and\n    {}\n)\nor\n(\n    {}\n    and\n    {}\n)\n",
@@ -315,9 +323,7 @@ fn notification_failures_alert_on_a_ratio_above_one_percent() {
         ])
     };
     let quiet = |alert: &str| json!({"eval_time": "25m", "alertname": alert, "exp_alerts": []});
-    let firing = |alert: &str, labels: Value, annotations: Value| {
-        json!({"eval_time": "25m", "alertname": alert, "exp_alerts": [{"exp_labels": labels, "exp_annotations": annotations}]})
-    };
+    let firing = |alert: &str, labels: Value, annotations: Value| json!({"eval_time": "25m", "alertname": alert, "exp_alerts": [{"exp_labels": labels, "exp_annotations": annotations}]});
     promtool_test(
         &p,
         "notification-ratio",
@@ -366,7 +372,11 @@ fn config_reload_alerts_survive_one_missed_scrape() {
             })
             .collect();
         l.insert("severity".into(), "warning".into());
-        let who = if alert.starts_with("Prometheus") { "Prometheus" } else { "Alertmanager" };
+        let who = if alert.starts_with("Prometheus") {
+            "Prometheus"
+        } else {
+            "Alertmanager"
+        };
         json!({"eval_time": "14m", "alertname": alert, "exp_alerts": [{"exp_labels": l, "exp_annotations": {
             "summary": format!("{who} configuration reload failed"),
             "description": format!("{who} {} runs an old configuration: the last reload failed (value 0).", l["instance"]),
@@ -400,9 +410,7 @@ fn error_ratios_are_zero_with_traffic_and_no_5xx() {
     let p = Project::example("everything");
     p.generate();
     let l = r#"environment="production",instance="api:9102",job="api",service="api""#;
-    let zero = |expr: &str, labels: &str| {
-        json!({"expr": expr, "eval_time": "30m", "exp_samples": [{"labels": labels, "value": 0}]})
-    };
+    let zero = |expr: &str, labels: &str| json!({"expr": expr, "eval_time": "30m", "exp_samples": [{"labels": labels, "value": 0}]});
     let slo = r#"{environment="production", service="api", sloth_id="api-availability", sloth_service="api", sloth_slo="availability", sloth_window="5m"}"#;
     let slo_labels = format!("slo:sli_error:ratio_rate5m{slo}");
     promtool_test(

@@ -33,7 +33,14 @@ fn container_rules(s: &Settled) -> RuleFile {
     b.alerts(
         vec![spec(
             "ContainerRestarting",
-            format!("{} > 2", restarts("job=\"cadvisor\",name!=\"\"", "15m", "environment, instance, job, name, service")),
+            format!(
+                "{} > 2",
+                restarts(
+                    "job=\"cadvisor\",name!=\"\"",
+                    "15m",
+                    "environment, instance, job, name, service"
+                )
+            ),
             "0m",
             "warning",
             Text::new().t("Container ").l("name").t(" keeps restarting"),
@@ -101,7 +108,10 @@ fn oom_and_throttling(b: &mut Builder, c: &std::collections::BTreeMap<String, St
             "increase(container_oom_events_total{job=\"cadvisor\",name!=\"\"}[5m]) > 0".into(),
             "0m",
             "warning",
-            Text::new().t("A process of container ").l("name").t(" was killed for lack of memory"),
+            Text::new()
+                .t("A process of container ")
+                .l("name")
+                .t(" was killed for lack of memory"),
             Text::new()
                 .t("The kernel's OOM killer killed ")
                 .v(Fmt::Fixed(0))
@@ -109,7 +119,12 @@ fn oom_and_throttling(b: &mut Builder, c: &std::collections::BTreeMap<String, St
                 .l("name")
                 .t(" in 5 minutes: raise its memory limit or find the leak."),
         )],
-        case("one process killed", vec![(oom.clone(), "0x5 1x10".into())], "8m", vec![(c.clone(), 1.0)]),
+        case(
+            "one process killed",
+            vec![(oom.clone(), "0x5 1x10".into())],
+            "8m",
+            vec![(c.clone(), 1.0)],
+        ),
         case("no kill", vec![(oom, "0x15".into())], "8m", vec![]),
     );
     // kubernetes-mixin CPUThrottlingHigh (alerts/resource_alerts.libsonnet): more than 25 %
@@ -151,5 +166,7 @@ fn oom_and_throttling(b: &mut Builder, c: &std::collections::BTreeMap<String, St
 /// Restarts of each container within `window`: the `container_start_time_seconds` series
 /// (one per `restartcount`, see above) seen in the window, less one.
 pub fn restarts(sel: &str, window: &str, by: &str) -> String {
-    format!("count by ({by}) (count_over_time(container_start_time_seconds{{{sel}}}[{window}])) - 1")
+    format!(
+        "count by ({by}) (count_over_time(container_start_time_seconds{{{sel}}}[{window}])) - 1"
+    )
 }

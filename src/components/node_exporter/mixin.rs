@@ -179,7 +179,10 @@ pub(super) fn add(b: &mut Builder, base: &BTreeMap<String, String>) {
 
     // awesome-prometheus-alerts HostCpuStealNoisyNeighbor: steal above 10 % (the node-mixin has none).
     let env_inst = labels(&[("environment", ENV), ("instance", "node-exporter:9100")]);
-    let steal = selector("node_cpu_seconds_total", &with(&[("cpu", "0"), ("mode", "steal")]));
+    let steal = selector(
+        "node_cpu_seconds_total",
+        &with(&[("cpu", "0"), ("mode", "steal")]),
+    );
     b.levels(
         vec![spec(
             "HostCpuSteal",
@@ -200,7 +203,12 @@ pub(super) fn add(b: &mut Builder, base: &BTreeMap<String, String>) {
 
     // node-mixin NodeSystemSaturation: load1 per core above 2, for 15m.
     let load = selector("node_load1", base);
-    let idle = |cpu: &str| selector("node_cpu_seconds_total", &with(&[("cpu", cpu), ("mode", "idle")]));
+    let idle = |cpu: &str| {
+        selector(
+            "node_cpu_seconds_total",
+            &with(&[("cpu", cpu), ("mode", "idle")]),
+        )
+    };
     b.levels(
         vec![spec(
             "HostHighLoad",
@@ -275,8 +283,18 @@ pub(super) fn add(b: &mut Builder, base: &BTreeMap<String, String>) {
                 .v(Fmt::Fixed(0))
                 .t(" major page faults a second (threshold 500): memory is short."),
         )],
-        case("600 a second", vec![(faults.clone(), "0+36000x30".into())], "25m", vec![(base.clone(), 600.0)]),
-        case("1 a second", vec![(faults, "0+60x30".into())], "25m", vec![]),
+        case(
+            "600 a second",
+            vec![(faults.clone(), "0+36000x30".into())],
+            "25m",
+            vec![(base.clone(), 600.0)],
+        ),
+        case(
+            "1 a second",
+            vec![(faults, "0+60x30".into())],
+            "25m",
+            vec![],
+        ),
     );
 
     // node-mixin NodeFileDescriptorLimit: above 70 % (warning) and 90 % (critical) of the kernel's limit, for 15m.
@@ -303,7 +321,10 @@ pub(super) fn add(b: &mut Builder, base: &BTreeMap<String, String>) {
         fd_specs,
         case(
             "95% used",
-            vec![(alloc.clone(), "95x30".into()), (max.clone(), "100x30".into())],
+            vec![
+                (alloc.clone(), "95x30".into()),
+                (max.clone(), "100x30".into()),
+            ],
             "20m",
             vec![(base.clone(), 95.0)],
         ),

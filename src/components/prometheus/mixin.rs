@@ -40,7 +40,12 @@ pub(super) fn add(b: &mut Builder, prom: &BTreeMap<String, String>, remote_write
                     .v(Fmt::Fixed(0))
                     .t(format!(" failed {what} in 3 hours.")),
             )],
-            case("a failure a minute", vec![(s.clone(), "0+1x300".into())], "260m", vec![(prom.clone(), 180.0)]),
+            case(
+                "a failure a minute",
+                vec![(s.clone(), "0+1x300".into())],
+                "260m",
+                vec![(prom.clone(), 180.0)],
+            ),
             case("no failure", vec![(s, "0x300".into())], "260m", vec![]),
         );
     }
@@ -73,7 +78,10 @@ pub(super) fn add(b: &mut Builder, prom: &BTreeMap<String, String>, remote_write
     float.insert("type".into(), "float".into());
     let appended = selector("prometheus_tsdb_head_samples_appended_total", &float);
     let mut grp = prom.clone();
-    grp.insert("rule_group".into(), "/etc/prometheus/rules/host.yml;host".into());
+    grp.insert(
+        "rule_group".into(),
+        "/etc/prometheus/rules/host.yml;host".into(),
+    );
     let rules = selector("prometheus_rule_group_rules", &grp);
     b.levels(
         vec![spec(
@@ -160,7 +168,8 @@ pub(super) fn add(b: &mut Builder, prom: &BTreeMap<String, String>, remote_write
     b.levels(
         vec![spec(
             "PrometheusMissingRuleEvaluations",
-            "increase(prometheus_rule_group_iterations_missed_total{job=\"prometheus\"}[5m]) > 0".into(),
+            "increase(prometheus_rule_group_iterations_missed_total{job=\"prometheus\"}[5m]) > 0"
+                .into(),
             "15m",
             "warning",
             Text::new().t("Prometheus skips rule evaluations"),
@@ -171,7 +180,12 @@ pub(super) fn add(b: &mut Builder, prom: &BTreeMap<String, String>, remote_write
                 .v(Fmt::Fixed(0))
                 .t(" evaluations in 5 minutes: it takes longer than its interval."),
         )],
-        case("one missed a minute", vec![(missed.clone(), "0+1x30".into())], "25m", vec![(grp.clone(), 5.0)]),
+        case(
+            "one missed a minute",
+            vec![(missed.clone(), "0+1x30".into())],
+            "25m",
+            vec![(grp.clone(), 5.0)],
+        ),
         case("none missed", vec![(missed, "0x30".into())], "25m", vec![]),
     );
 
@@ -246,7 +260,10 @@ pub(super) fn add(b: &mut Builder, prom: &BTreeMap<String, String>, remote_write
     }
     let mut rw = prom.clone();
     rw.insert("remote_name".into(), "5d3f9a".into());
-    rw.insert("url".into(), "https://metrics.example.com/api/v1/write".into());
+    rw.insert(
+        "url".into(),
+        "https://metrics.example.com/api/v1/write".into(),
+    );
     // prometheus-mixin PrometheusRemoteStorageFailures: more than 1 % of the samples fail, for 15m.
     let failed = selector("prometheus_remote_storage_samples_failed_total", &rw);
     let sent = selector("prometheus_remote_storage_samples_total", &rw);
@@ -277,8 +294,14 @@ pub(super) fn add(b: &mut Builder, prom: &BTreeMap<String, String>, remote_write
         ),
     );
     // prometheus-mixin PrometheusRemoteWriteBehind: more than 120 s behind, for 15m.
-    let highest = selector("prometheus_remote_storage_highest_timestamp_in_seconds", prom);
-    let highest_sent = selector("prometheus_remote_storage_queue_highest_sent_timestamp_seconds", &rw);
+    let highest = selector(
+        "prometheus_remote_storage_highest_timestamp_in_seconds",
+        prom,
+    );
+    let highest_sent = selector(
+        "prometheus_remote_storage_queue_highest_sent_timestamp_seconds",
+        &rw,
+    );
     b.levels(
         vec![spec(
             "PrometheusRemoteWriteBehind",

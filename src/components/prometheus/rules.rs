@@ -45,7 +45,8 @@ pub(super) fn contribute(out: &mut Contribution, remote_write: bool) {
             "PrometheusConfigReloadFailed",
             // prometheus-mixin PrometheusBadConfig: max_over_time, so one missed scrape
             // does not restart the `for`.
-            "max_over_time(prometheus_config_last_reload_successful{job=\"prometheus\"}[5m]) == 0".into(),
+            "max_over_time(prometheus_config_last_reload_successful{job=\"prometheus\"}[5m]) == 0"
+                .into(),
             "10m",
             "warning",
             Text::new().t("Prometheus configuration reload failed"),
