@@ -336,36 +336,95 @@ pub(super) fn add(b: &mut Builder, base: &BTreeMap<String, String>) {
         ),
     );
 
-    // node-mixin NodeNetworkReceiveErrs: more than 1 % of the received packets in error, for 1h.
+    // node-mixin NodeNetworkReceiveErrs / NodeNetworkTransmitErrs: more than 1 % of the
+    // packets in error, for 1h.
     let dev = with(&[("device", "eth0")]);
-    let errs = selector("node_network_receive_errs_total", &dev);
-    let packets = selector("node_network_receive_packets_total", &dev);
+    for (alert, dir, verb) in [
+        ("HostNetworkReceiveErrors", "receive", "receives"),
+        ("HostNetworkTransmitErrors", "transmit", "transmits"),
+    ] {
+        let errs = selector(&format!("node_network_{dir}_errs_total"), &dev);
+        let packets = selector(&format!("node_network_{dir}_packets_total"), &dev);
+        b.levels(
+            vec![spec(
+                alert,
+                format!("rate(node_network_{dir}_errs_total{{job=\"node-exporter\"}}[2m]) / rate(node_network_{dir}_packets_total{{job=\"node-exporter\"}}[2m]) > 0.01"),
+                "1h",
+                "warning",
+                Text::new().t(format!("The host's network interface {verb} errors")),
+                Text::new()
+                    .t("Interface ")
+                    .l("device")
+                    .t(" of ")
+                    .l("instance")
+                    .t(format!(" {verb} "))
+                    .v(Fmt::Percent)
+                    .t(" of its packets in error (threshold 1%)."),
+            )],
+            case(
+                "2% errors",
+                vec![(errs.clone(), "0+20x80".into()), (packets.clone(), "0+1000x80".into())],
+                "70m",
+                vec![(dev.clone(), 0.02)],
+            ),
+            case(
+                "no errors",
+                vec![(errs, "0x80".into()), (packets, "0+1000x80".into())],
+                "70m",
+                vec![],
+            ),
+        );
+    }
+
+    // node-mixin NodeDiskIOSaturation: weighted I/O time above 10 s a second, for 30m.
+    let disk = with(&[("device", "sda")]);
+    let io = selector("node_disk_io_time_weighted_seconds_total", &disk);
     b.levels(
         vec![spec(
-            "HostNetworkReceiveErrors",
-            "rate(node_network_receive_errs_total{job=\"node-exporter\"}[2m]) / rate(node_network_receive_packets_total{job=\"node-exporter\"}[2m]) > 0.01".into(),
-            "1h",
+            "HostDiskIoSaturated",
+            "rate(node_disk_io_time_weighted_seconds_total{job=\"node-exporter\",device!=\"\"}[5m]) > 10".into(),
+            "30m",
             "warning",
-            Text::new().t("The host's network interface receives errors"),
+            Text::new().t("The host's disk is saturated"),
             Text::new()
-                .t("Interface ")
+                .t("Disk ")
                 .l("device")
                 .t(" of ")
                 .l("instance")
-                .t(" receives ")
+                .t(" has an average queue of ")
+                .v(Fmt::Fixed(1))
+                .t(" requests (threshold 10): I/O waits."),
+        )],
+        case("a queue of 20", vec![(io.clone(), "0+1200x50".into())], "40m", vec![(disk.clone(), 20.0)]),
+        case("a queue of 1", vec![(io, "0+60x50".into())], "40m", vec![]),
+    );
+
+    // node-mixin NodeHighNumberConntrackEntriesUsed: above 75 % of the conntrack table.
+    let entries = selector("node_nf_conntrack_entries", base);
+    let limit = selector("node_nf_conntrack_entries_limit", base);
+    b.levels(
+        vec![spec(
+            "HostConntrackNearLimit",
+            "node_nf_conntrack_entries{job=\"node-exporter\"} / node_nf_conntrack_entries_limit{job=\"node-exporter\"} > 0.75".into(),
+            "5m",
+            "warning",
+            Text::new().t("The host's connection tracking table is nearly full"),
+            Text::new()
+                .l("instance")
+                .t(" uses ")
                 .v(Fmt::Percent)
-                .t(" of its packets in error (threshold 1%)."),
+                .t(" of its conntrack entries (threshold 75%): new connections are dropped when it is full."),
         )],
         case(
-            "2% errors",
-            vec![(errs.clone(), "0+20x80".into()), (packets.clone(), "0+1000x80".into())],
-            "70m",
-            vec![(dev.clone(), 0.02)],
+            "90% used",
+            vec![(entries.clone(), "900x20".into()), (limit.clone(), "1000x20".into())],
+            "10m",
+            vec![(base.clone(), 0.9)],
         ),
         case(
-            "no errors",
-            vec![(errs, "0x80".into()), (packets, "0+1000x80".into())],
-            "70m",
+            "10% used",
+            vec![(entries, "100x20".into()), (limit, "1000x20".into())],
+            "10m",
             vec![],
         ),
     );

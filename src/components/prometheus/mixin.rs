@@ -255,6 +255,38 @@ pub(super) fn add(b: &mut Builder, prom: &BTreeMap<String, String>, remote_write
         );
     }
 
+    // prometheus-mixin PrometheusHighQueryLoad: above 80 % of the concurrent query
+    // capacity, for 15m.
+    let queries = selector("prometheus_engine_queries", prom);
+    let max = selector("prometheus_engine_queries_concurrent_max", prom);
+    b.levels(
+        vec![spec(
+            "PrometheusHighQueryLoad",
+            "avg_over_time(prometheus_engine_queries{job=\"prometheus\"}[5m]) / max_over_time(prometheus_engine_queries_concurrent_max{job=\"prometheus\"}[5m]) > 0.8".into(),
+            "15m",
+            "warning",
+            Text::new().t("Prometheus is near its query capacity"),
+            Text::new()
+                .t("Prometheus ")
+                .l("instance")
+                .t(" runs ")
+                .v(Fmt::Percent)
+                .t(" of the concurrent queries it allows (threshold 80%): dashboards and rules wait."),
+        )],
+        case(
+            "18 of 20 queries",
+            vec![(queries.clone(), "18x30".into()), (max.clone(), "20x30".into())],
+            "25m",
+            vec![(prom.clone(), 0.9)],
+        ),
+        case(
+            "2 of 20 queries",
+            vec![(queries, "2x30".into()), (max, "20x30".into())],
+            "25m",
+            vec![],
+        ),
+    );
+
     if !remote_write {
         return;
     }
