@@ -205,6 +205,9 @@ pub struct Usage {
 pub struct Builder {
     file: RuleFile,
     group: usize,
+    /// The levels (percent) of the "connections near the limit" usage alerts
+    /// (`[alerts] database_connections`), when the caller sets them.
+    pub connections_level: Option<crate::model::alerting::Level>,
 }
 
 impl Builder {
@@ -222,6 +225,7 @@ impl Builder {
                 records: 0,
             },
             group: 0,
+            connections_level: None,
         }
     }
 
@@ -386,6 +390,9 @@ impl Builder {
     /// A warning when a usage gauge nears its limit: fires on `firing` (used, limit),
     /// stays quiet on `quiet`; the description prints the used share.
     pub fn usage_alert(&mut self, u: Usage) {
+        if let (Some(level), " of max_connections.") = (self.connections_level, u.of_what) {
+            return self.connections_alert(u, level);
+        }
         let (used, limit, name) = u.firing;
         let share = f64::from(used) / f64::from(limit);
         let (q_used, q_limit, q_name) = u.quiet;
@@ -449,6 +456,60 @@ impl Builder {
                 })
                 .collect(),
         });
+    }
+
+    /// A connections-near-the-limit alert at a warning and a critical level (percent):
+    /// the usage alert's ratio (its expression before its last ` > `) against each level;
+    /// it fires beyond both, stays quiet at half the warning.
+    fn connections_alert(&mut self, u: Usage, level: crate::model::alerting::Level) {
+        let ratio = u
+            .expr
+            .rsplit_once(" > ")
+            .map_or(u.expr.as_str(), |(r, _)| r);
+        let specs = [("warning", level.warning), ("critical", level.critical)]
+            .into_iter()
+            .map(|(severity, t)| {
+                spec(
+                    u.alert,
+                    format!("{ratio} > {}", num(t / 100.0)),
+                    "5m",
+                    severity,
+                    u.summary.clone(),
+                    Text::new()
+                        .l("service")
+                        .t(" uses ")
+                        .v(Fmt::Percent)
+                        .t(format!(" of max_connections (threshold {}%).", num(t))),
+                )
+            })
+            .collect();
+        let over = ((level.critical + (100.0 - level.critical) * 0.6) * 10.0).round() / 10.0;
+        let under = (level.warning / 2.0).floor();
+        let limit = 1000.0;
+        let firing = case(
+            &format!("{}% of the connections", num(over)),
+            vec![
+                (u.used.clone(), format!("{}x20", num(over * 10.0))),
+                (u.limit.clone(), format!("{}x20", num(limit))),
+            ],
+            "10m",
+            vec![(u.result.clone(), over / 100.0)],
+        );
+        let quiet = case(
+            &format!("{}% of the connections", num(under)),
+            vec![
+                (u.used, format!("{}x20", num(under * 10.0))),
+                (u.limit, format!("{}x20", num(limit))),
+            ],
+            "10m",
+            vec![],
+        );
+        self.levels(specs, firing, quiet);
+    }
+
+    /// Adds a test case as given (a custom alert's own test).
+    pub fn test(&mut self, t: TestCase) {
+        self.file.tests.push(t);
     }
 
     /// Adds a rule as given, without generated tests (the manifest's custom alerts:

@@ -9,7 +9,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::model::alerting::{CustomAlert, SloSpec as Slo};
+use crate::model::alerting::{CustomAlert, Level, SloSpec as Slo};
 use crate::model::kinds::{ErrorBackend, LogBackend, TraceBackend};
 
 /// A settings struct whose fields can be layered.
@@ -92,8 +92,24 @@ layered! {
     pub struct Alerts {
         /// Ratio of 5xx responses above which a service alerts (0 < ratio < 1).
         pub error_rate: f64,
+        /// Ratio of 5xx responses above which a service alerts as critical (default:
+        /// twice `error_rate`, when below 1).
+        pub error_rate_critical: f64,
         /// 95th-percentile latency above which a service alerts (`500ms`).
         pub latency_p95: String,
+        /// 95th-percentile latency above which a service alerts as critical (default:
+        /// twice `latency_p95`).
+        pub latency_p95_critical: String,
+        /// Host CPU busy, in percent (`{ warning = 90, critical = 95 }`).
+        pub host_cpu: Level,
+        /// Host memory used, in percent.
+        pub host_memory: Level,
+        /// Host filesystem space free, in percent (lower is worse: critical below warning).
+        pub host_disk_free: Level,
+        /// A container's memory working set, in percent of its limit.
+        pub container_memory: Level,
+        /// A database's connections (or clients), in percent of its maximum.
+        pub database_connections: Level,
         /// Default `for` of the generated alerts (`5m`).
         #[serde(rename = "for")]
         pub for_: String,

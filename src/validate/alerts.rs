@@ -98,6 +98,35 @@ pub(super) fn check_alerts(c: &mut Checker, m: &Manifest) {
         if let Some(d) = &rule.description {
             c.no_template(&format!("{base}.description"), "the description", d, true);
         }
+        if let Some(t) = &rule.test {
+            let tb = format!("{base}.test");
+            c.duration(&format!("{tb}.eval_time"), &t.eval_time);
+            if t.input.is_empty() {
+                c.at(
+                    &format!("{tb}.input"),
+                    "the test has no input series",
+                    "give the series the expression reads: input = [{ series = 'queue_depth{job=\"shop\"}', values = \"150x20\" }]",
+                );
+            }
+            for (j, e) in t.expect.iter().enumerate() {
+                for label in e.keys() {
+                    if !is_label_name(label) {
+                        c.at_key(
+                            &crate::load::key_path(&format!("{tb}.expect[{j}]"), label),
+                            format!("`{label}` is not a label name"),
+                            "use [a-zA-Z_][a-zA-Z0-9_]*",
+                        );
+                    }
+                }
+            }
+            if rule.description.is_none() && t.description.is_none() && !t.expect.is_empty() {
+                c.at(
+                    &format!("{tb}.expect"),
+                    "the test expects the alert, but its description is the default template, which the test cannot know expanded",
+                    "give the alert a plain `description`, or the test the expanded one: description = \"…\"",
+                );
+            }
+        }
         for (label, value) in &rule.labels {
             let key = crate::load::key_path(&format!("{base}.labels"), label);
             if !is_label_name(label) {

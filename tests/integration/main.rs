@@ -3,6 +3,7 @@
 
 mod support;
 
+mod alert_levels;
 mod alerting;
 mod bad_input;
 mod ci;

@@ -272,6 +272,53 @@ fn slo_rules(s: &Settled) -> Vec<RuleFile> {
     out
 }
 
+/// The promtool case of a custom alert's own test (`[alerts.custom.test]`): its input,
+/// and each expected alert with the rule's labels and the literal summary and
+/// description (or the test's expanded one).
+fn custom_test(
+    c: &crate::model::CustomAlert,
+    t: &crate::model::alerting::CustomAlertTest,
+    rule_labels: &BTreeMap<String, String>,
+) -> TestCase {
+    let description = c
+        .description
+        .clone()
+        .or_else(|| t.description.clone())
+        .unwrap_or_default();
+    TestCase {
+        name: format!("{}: the manifest's own test", c.name),
+        interval: "1m".into(),
+        input_series: t
+            .input
+            .iter()
+            .map(|i| Series {
+                series: i.series.clone(),
+                values: i.values.clone(),
+            })
+            .collect(),
+        alert_rule_test: vec![AlertTest {
+            eval_time: t.eval_time.clone(),
+            alertname: c.name.clone(),
+            exp_alerts: t
+                .expect
+                .iter()
+                .map(|e| {
+                    let mut l = e.clone();
+                    l.extend(rule_labels.clone());
+                    ExpAlert {
+                        exp_labels: l,
+                        exp_annotations: BTreeMap::from([
+                            ("summary".to_string(), c.summary.clone()),
+                            ("description".to_string(), description.clone()),
+                        ]),
+                    }
+                })
+                .collect(),
+        }],
+        promql_expr_test: Vec::new(),
+    }
+}
+
 /// Sloth's burn factors for an SLO period of `hours` (page quick, page slow, ticket quick,
 /// ticket slow): the share of the error budget its windows spend (Sloth's google-28d and
 /// google-30d windows: 2 % in 1h, 5 % in 6h, 10 % in 1d, 10 % in 3d) times the period over
@@ -321,7 +368,7 @@ fn custom_rules(s: &Settled) -> Option<RuleFile> {
     }
     let mut b = Builder::new(
         CUSTOM,
-        "the manifest's custom alerts (no generated tests: their input is yours)",
+        "the manifest's custom alerts (tested with the input each one's `test` gives)",
     );
     for c in &s.alerts.custom {
         let mut l = c.labels.clone();
@@ -329,6 +376,9 @@ fn custom_rules(s: &Settled) -> Option<RuleFile> {
             "severity".into(),
             format!("{:?}", c.severity).to_lowercase(),
         );
+        if let Some(t) = &c.test {
+            b.test(custom_test(c, t, &l));
+        }
         b.rule(Rule {
             record: None,
             alert: Some(c.name.clone()),

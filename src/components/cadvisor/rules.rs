@@ -71,22 +71,41 @@ fn container_rules(s: &Settled) -> RuleFile {
     );
     let ws = selector("container_memory_working_set_bytes", &c);
     let limit = selector("container_spec_memory_limit_bytes", &c);
-    b.alerts(
-        vec![spec(
-            "ContainerMemoryNearLimit",
-            "(container_memory_working_set_bytes{job=\"cadvisor\",name!=\"\"} / container_spec_memory_limit_bytes{job=\"cadvisor\",name!=\"\"} > 0.9) and container_spec_memory_limit_bytes{job=\"cadvisor\",name!=\"\"} > 0".into(),
-            "5m",
-            "warning",
-            Text::new().t("Container ").l("name").t(" is near its memory limit"),
-            Text::new().t("Container ").l("name").t(" uses ").v(Fmt::Percent).t(" of its memory limit."),
-        )],
-        vec![vec![case(
-            "95% of the limit",
-            vec![(ws.clone(), "950x20".into()), (limit.clone(), "1000x20".into())],
+    let lv = s.alerts.levels.container_memory;
+    let specs = crate::components::node_exporter::rules::two(lv.warning, lv.critical)
+        .into_iter()
+        .map(|(sev, t)| {
+            spec(
+                "ContainerMemoryNearLimit",
+                format!("(container_memory_working_set_bytes{{job=\"cadvisor\",name!=\"\"}} / container_spec_memory_limit_bytes{{job=\"cadvisor\",name!=\"\"}} > {}) and container_spec_memory_limit_bytes{{job=\"cadvisor\",name!=\"\"}} > 0", num(t / 100.0)),
+                "5m",
+                sev,
+                Text::new().t("Container ").l("name").t(" is near its memory limit"),
+                Text::new().t("Container ").l("name").t(" uses ").v(Fmt::Percent).t(format!(" of its memory limit (threshold {}%).", num(t))),
+            )
+        })
+        .collect();
+    let used = crate::components::node_exporter::rules::beyond(lv.critical);
+    b.levels(
+        specs,
+        case(
+            &format!("{}% of the limit", num(used)),
+            vec![
+                (ws.clone(), format!("{}x20", num(used * 10.0))),
+                (limit.clone(), "1000x20".into()),
+            ],
             "10m",
-            vec![(c.clone(), 0.95)],
-        )]],
-        vec![case("no limit set", vec![(ws.clone(), "950x20".into()), (limit.clone(), "0x20".into())], "10m", vec![])],
+            vec![(c.clone(), used / 100.0)],
+        ),
+        case(
+            "no limit set",
+            vec![
+                (ws.clone(), "950x20".into()),
+                (limit.clone(), "0x20".into()),
+            ],
+            "10m",
+            vec![],
+        ),
     );
     oom_and_throttling(&mut b, &c);
     b.finish()
