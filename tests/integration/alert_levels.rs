@@ -33,6 +33,11 @@ host_cpu = { warning = 70, critical = 85 }
 host_memory = { warning = 60, critical = 80 }
 host_disk_free = { warning = 25, critical = 15 }
 container_memory = { warning = 75, critical = 85 }
+database_connections = { warning = 70, critical = 90 }
+
+[[database]]
+name = "main"
+kind = "postgres"
 "#;
 
 fn promtool_passes(p: &Project) {
@@ -76,6 +81,16 @@ fn built_in_levels_are_tuned_warning_and_critical_and_per_service() {
     let containers = p.read("monitoring/prometheus/rules/containers.yml");
     for needle in ["> 0.75) and", "> 0.85) and"] {
         assert!(containers.contains(needle), "containers.yml lacks {needle}");
+    }
+    let db = p.read("monitoring/prometheus/rules/database-main.yml");
+    for needle in [
+        "pg_settings_max_connections{job=\\\"main-exporter\\\"}) > 0.7\"",
+        "pg_settings_max_connections{job=\\\"main-exporter\\\"}) > 0.9\"",
+    ] {
+        assert!(
+            db.contains(needle),
+            "database-main.yml lacks {needle}:\n{db}"
+        );
     }
     let services = p.read("monitoring/prometheus/rules/services.yml");
     for needle in [
