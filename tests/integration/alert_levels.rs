@@ -197,3 +197,56 @@ summary = "Never"
         );
     }
 }
+
+/// docs/alerts.md's catalogue lists exactly the alerts the examples generate (custom
+/// alerts aside), each with the severities they have: it cannot drift from the output.
+#[test]
+fn the_alert_catalogue_in_the_docs_matches_the_output() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let doc = std::fs::read_to_string(crate::support::repo().join("docs/alerts.md")).unwrap();
+    let table = doc
+        .split("## Catalogue")
+        .nth(1)
+        .expect("docs/alerts.md has a ## Catalogue section");
+    let mut documented: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for line in table.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let name = cells[1].trim_matches('`').to_string();
+        let severities = cells[2].split(',').map(|s| s.trim().to_string()).collect();
+        assert!(
+            documented.insert(name.clone(), severities).is_none(),
+            "{name} is listed twice"
+        );
+    }
+    let mut generated: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for name in crate::support::examples() {
+        let p = Project::example(&name);
+        p.generate();
+        for rel in p
+            .files_ending(".yml")
+            .into_iter()
+            .filter(|f| f.starts_with("monitoring/prometheus/rules/") && !f.ends_with("/custom.yml"))
+        {
+            let rules = crate::support::yaml(&p.read(&rel));
+            for group in rules["groups"].as_array().unwrap() {
+                for rule in group["rules"].as_array().unwrap() {
+                    if let Some(alert) = rule["alert"].as_str() {
+                        generated
+                            .entry(alert.to_string())
+                            .or_default()
+                            .insert(rule["labels"]["severity"].as_str().unwrap().to_string());
+                    }
+                }
+            }
+        }
+    }
+    let missing: Vec<_> = generated.keys().filter(|k| !documented.contains_key(*k)).collect();
+    let stale: Vec<_> = documented.keys().filter(|k| !generated.contains_key(*k)).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "docs/alerts.md's catalogue: not listed {missing:?}; listed but not generated {stale:?}"
+    );
+    for (name, sev) in &generated {
+        assert_eq!(&documented[name], sev, "severities of {name} in docs/alerts.md");
+    }
+}
