@@ -307,6 +307,63 @@ pub fn settle(m: &Manifest, manifest_file: &str) -> Settled {
     }
 }
 
+/// Seconds of a validated duration.
+fn seconds(d: &str) -> f64 {
+    parse_duration(d).expect("validated") as f64 / 1000.0
+}
+
+/// The critical error ratio: as set, else twice the warning while that is below 1.
+fn critical_error_rate(warning: f64, critical: Option<f64>) -> Option<f64> {
+    critical.or_else(|| (warning * 2.0 < 1.0).then_some(warning * 2.0))
+}
+
+/// The levels of the built-in alerts (every one set by the stack preset).
+fn levels_of(a: &crate::settings::Alerts) -> settled::Levels {
+    settled::Levels {
+        host_cpu: a.host_cpu.expect("preset"),
+        host_memory: a.host_memory.expect("preset"),
+        host_disk_free: a.host_disk_free.expect("preset"),
+        container_memory: a.container_memory.expect("preset"),
+        database_connections: a.database_connections.expect("preset"),
+    }
+}
+
+/// A service's thresholds: its own `alerts = { … }` over `[alerts]`. A warning set
+/// without its critical gets twice it as the critical.
+fn service_levels(
+    a: &crate::settings::Alerts,
+    own: Option<&alerting::ServiceAlerts>,
+) -> settled::ServiceLevels {
+    let own = own.cloned().unwrap_or_default();
+    let error_rate = own.error_rate.or(a.error_rate).expect("preset");
+    let critical = own.error_rate_critical.or(if own.error_rate.is_some() {
+        None
+    } else {
+        a.error_rate_critical
+    });
+    let latency = seconds(
+        own.latency_p95
+            .as_deref()
+            .or(a.latency_p95.as_deref())
+            .expect("preset"),
+    );
+    let latency_critical = own
+        .latency_p95_critical
+        .as_deref()
+        .or(if own.latency_p95.is_some() {
+            None
+        } else {
+            a.latency_p95_critical.as_deref()
+        })
+        .map_or(2.0 * latency, seconds);
+    settled::ServiceLevels {
+        error_rate,
+        error_rate_critical: critical_error_rate(error_rate, critical),
+        latency_p95_seconds: latency,
+        latency_p95_critical_seconds: latency_critical,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -572,62 +629,5 @@ kind = "elasticsearch"
                 .filter(|v| v.secret)
                 .all(|v| v.value.is_empty())
         );
-    }
-}
-
-/// Seconds of a validated duration.
-fn seconds(d: &str) -> f64 {
-    parse_duration(d).expect("validated") as f64 / 1000.0
-}
-
-/// The critical error ratio: as set, else twice the warning while that is below 1.
-fn critical_error_rate(warning: f64, critical: Option<f64>) -> Option<f64> {
-    critical.or_else(|| (warning * 2.0 < 1.0).then_some(warning * 2.0))
-}
-
-/// The levels of the built-in alerts (every one set by the stack preset).
-fn levels_of(a: &crate::settings::Alerts) -> settled::Levels {
-    settled::Levels {
-        host_cpu: a.host_cpu.expect("preset"),
-        host_memory: a.host_memory.expect("preset"),
-        host_disk_free: a.host_disk_free.expect("preset"),
-        container_memory: a.container_memory.expect("preset"),
-        database_connections: a.database_connections.expect("preset"),
-    }
-}
-
-/// A service's thresholds: its own `alerts = { … }` over `[alerts]`. A warning set
-/// without its critical gets twice it as the critical.
-fn service_levels(
-    a: &crate::settings::Alerts,
-    own: Option<&alerting::ServiceAlerts>,
-) -> settled::ServiceLevels {
-    let own = own.cloned().unwrap_or_default();
-    let error_rate = own.error_rate.or(a.error_rate).expect("preset");
-    let critical = own.error_rate_critical.or(if own.error_rate.is_some() {
-        None
-    } else {
-        a.error_rate_critical
-    });
-    let latency = seconds(
-        own.latency_p95
-            .as_deref()
-            .or(a.latency_p95.as_deref())
-            .expect("preset"),
-    );
-    let latency_critical = own
-        .latency_p95_critical
-        .as_deref()
-        .or(if own.latency_p95.is_some() {
-            None
-        } else {
-            a.latency_p95_critical.as_deref()
-        })
-        .map_or(2.0 * latency, seconds);
-    settled::ServiceLevels {
-        error_rate,
-        error_rate_critical: critical_error_rate(error_rate, critical),
-        latency_p95_seconds: latency,
-        latency_p95_critical_seconds: latency_critical,
     }
 }

@@ -222,11 +222,9 @@ fn the_alert_catalogue_in_the_docs_matches_the_output() {
     for name in crate::support::examples() {
         let p = Project::example(&name);
         p.generate();
-        for rel in p
-            .files_ending(".yml")
-            .into_iter()
-            .filter(|f| f.starts_with("monitoring/prometheus/rules/") && !f.ends_with("/custom.yml"))
-        {
+        for rel in p.files_ending(".yml").into_iter().filter(|f| {
+            f.starts_with("monitoring/prometheus/rules/") && !f.ends_with("/custom.yml")
+        }) {
             let rules = crate::support::yaml(&p.read(&rel));
             for group in rules["groups"].as_array().unwrap() {
                 for rule in group["rules"].as_array().unwrap() {
@@ -240,13 +238,22 @@ fn the_alert_catalogue_in_the_docs_matches_the_output() {
             }
         }
     }
-    let missing: Vec<_> = generated.keys().filter(|k| !documented.contains_key(*k)).collect();
-    let stale: Vec<_> = documented.keys().filter(|k| !generated.contains_key(*k)).collect();
+    let missing: Vec<_> = generated
+        .keys()
+        .filter(|k| !documented.contains_key(*k))
+        .collect();
+    let stale: Vec<_> = documented
+        .keys()
+        .filter(|k| !generated.contains_key(*k))
+        .collect();
     assert!(
         missing.is_empty() && stale.is_empty(),
         "docs/alerts.md's catalogue: not listed {missing:?}; listed but not generated {stale:?}"
     );
     for (name, sev) in &generated {
-        assert_eq!(&documented[name], sev, "severities of {name} in docs/alerts.md");
+        assert_eq!(
+            &documented[name], sev,
+            "severities of {name} in docs/alerts.md"
+        );
     }
 }

@@ -347,7 +347,7 @@ pub fn prom_duration(ms: u64) -> String {
         ("s", 1000, false),
         ("ms", 1, false),
     ] {
-        if exact && left % mult != 0 {
+        if exact && !left.is_multiple_of(mult) {
             continue;
         }
         let v = left / mult;
