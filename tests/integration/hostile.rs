@@ -181,13 +181,25 @@ for = @custom_for@
 severity = "warning"
 summary = @summary@
 description = @description@
-?test = { input = [{ series = @test_series@, values = "1x10" }], eval_time = "1m" }
-?test = { input = [{ series = 'up{job="exprval"}', values = @test_values@ }], eval_time = "1m" }
-?test = { input = [{ series = 'up{job="exprval"}', values = "1x10" }], eval_time = @test_eval_time@ }
-?test = { input = [{ series = 'up{job="exprval"}', values = "1x10" }], eval_time = "1m", description = @test_description@ }
 [alerts.custom.labels]
 @label_key@ = "labelvalue"
 team = @label_value@
+
+[[alerts.custom]]
+name = "Tested"
+expr = 'up{job="tested"} == 0'
+severity = "warning"
+summary = "tested"
+description = "tested"
+[alerts.custom.test]
+eval_time = @test_eval_time@
+description = @test_description@
+[[alerts.custom.test.input]]
+series = @test_series@
+values = "1x10"
+[[alerts.custom.test.input]]
+series = 'up{job="tested"}'
+values = @test_values@
 
 [[receiver]]
 name = "chat"
