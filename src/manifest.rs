@@ -150,6 +150,9 @@ pub struct Service {
     /// Development hot reload (build services only): the development overlay bind-mounts
     /// the build context into the container (`dev = { mount = "/app" }`).
     pub dev: Option<DevSettings>,
+    /// Its own error and latency thresholds, over `[alerts]`
+    /// (`alerts = { error_rate = 0.1, latency_p95 = "2s" }`).
+    pub alerts: Option<crate::model::alerting::ServiceAlerts>,
 }
 
 /// How an app container checks its `health` path.

@@ -167,6 +167,7 @@ pub fn settle(m: &Manifest, manifest_file: &str) -> Settled {
             let replicas = replicas_of[s.name.as_str()].clone();
             Service {
                 name: s.name.clone(),
+                levels: service_levels(&stack.alerts, s.alerts.as_ref()),
                 image: s.image.clone(),
                 build: s.build.clone(),
                 port: s.port,
@@ -234,10 +235,19 @@ pub fn settle(m: &Manifest, manifest_file: &str) -> Settled {
     let errors_backend = stack.errors.backend;
     let alerts = &stack.alerts;
     let latency = alerts.latency_p95.clone();
+    let error_rate = alerts.error_rate;
+    let latency_p95_seconds = parse_duration(&latency).expect("validated") as f64 / 1000.0;
+    let levels = levels_of(alerts);
     let alerts = Alerts {
-        error_rate: alerts.error_rate,
-        latency_p95_seconds: parse_duration(&latency).expect("validated") as f64 / 1000.0,
+        error_rate,
+        error_rate_critical: critical_error_rate(error_rate, alerts.error_rate_critical),
+        latency_p95_seconds,
+        latency_p95_critical_seconds: alerts
+            .latency_p95_critical
+            .as_deref()
+            .map_or(2.0 * latency_p95_seconds, seconds),
         latency_p95: latency,
+        levels,
         for_: alerts.for_.clone(),
         slo: alerts
             .slo
@@ -281,6 +291,58 @@ pub fn settle(m: &Manifest, manifest_file: &str) -> Settled {
             .map(|env| settled_env(m, env).scrape_interval)
             .max_by_key(|i| parse_duration(i).unwrap_or(0))
             .unwrap_or_else(|| "15s".into()),
+    }
+}
+
+/// Seconds of a validated duration.
+fn seconds(d: &str) -> f64 {
+    parse_duration(d).expect("validated") as f64 / 1000.0
+}
+
+/// The critical error ratio: as set, else twice the warning while that is below 1.
+fn critical_error_rate(warning: f64, critical: Option<f64>) -> Option<f64> {
+    critical.or_else(|| (warning * 2.0 < 1.0).then_some(warning * 2.0))
+}
+
+/// The levels of the built-in alerts (every one set by the stack preset).
+fn levels_of(a: &crate::settings::AlertSettings) -> settled::Levels {
+    settled::Levels {
+        host_cpu: a.host_cpu,
+        host_memory: a.host_memory,
+        host_disk_free: a.host_disk_free,
+        container_memory: a.container_memory,
+        database_connections: a.database_connections,
+    }
+}
+
+/// A service's thresholds: its own `alerts = { … }` over `[alerts]`. A warning set
+/// without its critical gets twice it as the critical.
+fn service_levels(
+    a: &crate::settings::AlertSettings,
+    own: Option<&alerting::ServiceAlerts>,
+) -> settled::ServiceLevels {
+    let own = own.cloned().unwrap_or_default();
+    let error_rate = own.error_rate.unwrap_or(a.error_rate);
+    let critical = own.error_rate_critical.or(if own.error_rate.is_some() {
+        None
+    } else {
+        a.error_rate_critical
+    });
+    let latency = seconds(own.latency_p95.as_deref().unwrap_or(&a.latency_p95));
+    let latency_critical = own
+        .latency_p95_critical
+        .as_deref()
+        .or(if own.latency_p95.is_some() {
+            None
+        } else {
+            a.latency_p95_critical.as_deref()
+        })
+        .map_or(2.0 * latency, seconds);
+    settled::ServiceLevels {
+        error_rate,
+        error_rate_critical: critical_error_rate(error_rate, critical),
+        latency_p95_seconds: latency,
+        latency_p95_critical_seconds: latency_critical,
     }
 }
 

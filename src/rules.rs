@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 pub use crate::model::rules::{
-    AlertTest, ExpAlert, Group, Place, Rule, RuleFile, RulePart, Series, TestCase,
+    AlertTest, ExpAlert, ExprTest, Group, Place, Rule, RuleFile, RulePart, Series, TestCase,
 };
 use crate::units::parse_duration;
 
@@ -205,6 +205,9 @@ pub struct Usage {
 pub struct Builder {
     file: RuleFile,
     group: usize,
+    /// The levels (percent) of the "connections near the limit" usage alerts
+    /// (`[alerts] database_connections`), when the caller sets them.
+    pub connections_level: Option<crate::model::alerting::Level>,
 }
 
 impl Builder {
@@ -222,6 +225,7 @@ impl Builder {
                 records: 0,
             },
             group: 0,
+            connections_level: None,
         }
     }
 
@@ -257,7 +261,8 @@ impl Builder {
                 record: None,
                 alert: Some(spec.name.clone()),
                 expr: spec.expr.clone(),
-                for_: Some(spec.for_.clone()),
+                // An empty `for` is none (Sloth's SLO alerts have none).
+                for_: (!spec.for_.is_empty()).then(|| spec.for_.clone()),
                 labels,
                 annotations: BTreeMap::from([
                     ("summary".to_string(), spec.summary.template()),
@@ -303,6 +308,7 @@ impl Builder {
                     alertname: name.clone(),
                     exp_alerts,
                 }],
+                promql_expr_test: Vec::new(),
             });
         }
         for q in quiet {
@@ -322,8 +328,21 @@ impl Builder {
                     alertname: name.clone(),
                     exp_alerts: Vec::new(),
                 }],
+                promql_expr_test: Vec::new(),
             });
         }
+    }
+
+    /// One alert (one or more severity levels of one name) with one firing case, where
+    /// every level fires with the same labels and value, and one quiet case.
+    pub fn levels(&mut self, specs: Vec<AlertSpec>, firing: Firing, quiet: Firing) {
+        let n = specs.len();
+        let mut cases = vec![firing];
+        for _ in 1..n {
+            let expect = cases[0].expect.clone();
+            cases.push(case("", vec![], &cases[0].eval_time.clone(), expect));
+        }
+        self.alerts(specs, vec![cases], vec![quiet]);
     }
 
     /// An alert on a 0/1 gauge (`up`, `*_up`, `*_reload_successful`): fires when the
@@ -371,6 +390,9 @@ impl Builder {
     /// A warning when a usage gauge nears its limit: fires on `firing` (used, limit),
     /// stays quiet on `quiet`; the description prints the used share.
     pub fn usage_alert(&mut self, u: Usage) {
+        if let (Some(level), " of max_connections.") = (self.connections_level, u.of_what) {
+            return self.connections_alert(u, level);
+        }
         let (used, limit, name) = u.firing;
         let share = f64::from(used) / f64::from(limit);
         let (q_used, q_limit, q_name) = u.quiet;
@@ -406,6 +428,88 @@ impl Builder {
                 vec![],
             )],
         );
+    }
+
+    /// A test of recording rules: on `series`, each expression returns exactly the
+    /// samples given (series selector with every label, value) at `eval_time`.
+    pub fn expr_case(
+        &mut self,
+        name: &str,
+        series: Vec<(String, String)>,
+        eval_time: &str,
+        exprs: Vec<(String, Vec<(String, String)>)>,
+    ) {
+        self.file.tests.push(TestCase {
+            name: name.into(),
+            interval: "1m".into(),
+            input_series: series
+                .into_iter()
+                .map(|(series, values)| Series { series, values })
+                .collect(),
+            alert_rule_test: Vec::new(),
+            promql_expr_test: exprs
+                .into_iter()
+                .map(|(expr, exp_samples)| ExprTest {
+                    expr,
+                    eval_time: eval_time.into(),
+                    exp_samples,
+                })
+                .collect(),
+        });
+    }
+
+    /// A connections-near-the-limit alert at a warning and a critical level (percent):
+    /// the usage alert's ratio (its expression before its last ` > `) against each level;
+    /// it fires beyond both, stays quiet at half the warning.
+    fn connections_alert(&mut self, u: Usage, level: crate::model::alerting::Level) {
+        let ratio = u
+            .expr
+            .rsplit_once(" > ")
+            .map_or(u.expr.as_str(), |(r, _)| r);
+        let specs = [("warning", level.warning), ("critical", level.critical)]
+            .into_iter()
+            .map(|(severity, t)| {
+                spec(
+                    u.alert,
+                    format!("{ratio} > {}", num(t / 100.0)),
+                    "5m",
+                    severity,
+                    u.summary.clone(),
+                    Text::new()
+                        .l("service")
+                        .t(" uses ")
+                        .v(Fmt::Percent)
+                        .t(format!(" of max_connections (threshold {}%).", num(t))),
+                )
+            })
+            .collect();
+        let over = ((level.critical + (100.0 - level.critical) * 0.6) * 10.0).round() / 10.0;
+        let under = (level.warning / 2.0).floor();
+        let limit = 1000.0;
+        let firing = case(
+            &format!("{}% of the connections", num(over)),
+            vec![
+                (u.used.clone(), format!("{}x20", num(over * 10.0))),
+                (u.limit.clone(), format!("{}x20", num(limit))),
+            ],
+            "10m",
+            vec![(u.result.clone(), over / 100.0)],
+        );
+        let quiet = case(
+            &format!("{}% of the connections", num(under)),
+            vec![
+                (u.used, format!("{}x20", num(under * 10.0))),
+                (u.limit, format!("{}x20", num(limit))),
+            ],
+            "10m",
+            vec![],
+        );
+        self.levels(specs, firing, quiet);
+    }
+
+    /// Adds a test case as given (a custom alert's own test).
+    pub fn test(&mut self, t: TestCase) {
+        self.file.tests.push(t);
     }
 
     /// Adds a rule as given, without generated tests (the manifest's custom alerts:

@@ -9,7 +9,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::model::alerting::{CustomAlert, SloSpec as Slo};
+use crate::model::alerting::{CustomAlert, Level, SloSpec as Slo};
 use crate::model::kinds::{ErrorBackend, LogBackend, TraceBackend};
 
 /// A settings struct whose fields can be layered.
@@ -124,13 +124,27 @@ layered! {
 
 layered! {
     /// `[alerts]`: thresholds of the generated alerts, SLOs and custom rules.
-    pub struct Alerts =>
-    /// `[alerts]`, settled.
-    AlertSettings {
+    pub struct Alerts {
         /// Ratio of 5xx responses above which a service alerts (0 < ratio < 1).
         pub error_rate: f64,
+        /// Ratio of 5xx responses above which a service alerts as critical (default:
+        /// twice `error_rate`, when below 1).
+        pub error_rate_critical: f64,
         /// 95th-percentile latency above which a service alerts (`500ms`).
         pub latency_p95: String,
+        /// 95th-percentile latency above which a service alerts as critical (default:
+        /// twice `latency_p95`).
+        pub latency_p95_critical: String,
+        /// Host CPU busy, in percent (`{ warning = 90, critical = 95 }`).
+        pub host_cpu: Level,
+        /// Host memory used, in percent.
+        pub host_memory: Level,
+        /// Host filesystem space free, in percent (lower is worse: critical below warning).
+        pub host_disk_free: Level,
+        /// A container's memory working set, in percent of its limit.
+        pub container_memory: Level,
+        /// A database's connections (or clients), in percent of its maximum.
+        pub database_connections: Level,
         /// Default `for` of the generated alerts (`5m`).
         #[serde(rename = "for")]
         pub for_: String,
@@ -138,6 +152,55 @@ layered! {
         pub slo: Vec<Slo>,
         /// Custom alert rules, one `[[alerts.custom]]` table each.
         pub custom: Vec<CustomAlert>,
+    }
+}
+
+/// `[alerts]`, settled: every level decided, except the two critical levels whose
+/// default follows the warning they belong to (twice it), which may be a service's own.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertSettings {
+    pub error_rate: f64,
+    pub error_rate_critical: Option<f64>,
+    pub latency_p95: String,
+    pub latency_p95_critical: Option<String>,
+    pub host_cpu: Level,
+    pub host_memory: Level,
+    pub host_disk_free: Level,
+    pub container_memory: Level,
+    pub database_connections: Level,
+    pub for_: String,
+    pub slo: Vec<Slo>,
+    pub custom: Vec<CustomAlert>,
+}
+
+impl Alerts {
+    /// The settled values, once every layer is stacked (profiles set every level but
+    /// the two critical ones: tested in `assets.rs`).
+    pub fn settle(self) -> AlertSettings {
+        let unset: Vec<&str> = self
+            .unset()
+            .into_iter()
+            .filter(|f| !matches!(*f, "error_rate_critical" | "latency_p95_critical"))
+            .collect();
+        assert!(
+            unset.is_empty(),
+            "bug: Alerts left unset by the profiles: {unset:?}"
+        );
+        let set = "checked above";
+        AlertSettings {
+            error_rate: self.error_rate.expect(set),
+            error_rate_critical: self.error_rate_critical,
+            latency_p95: self.latency_p95.expect(set),
+            latency_p95_critical: self.latency_p95_critical,
+            host_cpu: self.host_cpu.expect(set),
+            host_memory: self.host_memory.expect(set),
+            host_disk_free: self.host_disk_free.expect(set),
+            container_memory: self.container_memory.expect(set),
+            database_connections: self.database_connections.expect(set),
+            for_: self.for_.expect(set),
+            slo: self.slo.expect(set),
+            custom: self.custom.expect(set),
+        }
     }
 }
 

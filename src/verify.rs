@@ -283,7 +283,10 @@ pub fn verify(model: &Model, files: &[File]) -> Result<()> {
                 .chain(label_addresses)
             {
                 let host = target_host(t.as_str().unwrap_or(""));
-                if host != "localhost" && !base_services.contains(host) {
+                // The one probe outside the stack: the public domain, over HTTPS (every
+                // probe of a Compose service is plain HTTP on the internal network).
+                let public = t.as_str().is_some_and(|t| t.starts_with("https://"));
+                if host != "localhost" && !public && !base_services.contains(host) {
                     bail!(
                         "bug in obsgen: {} scrapes `{}`, which is no service in compose.yaml",
                         f.path,

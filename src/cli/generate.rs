@@ -42,6 +42,21 @@ pub(super) fn run_pipeline(cli: &Cli, project: &Project) -> Result<project::Gene
     }
     bar.finish_and_clear();
     let generated = result?;
+    if !cli.quiet {
+        for c in generated
+            .model
+            .settled
+            .alerts
+            .custom
+            .iter()
+            .filter(|c| c.test.is_none())
+        {
+            errln!(
+                "warning: custom alert `{}` has no test: add [alerts.custom.test] (input series, eval_time, the labels expected) so promtool checks it fires",
+                c.name
+            );
+        }
+    }
     if cli.verbose {
         for (name, took) in &timings {
             errln!("stage {name:<8} {:>8.1} ms", took.as_secs_f64() * 1000.0);

@@ -89,8 +89,11 @@ pub(super) fn alert(ctx: &Ctx, name: &str) -> String {
     } else if name.starts_with("ServiceHighErrorRate") {
         let _ = writeln!(
             out,
-            "    threshold {} (critical at twice it): {}",
+            "    threshold {} (critical {}): {}",
             m.alerts.error_rate,
+            m.alerts
+                .error_rate_critical
+                .map_or("none".to_string(), |c| c.to_string()),
             setting("alerts.error_rate", "error_rate")
         );
         let _ = writeln!(
@@ -102,8 +105,9 @@ pub(super) fn alert(ctx: &Ctx, name: &str) -> String {
     } else if name.starts_with("ServiceHighLatency") {
         let _ = writeln!(
             out,
-            "    threshold {} (critical at twice it): {}",
+            "    threshold {} (critical {}s): {}",
             m.alerts.latency_p95,
+            m.alerts.latency_p95_critical_seconds,
             setting("alerts.latency_p95", "latency_p95")
         );
         let _ = writeln!(

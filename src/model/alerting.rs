@@ -30,6 +30,59 @@ pub struct CustomAlert {
     /// Extra labels attached to the alert.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// A promtool test of the alert, rendered into `tests/custom.test.yml`. Without one,
+    /// `generate` and `check` warn.
+    pub test: Option<CustomAlertTest>,
+}
+
+/// The test of a custom alert: input series, when to evaluate, and the alerts expected.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomAlertTest {
+    /// Input series in promtool's notation (`{ series = 'queue_depth{job="shop"}',
+    /// values = "150x20" }`), one sample a minute.
+    pub input: Vec<TestSeries>,
+    /// When to evaluate, from the first sample (`15m`).
+    pub eval_time: String,
+    /// The labels of each alert expected (from the expression's result; obsgen adds the
+    /// alert's own labels and `severity`). Empty: the alert must stay quiet.
+    #[serde(default)]
+    pub expect: Vec<BTreeMap<String, String>>,
+    /// The description each expected alert has once Prometheus expands it; needed when
+    /// the alert has no `description` of its own (the default one is a template).
+    pub description: Option<String>,
+}
+
+/// One input series of a test.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestSeries {
+    pub series: String,
+    pub values: String,
+}
+
+/// A warning and a critical level of a built-in alert.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Level {
+    pub warning: f64,
+    pub critical: f64,
+}
+
+/// A service's own thresholds (`[[service]] alerts = { … }`), over `[alerts]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAlerts {
+    /// Ratio of 5xx responses above which it alerts (warning).
+    pub error_rate: Option<f64>,
+    /// Ratio of 5xx responses above which it alerts as critical (default: twice
+    /// `error_rate`, when below 1).
+    pub error_rate_critical: Option<f64>,
+    /// 95th-percentile latency above which it alerts (warning, `500ms`).
+    pub latency_p95: Option<String>,
+    /// 95th-percentile latency above which it alerts as critical (default: twice
+    /// `latency_p95`).
+    pub latency_p95_critical: Option<String>,
 }
 
 fn default_for() -> String {

@@ -49,6 +49,17 @@ pub struct TestCase {
     pub interval: String,
     pub input_series: Vec<Series>,
     pub alert_rule_test: Vec<AlertTest>,
+    /// Expressions (recording rules) and the samples they must return.
+    pub promql_expr_test: Vec<ExprTest>,
+}
+
+/// One `promql_expr_test`: an expression and the samples expected at `eval_time`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExprTest {
+    pub expr: String,
+    pub eval_time: String,
+    /// (series selector with every label, value).
+    pub exp_samples: Vec<(String, String)>,
 }
 
 /// One rules file (`rules/<name>.yml`) and its tests (`tests/<name>.test.yml`).
@@ -159,6 +170,7 @@ mod tests {
                     interval: "1m".into(),
                     input_series: Vec::new(),
                     alert_rule_test: Vec::new(),
+                    promql_expr_test: Vec::new(),
                 }],
                 alerts: 1,
                 records: 0,

@@ -80,6 +80,8 @@ pub struct Component {
 #[derive(Debug, Clone, Serialize)]
 pub struct Service {
     pub name: String,
+    /// Its error and latency thresholds.
+    pub levels: ServiceLevels,
     pub image: Option<String>,
     pub build: Option<String>,
     pub port: u16,
@@ -138,12 +140,43 @@ pub struct Database {
 #[derive(Debug, Clone, Serialize)]
 pub struct Alerts {
     pub error_rate: f64,
+    /// The critical error ratio (none when twice the warning reaches 1).
+    pub error_rate_critical: Option<f64>,
     pub latency_p95: String,
     pub latency_p95_seconds: f64,
+    pub latency_p95_critical_seconds: f64,
+    /// Levels of the built-in host, container and database alerts.
+    pub levels: Levels,
     #[serde(rename = "for")]
     pub for_: String,
     pub slo: Vec<Slo>,
     pub custom: Vec<CustomAlert>,
+}
+
+/// Warning and critical levels of the built-in alerts (`[alerts]`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Levels {
+    /// Percent busy.
+    pub host_cpu: super::alerting::Level,
+    /// Percent used.
+    pub host_memory: super::alerting::Level,
+    /// Percent free (lower is worse).
+    pub host_disk_free: super::alerting::Level,
+    /// Percent of the limit.
+    pub container_memory: super::alerting::Level,
+    /// Percent of the maximum.
+    pub database_connections: super::alerting::Level,
+}
+
+/// A service's error and latency thresholds (`[alerts]`, over which its own
+/// `alerts = { … }`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ServiceLevels {
+    pub error_rate: f64,
+    /// None when twice the warning reaches 1 and none is set.
+    pub error_rate_critical: Option<f64>,
+    pub latency_p95_seconds: f64,
+    pub latency_p95_critical_seconds: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]

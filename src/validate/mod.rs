@@ -16,6 +16,7 @@ mod container;
 mod databases;
 mod delivery;
 mod environments;
+mod levels;
 mod ports;
 mod receivers;
 mod services;
@@ -304,6 +305,7 @@ pub fn validate(loaded: &Loaded<Manifest>) -> Vec<Diagnostic> {
     check_services(&mut c, m);
     check_databases(&mut c, m);
     check_alerts(&mut c, m);
+    levels::check_levels(&mut c, m);
     check_receivers_and_routes(&mut c, m);
     check_addons(&mut c, m);
     check_delivery(&mut c, m);

@@ -93,7 +93,7 @@ fn an_alert_says_where_its_threshold_comes_from() {
     assert!(out.contains("severity warning, for 5m"), "{out}");
     assert!(out.contains("> 0.05"), "{out}");
     assert!(
-        out.contains("threshold 0.05 (critical at twice it): alerts.error_rate at obsgen.toml:39"),
+        out.contains("threshold 0.05 (critical 0.1): alerts.error_rate at obsgen.toml:39"),
         "{out}"
     );
     assert!(

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod alert_levels;
 mod alerting;
 mod bad_input;
 mod ci;
@@ -27,6 +28,7 @@ mod live;
 mod live_databases;
 mod lockfile;
 mod pins;
+mod production_alerts;
 mod quoting;
 mod receiver_networks;
 mod repository;

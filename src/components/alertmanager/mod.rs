@@ -298,11 +298,11 @@ fn inhibit_rules() -> Vec<Inhibit> {
             equal: labels(&["alertname", "service", "environment"]),
         },
         Inhibit {
-            about: "a service that is down alerts once: ServiceDown silences its other alerts"
+            about: "a replica that is down alerts once: its ServiceDown silences the other alerts of that replica (not the service-wide SLO, error and latency alerts: other replicas still serve)"
                 .into(),
             source_matchers: vec![matcher("alertname", "=", "ServiceDown")],
             target_matchers: vec![matcher("alertname", "!=", "ServiceDown")],
-            equal: labels(&["service", "environment"]),
+            equal: labels(&["service", "environment", "instance"]),
         },
     ]
 }

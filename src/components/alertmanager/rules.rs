@@ -14,26 +14,38 @@ pub(super) fn contribute(out: &mut Contribution) {
         "alertmanager".into(),
         "http://alertmanager:9093/api/v2/alerts".into(),
     );
+    // prometheus-mixin (prometheus@v3.5.0 documentation/prometheus-mixin/alerts.libsonnet,
+    // PrometheusErrorSendingAlertsToSomeAlertmanagers): errors over sent above 1 %.
     let errors = selector("prometheus_notifications_errors_total", &am);
-    b.counter_rate_alert(
-        spec(
+    let sent = selector("prometheus_notifications_sent_total", &am);
+    b.alerts(
+        vec![spec(
             "PrometheusNotificationsFailing",
-            "rate(prometheus_notifications_errors_total{job=\"prometheus\"}[5m]) > 0".into(),
-            "5m",
+            "rate(prometheus_notifications_errors_total{job=\"prometheus\"}[5m]) / rate(prometheus_notifications_sent_total{job=\"prometheus\"}[5m]) > 0.01".into(),
+            "15m",
             "warning",
             Text::new().t("Prometheus cannot send alerts to Alertmanager"),
             Text::new()
-                .t("Sending alerts to ")
+                .v(Fmt::Percent)
+                .t(" of the alerts sent to ")
                 .l("alertmanager")
-                .t(" fails (")
-                .v(Fmt::Fixed(3))
-                .t(" errors/s)."),
-        ),
-        errors.clone(),
-        am.clone(),
-        "one error a minute",
-        "no error",
+                .t(" fail."),
+        )],
+        vec![vec![case(
+            "5% of the alerts fail",
+            vec![(sent.clone(), "0+1000x30".into()), (errors.clone(), "0+50x30".into())],
+            "25m",
+            vec![(am.clone(), 0.05)],
+        )]],
+        vec![case(
+            "0.1% of the alerts fail",
+            vec![(sent, "0+1000x30".into()), (errors, "0+1x30".into())],
+            "25m",
+            vec![],
+        )],
     );
+    // alertmanager-mixin (alertmanager@v0.28.1 doc/alertmanager-mixin/alerts.libsonnet,
+    // AlertmanagerFailedToSendAlerts): failed over sent notifications above 1 %.
     let amx = labels(&[
         ("environment", ENV),
         ("instance", "alertmanager:9093"),
@@ -41,25 +53,35 @@ pub(super) fn contribute(out: &mut Contribution) {
         ("job", "alertmanager"),
         ("service", "alertmanager"),
     ]);
-    let failed = selector("alertmanager_notifications_failed_total", &amx);
-    b.counter_rate_alert(
-        spec(
+    let mut failed_l = amx.clone();
+    failed_l.insert("reason".into(), "other".into());
+    let failed = selector("alertmanager_notifications_failed_total", &failed_l);
+    let total = selector("alertmanager_notifications_total", &amx);
+    b.alerts(
+        vec![spec(
             "AlertmanagerNotificationsFailing",
-            "rate(alertmanager_notifications_failed_total{job=\"alertmanager\"}[5m]) > 0".into(),
+            "rate(alertmanager_notifications_failed_total{job=\"alertmanager\"}[5m]) / ignoring (reason) group_left rate(alertmanager_notifications_total{job=\"alertmanager\"}[5m]) > 0.01".into(),
             "5m",
             "warning",
             Text::new().t("Alertmanager cannot deliver notifications"),
             Text::new()
-                .t("Notifications through ")
+                .v(Fmt::Percent)
+                .t(" of the notifications through ")
                 .l("integration")
-                .t(" fail (")
-                .v(Fmt::Fixed(3))
-                .t(" failures/s)."),
-        ),
-        failed.clone(),
-        amx.clone(),
-        "one failure a minute",
-        "no failure",
+                .t(" fail."),
+        )],
+        vec![vec![case(
+            "5% of the notifications fail",
+            vec![(total.clone(), "0+1000x30".into()), (failed.clone(), "0+50x30".into())],
+            "25m",
+            vec![(failed_l.clone(), 0.05)],
+        )]],
+        vec![case(
+            "0.1% of the notifications fail",
+            vec![(total, "0+1000x30".into()), (failed, "0+1x30".into())],
+            "25m",
+            vec![],
+        )],
     );
     let amb = labels(&[
         ("environment", ENV),
@@ -71,8 +93,10 @@ pub(super) fn contribute(out: &mut Contribution) {
     b.gauge_zero_alert(
         spec(
             "AlertmanagerConfigReloadFailed",
-            "alertmanager_config_last_reload_successful{job=\"alertmanager\"} == 0".into(),
-            "5m",
+            // alertmanager-mixin AlertmanagerFailedReload: max_over_time, so one missed
+            // scrape does not restart the `for`.
+            "max_over_time(alertmanager_config_last_reload_successful{job=\"alertmanager\"}[5m]) == 0".into(),
+            "10m",
             "warning",
             Text::new().t("Alertmanager configuration reload failed"),
             Text::new()
@@ -86,7 +110,7 @@ pub(super) fn contribute(out: &mut Contribution) {
             series: am_reload.clone(),
             result: amb.clone(),
             samples: 15,
-            eval: "10m",
+            eval: "14m",
             firing: "the reload failed",
             quiet: "the reload succeeded",
         },

@@ -350,7 +350,7 @@ fn service_board(settled: &Settled, s: Subject, var: Option<Json>) -> Dashboard 
                 "Restarts (1h)",
                 "none",
                 &[(
-                    &format!("changes(container_start_time_seconds{{{sel}}}[1h])"),
+                    &crate::components::cadvisor::rules::restarts(&sel, "1h", "name"),
                     "{{name}}",
                 )],
                 &[],

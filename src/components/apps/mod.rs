@@ -12,6 +12,7 @@ use crate::model::*;
 
 use super::Component;
 
+mod absent;
 mod rules;
 
 /// The app services.

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::model::settled::ServiceLevels;
 use crate::model::{Contribution, Metrics, Service, Settled};
 use crate::rules::*;
 
@@ -79,7 +80,9 @@ fn service_rules(s: &Settled, file: &str, svcs: &[&Service]) -> Option<RuleFile>
     );
     b.record(
         "service:http_errors:rate5m",
-        format!("sum by ({by}) (rate({req}{{{job},{status}=~\"5..\"}}[5m]))"),
+        // `or 0 * requests`: client libraries create the 5xx series on the first 5xx, so
+        // a healthy service has errors 0, not "No data".
+        format!("sum by ({by}) (rate({req}{{{job},{status}=~\"5..\"}}[5m])) or (0 * sum by ({by}) (rate({req}{{{job}}}[5m])))"),
         BTreeMap::new(),
     );
     b.record(
@@ -96,6 +99,31 @@ fn service_rules(s: &Settled, file: &str, svcs: &[&Service]) -> Option<RuleFile>
             BTreeMap::new(),
         );
     }
+
+    // Traffic and no 5xx: errors and error ratio are 0 (the 5xx series does not exist yet).
+    let only_ok = {
+        let mut l = base.clone();
+        l.insert(status.clone(), "200".into());
+        selector(req, &l)
+    };
+    let rate_l = labels(&[("environment", ENV), ("service", name)]);
+    b.expr_case(
+        "traffic, no 5xx: errors and error ratio are 0, not empty",
+        vec![(only_ok, "0+60x20".into())],
+        "15m",
+        [
+            "service:http_errors:rate5m",
+            "service:http_error_ratio:rate5m",
+        ]
+        .into_iter()
+        .map(|r| {
+            (
+                format!("{r}{{service=\"{name}\"}}"),
+                vec![(selector(r, &rate_l), "0".to_string())],
+            )
+        })
+        .collect(),
+    );
 
     // Target down.
     let up = selector("up", &base);
@@ -191,61 +219,88 @@ fn service_rules(s: &Settled, file: &str, svcs: &[&Service]) -> Option<RuleFile>
                 vec![],
             )],
         );
+        super::absent::slow_probe(&mut b, &probe_sel, &probe_labels);
     }
+    super::absent::metrics_missing(&mut b, &job, &base, req, status);
 
-    // Error ratio: warning at the threshold, critical at twice the threshold (when below 100%).
-    let threshold = alerts.error_rate;
+    // Error ratio and latency: a warning and a critical level per service (`[alerts]`, over
+    // which its own `alerts`); services with the same levels share a rule. Tested on the
+    // first service; the rules of other levels stay quiet on its series.
+    let mut by_levels: Vec<(ServiceLevels, Vec<&str>)> = Vec::new();
+    for sv in svcs {
+        match by_levels.iter_mut().find(|(l, _)| *l == sv.levels) {
+            Some((_, names)) => names.push(&sv.name),
+            None => by_levels.push((sv.levels, vec![&sv.name])),
+        }
+    }
+    let first = svc.levels;
     let rate_labels = labels(&[("environment", ENV), ("service", name)]);
     let ok = |code: &str| {
         let mut l = base.clone();
         l.insert(status.clone(), code.into());
         selector(req, &l)
     };
+    let error_levels = |l: &ServiceLevels| {
+        let mut v = vec![("warning", l.error_rate)];
+        if let Some(c) = l.error_rate_critical {
+            v.push(("critical", c));
+        }
+        v
+    };
     let mut specs = Vec::new();
-    let mut levels = vec![("warning", threshold)];
-    if threshold * 2.0 < 1.0 {
-        levels.push(("critical", threshold * 2.0));
+    for (l, names) in &by_levels {
+        let sel = matcher("service", names);
+        for (severity, t) in error_levels(l) {
+            specs.push(spec(
+                "ServiceHighErrorRate",
+                format!("service:http_error_ratio:rate5m{{{sel}}} > {}", num(t)),
+                &for_,
+                severity,
+                Text::new()
+                    .t("Service ")
+                    .l("service")
+                    .t(" is failing requests"),
+                Text::new()
+                    .v(Fmt::Percent)
+                    .t(" of the requests to ")
+                    .l("service")
+                    .t(" in ".to_string())
+                    .l("environment")
+                    .t(format!(" fail with 5xx (threshold {}).", percent(t))),
+            ));
+        }
     }
-    for (severity, t) in &levels {
-        specs.push(spec(
-            "ServiceHighErrorRate",
-            format!("service:http_error_ratio:rate5m{{{svc_sel}}} > {}", num(*t)),
-            &for_,
-            severity,
-            Text::new()
-                .t("Service ")
-                .l("service")
-                .t(" is failing requests"),
-            Text::new()
-                .v(Fmt::Percent)
-                .t(" of the requests to ")
-                .l("service")
-                .t(" in ".to_string())
-                .l("environment")
-                .t(format!(" fail with 5xx (threshold {}).", percent(*t))),
-        ));
-    }
-    // Half the requests fail: above both thresholds (capped at 50%: above critical only if 2t < 0.5).
-    let fail_ratio = 0.5_f64
-        .max(threshold * 2.0 + (1.0 - threshold * 2.0) / 2.0)
-        .min(0.999);
+    // Above both levels of the first service (at least half the requests fail).
+    let top = first.error_rate_critical.unwrap_or(first.error_rate);
+    let fail_ratio = 0.5_f64.max(top + (1.0 - top) / 2.0).min(0.999);
     let (ok_rate, err_rate) = ((1.0 - fail_ratio) * 120.0, fail_ratio * 120.0);
     let eval = format!("{}m", for_min + 10);
     let steps = for_min + 15;
-    let firing: Vec<Firing> = levels
-        .iter()
-        .map(|_| {
-            case(
+    let failing = vec![
+        (ok("200"), format!("0+{}x{steps}", num(ok_rate))),
+        (ok("500"), format!("0+{}x{steps}", num(err_rate))),
+    ];
+    let mut firing: Vec<Firing> = Vec::new();
+    for (l, _) in &by_levels {
+        for _ in error_levels(l) {
+            let expect = if *l == first {
+                vec![(rate_labels.clone(), fail_ratio)]
+            } else {
+                vec![]
+            };
+            let series = if firing.is_empty() {
+                failing.clone()
+            } else {
+                vec![]
+            };
+            firing.push(case(
                 &format!("{} of the requests fail", percent(fail_ratio)),
-                vec![
-                    (ok("200"), format!("0+{}x{steps}", num(ok_rate))),
-                    (ok("500"), format!("0+{}x{steps}", num(err_rate))),
-                ],
+                series,
                 &eval,
-                vec![(rate_labels.clone(), fail_ratio)],
-            )
-        })
-        .collect();
+                expect,
+            ));
+        }
+    }
     b.alerts(
         specs,
         vec![firing],
@@ -260,71 +315,93 @@ fn service_rules(s: &Settled, file: &str, svcs: &[&Service]) -> Option<RuleFile>
         )],
     );
 
-    // Latency p95: warning at the threshold, critical at twice.
-    let t = alerts.latency_p95_seconds;
+    // Latency p95.
     let bucket = |le: &str| {
         let mut l = base.clone();
         l.insert("le".into(), le.into());
         selector(&format!("{dur}_bucket"), &l)
     };
     let mut specs = Vec::new();
-    for (severity, limit) in [("warning", t), ("critical", 2.0 * t)] {
-        specs.push(spec(
-            "ServiceHighLatency",
-            format!(
-                "service:http_request_duration_seconds:p95_5m{{{svc_sel}}} > {}",
-                num(limit)
-            ),
-            &for_,
-            severity,
-            Text::new().t("Service ").l("service").t(" is slow"),
-            Text::new()
-                .t("95% of the requests to ")
-                .l("service")
-                .t(" in ")
-                .l("environment")
-                .t(" take up to ")
-                .v(Fmt::Duration)
-                .t(format!(" (threshold {}).", seconds_text(limit))),
-        ));
+    for (l, names) in &by_levels {
+        let sel = matcher("service", names);
+        for (severity, limit) in [
+            ("warning", l.latency_p95_seconds),
+            ("critical", l.latency_p95_critical_seconds),
+        ] {
+            specs.push(spec(
+                "ServiceHighLatency",
+                format!(
+                    "service:http_request_duration_seconds:p95_5m{{{sel}}} > {}",
+                    num(limit)
+                ),
+                &for_,
+                severity,
+                Text::new().t("Service ").l("service").t(" is slow"),
+                Text::new()
+                    .t("95% of the requests to ")
+                    .l("service")
+                    .t(" in ")
+                    .l("environment")
+                    .t(" take up to ")
+                    .v(Fmt::Duration)
+                    .t(format!(" (threshold {}).", seconds_text(limit))),
+            ));
+        }
     }
-    // All requests between t and 2t: p95 = t + 0.95 t = 1.95 t (warning, not critical);
-    // all requests between 2t and 4t: p95 = 3.9 t (both).
-    let (le1, le2, le4) = (num(t), num(2.0 * t), num(4.0 * t));
+    // Buckets at the warning t, the critical c and 2c. All requests between t and c:
+    // p95 = t + 0.95 (c - t) (warning, not critical); all between c and 2c: p95 = 1.95 c (both).
+    let (t, c) = (
+        first.latency_p95_seconds,
+        first.latency_p95_critical_seconds,
+    );
+    let (le1, le2, le4) = (num(t), num(c), num(2.0 * c));
     let hist = |counts: [u32; 3]| -> Vec<(String, String)> {
         let mut v = vec![];
-        for (le, c) in [
+        for (le, n) in [
             (le1.as_str(), counts[0]),
             (le2.as_str(), counts[1]),
             (le4.as_str(), counts[2]),
             ("+Inf", counts[2]),
         ] {
-            v.push((bucket(le), format!("0+{c}x{steps}")));
+            v.push((bucket(le), format!("0+{n}x{steps}")));
         }
         v
     };
+    let mid = t + 0.95 * (c - t);
+    let high = 1.95 * c;
+    let (mut warn_case, mut both_case) = (Vec::new(), Vec::new());
+    for (l, _) in &by_levels {
+        let mine = *l == first;
+        let series = |h: Vec<(String, String)>| if warn_case.is_empty() { h } else { vec![] };
+        let wa = if mine {
+            vec![(rate_labels.clone(), mid)]
+        } else {
+            vec![]
+        };
+        let ba = if mine {
+            vec![(rate_labels.clone(), high)]
+        } else {
+            vec![]
+        };
+        let name_w = format!(
+            "requests take {} (between warning and critical)",
+            seconds_text(mid)
+        );
+        let name_b = format!("requests take {} (above critical)", seconds_text(high));
+        let s1 = series(hist([0, 60, 60]));
+        let s2 = if both_case.is_empty() {
+            hist([0, 0, 60])
+        } else {
+            vec![]
+        };
+        warn_case.push(case(&name_w, s1, &eval, wa.clone()));
+        warn_case.push(case(&name_w, vec![], &eval, vec![]));
+        both_case.push(case(&name_b, s2, &eval, ba.clone()));
+        both_case.push(case(&name_b, vec![], &eval, ba));
+    }
     b.alerts(
         specs,
-        vec![
-            vec![
-                case(
-                    "requests take 1.95× the threshold",
-                    hist([0, 60, 60]),
-                    &eval,
-                    vec![(rate_labels.clone(), 1.95 * t)],
-                ),
-                case("", vec![], &eval, vec![]),
-            ],
-            vec![
-                case(
-                    "requests take 3.9× the threshold",
-                    hist([0, 0, 60]),
-                    &eval,
-                    vec![(rate_labels.clone(), 3.9 * t)],
-                ),
-                case("", vec![], &eval, vec![(rate_labels.clone(), 3.9 * t)]),
-            ],
-        ],
+        vec![warn_case, both_case],
         vec![case(
             "requests are faster than the threshold",
             hist([60, 60, 60]),

@@ -9,6 +9,8 @@ use crate::model::*;
 
 use super::Component;
 
+mod rules;
+
 const BLACKBOX_PORT: u16 = 9115;
 const BLACKBOX_LABEL: &str = "__tmp_blackbox_exporter";
 /// The `probe` job's target file.
@@ -98,6 +100,12 @@ fn blackbox(settled: &Settled, out: &mut Contribution, image: String) {
                 .collect();
             out.probes.push(probe(&s.name, urls));
         }
+    }
+    // The public domain (`[deploy.aws] domain`), over HTTPS: its certificate's expiry.
+    if let Some(domain) = &settled.domain {
+        out.probes
+            .push(probe(domain, vec![format!("https://{domain}/")]));
+        rules::contribute(out, domain);
     }
 }
 

@@ -41,7 +41,7 @@ fn containers(settled: &Settled) -> Dashboard {
             "Restarts (1h)",
             "none",
             &[(
-                &format!("changes(container_start_time_seconds{{{sel}}}[1h])"),
+                &crate::components::cadvisor::rules::restarts(&sel, "1h", "name"),
                 "{{name}}",
             )],
             &[],

@@ -17,11 +17,30 @@ fn container_rules(s: &Settled) -> RuleFile {
         ("name", &format!("{}-app-1", s.project)),
         ("service", "cadvisor"),
     ]);
-    let start = selector("container_start_time_seconds", &c);
+    // cAdvisor v0.52.1 serves `container_start_time_seconds` as the container's creation
+    // time (metrics/prometheus.go:1932 `cont.Spec.CreationTime`, from Docker's `Created`
+    // in container/docker/handler.go:184), which a restart does not change; a restart
+    // adds the container label `restartcount` (handler.go:200-203), exported as
+    // `container_label_restartcount` (metrics/prometheus.go:1860), so each restart starts
+    // a new series. Restarts in a window = the series seen in it, less one.
+    let start = |restarts: Option<&str>| {
+        let mut l = c.clone();
+        if let Some(n) = restarts {
+            l.insert("container_label_restartcount".into(), n.into());
+        }
+        selector("container_start_time_seconds", &l)
+    };
     b.alerts(
         vec![spec(
             "ContainerRestarting",
-            "changes(container_start_time_seconds{job=\"cadvisor\",name!=\"\"}[15m]) > 2".into(),
+            format!(
+                "{} > 2",
+                restarts(
+                    "job=\"cadvisor\",name!=\"\"",
+                    "15m",
+                    "environment, instance, job, name, service"
+                )
+            ),
             "0m",
             "warning",
             Text::new().t("Container ").l("name").t(" keeps restarting"),
@@ -33,36 +52,140 @@ fn container_rules(s: &Settled) -> RuleFile {
                 .t(" times in 15 minutes."),
         )],
         vec![vec![case(
-            "three restarts",
-            vec![(start.clone(), "100x5 400x3 700x3 1000x10".into())],
-            "14m",
+            "three restarts (a new restartcount series each)",
+            vec![
+                (start(None), "100x3".into()),
+                (start(Some("1")), "_x3 100x3".into()),
+                (start(Some("2")), "_x6 100x3".into()),
+                (start(Some("3")), "_x9 100x10".into()),
+            ],
+            "12m",
             vec![(c.clone(), 3.0)],
         )]],
         vec![case(
             "no restart",
-            vec![(start.clone(), "100x20".into())],
-            "14m",
+            vec![(start(Some("1")), "100x20".into())],
+            "12m",
             vec![],
         )],
     );
     let ws = selector("container_memory_working_set_bytes", &c);
     let limit = selector("container_spec_memory_limit_bytes", &c);
-    b.alerts(
-        vec![spec(
-            "ContainerMemoryNearLimit",
-            "(container_memory_working_set_bytes{job=\"cadvisor\",name!=\"\"} / container_spec_memory_limit_bytes{job=\"cadvisor\",name!=\"\"} > 0.9) and container_spec_memory_limit_bytes{job=\"cadvisor\",name!=\"\"} > 0".into(),
-            "5m",
-            "warning",
-            Text::new().t("Container ").l("name").t(" is near its memory limit"),
-            Text::new().t("Container ").l("name").t(" uses ").v(Fmt::Percent).t(" of its memory limit."),
-        )],
-        vec![vec![case(
-            "95% of the limit",
-            vec![(ws.clone(), "950x20".into()), (limit.clone(), "1000x20".into())],
+    let lv = s.alerts.levels.container_memory;
+    let specs = crate::components::node_exporter::rules::two(lv.warning, lv.critical)
+        .into_iter()
+        .map(|(sev, t)| {
+            spec(
+                "ContainerMemoryNearLimit",
+                format!("(container_memory_working_set_bytes{{job=\"cadvisor\",name!=\"\"}} / container_spec_memory_limit_bytes{{job=\"cadvisor\",name!=\"\"}} > {}) and container_spec_memory_limit_bytes{{job=\"cadvisor\",name!=\"\"}} > 0", num(t / 100.0)),
+                "5m",
+                sev,
+                Text::new().t("Container ").l("name").t(" is near its memory limit"),
+                Text::new().t("Container ").l("name").t(" uses ").v(Fmt::Percent).t(format!(" of its memory limit (threshold {}%).", num(t))),
+            )
+        })
+        .collect();
+    let used = crate::components::node_exporter::rules::beyond(lv.critical);
+    b.levels(
+        specs,
+        case(
+            &format!("{}% of the limit", num(used)),
+            vec![
+                (ws.clone(), format!("{}x20", num(used * 10.0))),
+                (limit.clone(), "1000x20".into()),
+            ],
             "10m",
-            vec![(c.clone(), 0.95)],
-        )]],
-        vec![case("no limit set", vec![(ws.clone(), "950x20".into()), (limit.clone(), "0x20".into())], "10m", vec![])],
+            vec![(c.clone(), used / 100.0)],
+        ),
+        case(
+            "no limit set",
+            vec![
+                (ws.clone(), "950x20".into()),
+                (limit.clone(), "0x20".into()),
+            ],
+            "10m",
+            vec![],
+        ),
     );
+    oom_and_throttling(&mut b, &c);
     b.finish()
+}
+
+/// OOM kills of a named container and CPU throttling.
+fn oom_and_throttling(b: &mut Builder, c: &std::collections::BTreeMap<String, String>) {
+    // cAdvisor v0.52.1 counts the kernel's OOM kills per container: it reads /dev/kmsg
+    // (utils/oomparser, started in manager/manager.go:1198) and adds one to the counter of
+    // the container the kernel names (manager.go:1249), served as
+    // `container_oom_events_total` (metrics/prometheus.go:1745, OOM metrics are on by
+    // default). When the killed process is the container's main process the container
+    // stops and cAdvisor may have dropped it before counting (manager.go:1240-1243): that
+    // case shows as ContainerRestarting and HostOomKillDetected.
+    let oom = selector("container_oom_events_total", c);
+    b.levels(
+        vec![spec(
+            "ContainerOomKilled",
+            "increase(container_oom_events_total{job=\"cadvisor\",name!=\"\"}[5m]) > 0".into(),
+            "0m",
+            "warning",
+            Text::new()
+                .t("A process of container ")
+                .l("name")
+                .t(" was killed for lack of memory"),
+            Text::new()
+                .t("The kernel's OOM killer killed ")
+                .v(Fmt::Fixed(0))
+                .t(" process(es) in container ")
+                .l("name")
+                .t(" in 5 minutes: raise its memory limit or find the leak."),
+        )],
+        case(
+            "one process killed",
+            vec![(oom.clone(), "0x5 1x10".into())],
+            "8m",
+            vec![(c.clone(), 1.0)],
+        ),
+        case("no kill", vec![(oom, "0x15".into())], "8m", vec![]),
+    );
+    // kubernetes-mixin CPUThrottlingHigh (alerts/resource_alerts.libsonnet): more than 25 %
+    // of the CFS periods throttled, for 15m. cAdvisor v0.52.1 serves both counters for a
+    // container with a CPU quota (metrics/prometheus.go:196-215, `condition: s.Cpu.Quota != 0`);
+    // every production container has a CPU limit.
+    let throttled = selector("container_cpu_cfs_throttled_periods_total", c);
+    let periods = selector("container_cpu_cfs_periods_total", c);
+    let by = "environment, instance, job, name, service";
+    b.levels(
+        vec![spec(
+            "ContainerCpuThrottled",
+            format!("sum by ({by}) (increase(container_cpu_cfs_throttled_periods_total{{job=\"cadvisor\",name!=\"\"}}[5m])) / sum by ({by}) (increase(container_cpu_cfs_periods_total{{job=\"cadvisor\",name!=\"\"}}[5m])) > 0.25"),
+            "15m",
+            "warning",
+            Text::new().t("Container ").l("name").t(" is CPU-throttled"),
+            Text::new()
+                .t("Container ")
+                .l("name")
+                .t(" is throttled in ")
+                .v(Fmt::Percent)
+                .t(" of its CPU periods (threshold 25%): it needs more than its CPU limit."),
+        )],
+        case(
+            "half the periods throttled",
+            vec![(throttled.clone(), "0+50x30".into()), (periods.clone(), "0+100x30".into())],
+            "25m",
+            vec![(c.clone(), 0.5)],
+        ),
+        case(
+            "5% throttled",
+            vec![(throttled, "0+5x30".into()), (periods, "0+100x30".into())],
+            "25m",
+            vec![],
+        ),
+    );
+}
+
+/// Restarts of each container within `window`: the `container_start_time_seconds` series
+/// (one per `restartcount`, see above) seen in the window, less one.
+pub fn restarts(sel: &str, window: &str, by: &str) -> String {
+    format!(
+        "count by ({by}) (count_over_time(container_start_time_seconds{{{sel}}}[{window}])) - 1"
+    )
 }

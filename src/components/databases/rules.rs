@@ -23,6 +23,8 @@ fn database_rules(s: &Settled) -> Vec<RuleFile> {
             ("job", &job),
             ("service", &d.name),
         ]);
+        // `[alerts] database_connections`: the levels of the connections-near-the-limit alerts.
+        b.connections_level = Some(s.alerts.levels.database_connections);
         let k = super::kind(d.kind);
         k.down(&mut b, d, &job, &base);
         k.alerts(&mut b, d, &job, &base);

@@ -7,7 +7,8 @@ use crate::model::*;
 
 use super::Component;
 
-mod rules;
+mod mixin;
+pub mod rules;
 
 /// node-exporter (`[components] node_exporter`).
 pub struct NodeExporter;
@@ -28,7 +29,7 @@ impl Component for NodeExporter {
     fn contribute(&self, s: &Settled) -> Contribution {
         let mut out = Contribution::default();
         node_exporter(&mut out, super::image(s, "node-exporter"));
-        rules::contribute(&mut out);
+        rules::contribute(&mut out, &s.alerts.levels);
         dashboards::contribute(s, &mut out);
         out
     }

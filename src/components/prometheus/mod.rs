@@ -13,6 +13,7 @@ use login::{AM_WEB_FILE, PASSWORD_SECRET, PASSWORD_VAR, WEB_FILE, WEB_USER};
 
 use super::Component;
 
+mod mixin;
 pub mod rules;
 
 /// Prometheus (always runs).
@@ -86,7 +87,7 @@ impl Component for Prometheus {
         );
         job.basic_auth = Some(monitoring_login(s));
         out.add_file(WEB_FILE, "prometheus/web.yml.j2", &"Prometheus");
-        rules::contribute(&mut out);
+        rules::contribute(&mut out, !s.remote_write.is_empty());
         dashboards::contribute(s, &mut out);
         out
     }

@@ -36,15 +36,18 @@ pub(crate) fn self_labels() -> BTreeMap<String, String> {
 }
 
 /// Prometheus's own health (configuration reload, rule evaluation) and the Watchdog.
-pub(super) fn contribute(out: &mut Contribution) {
+pub(super) fn contribute(out: &mut Contribution, remote_write: bool) {
     let mut b = builder("monitoring");
     let prom = self_labels();
     let reload = selector("prometheus_config_last_reload_successful", &prom);
     b.gauge_zero_alert(
         spec(
             "PrometheusConfigReloadFailed",
-            "prometheus_config_last_reload_successful{job=\"prometheus\"} == 0".into(),
-            "5m",
+            // prometheus-mixin PrometheusBadConfig: max_over_time, so one missed scrape
+            // does not restart the `for`.
+            "max_over_time(prometheus_config_last_reload_successful{job=\"prometheus\"}[5m]) == 0"
+                .into(),
+            "10m",
             "warning",
             Text::new().t("Prometheus configuration reload failed"),
             Text::new()
@@ -57,8 +60,8 @@ pub(super) fn contribute(out: &mut Contribution) {
         Gauge {
             series: reload.clone(),
             result: prom.clone(),
-            samples: 15,
-            eval: "10m",
+            samples: 20,
+            eval: "14m",
             firing: "the reload failed",
             quiet: "the reload succeeded",
         },
@@ -96,6 +99,7 @@ pub(super) fn contribute(out: &mut Contribution) {
             vec![],
         )],
     );
+    super::mixin::add(&mut b, &prom, remote_write);
     out.rule_parts.push(b.part(Place::Stack));
 
     let mut b = builder("watchdog");
