@@ -127,6 +127,7 @@ pub fn is_generated_path(path: &str) -> bool {
             rendered(file) && matches!(Format::of(file), Format::Yaml | Format::Shell)
         }
         ["docs", "deploy", "aws.md"] => true,
+        ["deploy", "kubernetes", rest @ ..] => crate::kubernetes::is_generated_path(rest, slug),
         ["monitoring", rest @ ..] if !rest.is_empty() => {
             let (file, folders) = rest.split_last().expect("not empty");
             folders.iter().all(|f| slug(f))

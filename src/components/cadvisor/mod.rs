@@ -7,7 +7,7 @@ use crate::model::*;
 
 use super::Component;
 
-mod rules;
+pub mod rules;
 
 /// cAdvisor (`[components] cadvisor`).
 pub struct Cadvisor;
