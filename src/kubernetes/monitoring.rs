@@ -461,7 +461,6 @@ pub fn alertmanager_config(
         inhibit_rules: inhibit,
         receivers,
         templates: Vec::new(),
-        time_intervals: Vec::new(),
     })
 }
 
@@ -506,7 +505,6 @@ pub fn stack_values(m: &crate::model::Model, t: &Target, env: &Environment) -> S
         inhibit_rules: Vec::new(),
         receivers: vec![serde_json::json!({"name": "null"})],
         templates: Vec::new(),
-        time_intervals: Vec::new(),
     });
     StackValues {
         prometheus: PrometheusValues {

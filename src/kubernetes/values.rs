@@ -96,8 +96,9 @@ pub struct AlertmanagerValues {
     pub alertmanager_spec: AlertmanagerSpec,
 }
 
-/// `alertmanager.config`: every top-level key of an Alertmanager configuration is set, so
-/// Helm's deep merge keeps nothing of the chart's default (its `null` receiver, its route).
+/// `alertmanager.config`: every top-level key of the chart's default configuration is set
+/// (and every key of its route), so Helm's deep merge keeps nothing of it (its `null`
+/// receiver, its route).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertmanagerConfig {
@@ -106,7 +107,6 @@ pub struct AlertmanagerConfig {
     pub inhibit_rules: Vec<serde_json::Value>,
     pub receivers: Vec<serde_json::Value>,
     pub templates: Vec<String>,
-    pub time_intervals: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -21,6 +21,7 @@ mod grafana;
 mod hostile;
 mod init;
 mod inventory;
+mod kubernetes;
 mod live;
 mod lockfile;
 mod quoting;
