@@ -11,6 +11,8 @@
 //! fields denied.
 
 pub mod check;
+mod gitops;
+mod helm;
 mod monitoring;
 pub mod objects;
 mod readme;
@@ -124,8 +126,8 @@ pub fn build(section: Option<&Kubernetes>, model: &Model) -> Option<Cluster> {
     if k.workloads {
         workloads::build(&mut out, &targets);
     }
-    monitoring::helm(&mut out, &targets);
-    monitoring::gitops(&mut out, k, &targets);
+    helm::helm(&mut out, &targets);
+    gitops::gitops(&mut out, k, &targets);
     readme::build(&mut out, k, &targets);
     let mut files = out.files;
     files.sort();

@@ -1,6 +1,6 @@
 //! `deploy/kubernetes/README.md`: install order, the secrets to create, the checks.
 
-use super::monitoring::{alertmanager_secret, grafana_secret, remote_write_secret};
+use super::helm::{alertmanager_secret, grafana_secret, remote_write_secret};
 use super::section::{Gitops, Kubernetes, Mode, Target};
 use super::values::{BLACKBOX_EXPORTER, KUBE_PROMETHEUS_STACK};
 use super::{Out, ROOT};

@@ -555,3 +555,63 @@ fn every_kubernetes_file_is_one_object_with_the_header_and_check_covers_it() {
         assert!(check.stdout.contains(rel.as_str()), "{}", check.stdout);
     }
 }
+
+#[test]
+fn the_ci_job_passes_actionlint_and_its_validation_steps_pass_here() {
+    let (Some(actionlint), Some(kubectl), Some(kv), Some(python)) = (
+        require_tool("actionlint-files"),
+        require_tool("kubectl"),
+        require_tool("kubernetes-validate"),
+        require_tool("python"),
+    ) else {
+        return;
+    };
+    let (name, p) = generated().into_iter().next().unwrap();
+    let wf = p.path().join(".github/workflows/obsgen.yml");
+    let (code, text) = tool(Command::new(&actionlint).arg(&wf));
+    assert_eq!(code, 0, "{name}: actionlint:\n{text}");
+    let v = yaml(&std::fs::read_to_string(&wf).unwrap());
+    let steps = v["jobs"]["kubernetes"]["steps"].as_array().unwrap();
+    let dry = steps
+        .iter()
+        .find(|s| {
+            s["if"]
+                .as_str()
+                .is_some_and(|c| c.contains("OBSGEN_KIND_DRY_RUN"))
+        })
+        .expect("the optional kind dry run");
+    assert!(dry["run"].as_str().unwrap().contains("--dry-run=server"));
+    // The steps that need no network, run as the runner would (tools from this machine).
+    let temp = tempfile::tempdir().unwrap();
+    let path = format!(
+        "{}:{}:{}:{}",
+        kubectl.parent().unwrap().display(),
+        kv.parent().unwrap().display(),
+        python.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut ran = 0;
+    for s in steps {
+        let (Some(run), Some(step)) = (s["run"].as_str(), s["name"].as_str()) else {
+            continue;
+        };
+        if s.get("if").is_some() || step.starts_with("Install") {
+            continue;
+        }
+        let dir = s["working-directory"]
+            .as_str()
+            .map_or(p.path().to_path_buf(), |d| p.path().join(d));
+        let (code, out) = tool(
+            Command::new("bash")
+                .args(["-euo", "pipefail", "-c", run])
+                .current_dir(dir)
+                .env("RUNNER_TEMP", temp.path())
+                .env("PATH", &path),
+        );
+        assert_eq!(code, 0, "{name}: step `{step}`:\n{out}");
+        ran += 1;
+    }
+    assert_eq!(ran, 3, "{name}");
+    let built = std::fs::read_dir(temp.path().join("k8s")).unwrap().count();
+    assert!(built >= 6, "{built} built files");
+}
