@@ -615,3 +615,51 @@ fn the_ci_job_passes_actionlint_and_its_validation_steps_pass_here() {
     let built = std::fs::read_dir(temp.path().join("k8s")).unwrap().count();
     assert!(built >= 6, "{built} built files");
 }
+
+#[test]
+fn argo_cd_and_flux_objects_pass_their_upstream_crd_schemas_with_unknown_fields_rejected() {
+    let Some(python) = require_tool("python") else {
+        return;
+    };
+    let fixtures = repo().join("tests/fixtures/kubernetes");
+    let crds: Vec<PathBuf> = std::fs::read_dir(&fixtures)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with("-crd.yaml"))
+        .collect();
+    assert_eq!(crds.len(), 5, "{crds:?}");
+    let script = fixtures.join("validate-crd.py");
+    let mut kinds = std::collections::BTreeSet::new();
+    for (name, p) in generated() {
+        let gitops = files(&p, |f| f.starts_with("gitops/"));
+        let paths: Vec<PathBuf> = gitops.iter().map(|f| kube(&p, f)).collect();
+        for f in &paths {
+            kinds.insert(yaml(&std::fs::read_to_string(f).unwrap())["kind"].to_string());
+        }
+        let (code, text) = tool(Command::new(&python).arg(&script).args(&crds).args(&paths));
+        assert_eq!(code, 0, "{name}:\n{text}");
+        assert!(
+            text.contains(&format!("{} passed, 0 failed", paths.len())),
+            "{text}"
+        );
+        // The check can fail: an unknown field in a spec.
+        let work = tempfile::tempdir().unwrap();
+        let bad = work.path().join("bad.yaml");
+        let text = std::fs::read_to_string(&paths[0]).unwrap();
+        std::fs::write(&bad, text.replace("\nspec:\n", "\nspec:\n  bogus: 1\n")).unwrap();
+        let (code, out) = tool(Command::new(&python).arg(&script).args(&crds).arg(&bad));
+        assert_ne!(code, 0, "{name}: an unknown field passed:\n{out}");
+    }
+    for k in [
+        "Application",
+        "GitRepository",
+        "HelmRepository",
+        "HelmRelease",
+        "Kustomization",
+    ] {
+        assert!(
+            kinds.contains(&format!("\"{k}\"")),
+            "{k} never checked: {kinds:?}"
+        );
+    }
+}
