@@ -1,7 +1,7 @@
 //! `gitops/<env>/`: Argo CD Applications (server-side apply) or Flux GitRepository,
 //! HelmRepository, HelmRelease and Kustomizations of every environment.
 
-use super::helm::{blackbox_values, stack_values};
+use super::helm::{alloy_values, blackbox_values, loki_values, stack_values};
 use super::monitoring::BLACKBOX_SERVICE;
 use super::objects::*;
 use super::section::{Gitops, Kubernetes, Mode, Target};
@@ -86,6 +86,18 @@ pub fn gitops(out: &mut Out, k: &Kubernetes, targets: &[Target]) {
                     BLACKBOX_EXPORTER,
                     BLACKBOX_SERVICE.into(),
                     serde_json::to_value(blackbox_values()).expect("values"),
+                ));
+            }
+            if m.logging == crate::model::LogBackend::Loki {
+                charts.push((
+                    LOKI,
+                    LOKI.name.into(),
+                    serde_json::to_value(loki_values(m)).expect("values"),
+                ));
+                charts.push((
+                    ALLOY,
+                    ALLOY.name.into(),
+                    serde_json::to_value(alloy_values(t)).expect("values"),
                 ));
             }
         }

@@ -272,6 +272,36 @@ pub fn helm(out: &mut Out, targets: &[Target]) {
             ),
             &stack_values(m, t, env),
         );
+        if m.logging == crate::model::LogBackend::Loki {
+            for (c, about, text) in [
+                (
+                    LOKI,
+                    "Loki: one binary, filesystem storage, the [logging] retention.",
+                    super::yaml(&loki_values(m)),
+                ),
+                (
+                    ALLOY,
+                    "Grafana Alloy: the pod logs of the environment's namespace to Loki, labelled\nservice, namespace, pod, container and environment.",
+                    super::yaml(&alloy_values(t)),
+                ),
+            ] {
+                let text = format!(
+                    "# {}\n# Values of chart {} {} ({}) for environment \"{}\", release {} in namespace {}.\n# {}\n{text}",
+                    out.header,
+                    c.name,
+                    c.version,
+                    c.repository,
+                    t.environment,
+                    c.name,
+                    t.monitoring_namespace,
+                    about.replace('\n', "\n# ")
+                );
+                out.put_text(
+                    format!("helm/{}/values-{}.yaml", c.name, t.environment),
+                    text,
+                );
+            }
+        }
         if m.components.blackbox {
             let c = BLACKBOX_EXPORTER;
             out.put(
@@ -283,5 +313,111 @@ pub fn helm(out: &mut Out, targets: &[Target]) {
                 &blackbox_values(),
             );
         }
+    }
+}
+
+/// Loki's values: one binary with filesystem storage and the `[logging]` retention.
+pub fn loki_values(m: &crate::model::Model) -> LokiValues {
+    LokiValues {
+        deployment_mode: "Monolithic".into(),
+        loki: LokiConfig {
+            auth_enabled: false,
+            common_config: LokiCommon {
+                replication_factor: 1,
+            },
+            storage: LokiStorage {
+                kind: "filesystem".into(),
+            },
+            schema_config: serde_json::json!({"configs": [{
+                "from": "2024-04-01",
+                "store": "tsdb",
+                "object_store": "filesystem",
+                "schema": "v13",
+                "index": {"prefix": "index_", "period": "24h"},
+            }]}),
+            structured_config: serde_json::json!({
+                "limits_config": {"retention_period": format!("{}h", m.addons.log_retention_hours)},
+                "compactor": {"retention_enabled": true, "delete_request_store": "filesystem"},
+            }),
+        },
+        single_binary: Replicas { replicas: 1 },
+    }
+}
+
+/// The Alloy configuration of an environment: its namespace's pod logs to Loki, with the
+/// labels of the Compose pipeline (`service`, `container`, `environment`) and the pod's.
+pub fn alloy_config(t: &Target) -> String {
+    let q = crate::quote::yaml_str;
+    format!(
+        r#"discovery.kubernetes "pods" {{
+  role = "pod"
+
+  namespaces {{
+    names = [{ns}]
+  }}
+}}
+
+discovery.relabel "pods" {{
+  targets = discovery.kubernetes.pods.targets
+
+  rule {{
+    source_labels = ["__meta_kubernetes_pod_label_app_kubernetes_io_name"]
+    target_label  = "service"
+  }}
+
+  rule {{
+    source_labels = ["__meta_kubernetes_pod_container_name"]
+    target_label  = "container"
+  }}
+
+  rule {{
+    source_labels = ["__meta_kubernetes_namespace"]
+    target_label  = "namespace"
+  }}
+
+  rule {{
+    source_labels = ["__meta_kubernetes_pod_name"]
+    target_label  = "pod"
+  }}
+
+  rule {{
+    target_label = "environment"
+    replacement  = {env}
+  }}
+}}
+
+loki.source.kubernetes "pods" {{
+  targets    = discovery.relabel.pods.output
+  forward_to = [loki.write.loki.receiver]
+}}
+
+loki.write "loki" {{
+  endpoint {{
+    url = {url}
+  }}
+}}
+"#,
+        ns = q(&t.namespace),
+        env = q(&t.environment),
+        url = q(&format!(
+            "http://loki.{}.svc:3100/loki/api/v1/push",
+            t.monitoring_namespace
+        )),
+    )
+}
+
+/// Alloy's values: one replica (it reads logs through the API: more would ship them twice).
+pub fn alloy_values(t: &Target) -> AlloyValues {
+    AlloyValues {
+        alloy: AlloySettings {
+            config_map: AlloyConfigMap {
+                create: true,
+                content: alloy_config(t),
+            },
+        },
+        controller: AlloyController {
+            kind: "deployment".into(),
+            replicas: 1,
+        },
     }
 }

@@ -205,6 +205,17 @@ pub fn verify(files: &[File]) -> Result<()> {
             parse_back::<values::BlackboxValues>(p, text)?;
             continue;
         }
+        if rest.starts_with("helm/loki/") {
+            parse_back::<values::LokiValues>(p, text)?;
+            continue;
+        }
+        if rest.starts_with("helm/alloy/") {
+            parse_back::<values::AlloyValues>(p, text)?;
+            let v: values::AlloyValues = serde_saphyr::from_str(text)?;
+            crate::components::logs::check_alloy(&v.alloy.config_map.content)
+                .map_err(|e| anyhow!("{p}: the Alloy configuration: {e}"))?;
+            continue;
+        }
         match kind {
             "Kustomization" if probe["apiVersion"] == "kustomize.config.k8s.io/v1beta1" => {
                 parse_back::<Kustomization>(p, text)?

@@ -2,7 +2,7 @@
 
 use super::helm::{alertmanager_secret, grafana_secret, remote_write_secret};
 use super::section::{Gitops, Kubernetes, Mode, Target};
-use super::values::{BLACKBOX_EXPORTER, KUBE_PROMETHEUS_STACK};
+use super::values::{ALLOY, BLACKBOX_EXPORTER, KUBE_PROMETHEUS_STACK, LOKI};
 use super::{Out, ROOT};
 
 pub fn build(out: &mut Out, k: &Kubernetes, targets: &[Target]) {
@@ -44,6 +44,18 @@ pub fn build(out: &mut Out, k: &Kubernetes, targets: &[Target]) {
                 "helm repo add prometheus-community {}\nhelm upgrade --install {} prometheus-community/{} --version {} \\\n  --namespace {} --create-namespace -f {ROOT}/helm/{}/values-{}.yaml\n",
                 c.repository, t.release, c.name, c.version, t.monitoring_namespace, c.name, t.environment
             ));
+            if m.logging == crate::model::LogBackend::Loki {
+                s.push_str(&format!(
+                    "helm repo add grafana-community {}\nhelm repo add grafana {}\n",
+                    LOKI.repository, ALLOY.repository
+                ));
+                for (repo, c) in [("grafana-community", LOKI), ("grafana", ALLOY)] {
+                    s.push_str(&format!(
+                        "helm upgrade --install {} {repo}/{} --version {} \\\n  --namespace {} -f {ROOT}/helm/{}/values-{}.yaml\n",
+                        c.name, c.name, c.version, t.monitoring_namespace, c.name, t.environment
+                    ));
+                }
+            }
             if m.components.blackbox {
                 let b = BLACKBOX_EXPORTER;
                 s.push_str(&format!(

@@ -200,3 +200,86 @@ pub struct BlackboxValues {
 pub struct BlackboxConfig {
     pub modules: serde_json::Value,
 }
+
+pub const LOKI: Chart = Chart {
+    name: "loki",
+    repository: "https://grafana-community.github.io/helm-charts",
+    version: "18.11.0",
+};
+
+pub const ALLOY: Chart = Chart {
+    name: "alloy",
+    repository: "https://grafana.github.io/helm-charts",
+    version: "1.11.1",
+};
+
+/// `values-<env>.yaml` of Loki: one binary, filesystem storage, the `[logging]` retention.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LokiValues {
+    pub deployment_mode: String,
+    pub loki: LokiConfig,
+    pub single_binary: Replicas,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LokiConfig {
+    #[serde(rename = "auth_enabled")]
+    pub auth_enabled: bool,
+    pub common_config: LokiCommon,
+    pub storage: LokiStorage,
+    pub schema_config: serde_json::Value,
+    /// Merged into Loki's configuration as it is: the retention.
+    pub structured_config: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LokiCommon {
+    #[serde(rename = "replication_factor")]
+    pub replication_factor: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LokiStorage {
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Replicas {
+    pub replicas: u32,
+}
+
+/// `values-<env>.yaml` of Grafana Alloy: one replica reading the environment's pod logs
+/// through the API and pushing them to Loki.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AlloyValues {
+    pub alloy: AlloySettings,
+    pub controller: AlloyController,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AlloySettings {
+    pub config_map: AlloyConfigMap,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AlloyConfigMap {
+    pub create: bool,
+    pub content: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AlloyController {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub replicas: u32,
+}
