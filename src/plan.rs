@@ -219,6 +219,11 @@ mod tests {
             "deploy/aws/notes.md",
             "deploy/aws/.obsgen-abc123",
             "docs/deploy/gcp.md",
+            "deploy/kubernetes/notes.txt",
+            "deploy/kubernetes/x.yaml",
+            "deploy/kubernetes/monitoring/.obsgen-abc123",
+            "deploy/kubernetes/monitoring/prod/Notes.yaml",
+            "deploy/kubernetes/../obsgen.toml",
             "docs/README.md",
             "monitoring/docs/readme.md",
         ] {
@@ -236,6 +241,9 @@ mod tests {
             "deploy/aws/cloudformation.yaml",
             "deploy/aws/secrets.sh",
             "docs/deploy/aws.md",
+            "deploy/kubernetes/README.md",
+            "deploy/kubernetes/monitoring/production/servicemonitor-api.yaml",
+            "deploy/kubernetes/monitoring/production/tests/containers.test.yml",
         ] {
             assert!(is_generated_path(good), "{good}");
         }
