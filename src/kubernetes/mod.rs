@@ -238,3 +238,57 @@ pub fn verify(files: &[File]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files() -> Vec<File> {
+        let text = include_str!("../../examples/kubernetes/obsgen.toml");
+        crate::project::generate_from(text, "obsgen.toml", None)
+            .unwrap()
+            .files
+            .into_iter()
+            .filter(|f| f.path.starts_with(ROOT))
+            .collect()
+    }
+
+    #[test]
+    fn verify_rejects_an_unknown_field_and_a_file_that_does_not_read_back() {
+        let good = files();
+        assert!(good.len() > 40, "{}", good.len());
+        verify(&good).unwrap();
+        for (path, from, to) in [
+            (
+                "monitoring/production/servicemonitor-api.yaml",
+                "  endpoints:\n",
+                "  bogus: 1\n  endpoints:\n",
+            ),
+            (
+                "apps/base/deployment-api.yaml",
+                "      automountServiceAccountToken: false\n",
+                "      automountServiceAccountToken: false\n      hostNetwork: true\n",
+            ),
+            (
+                "helm/kube-prometheus-stack/values-development.yaml",
+                "grafana:\n",
+                "grafana:\n  adminPassword: x\n",
+            ),
+            (
+                "monitoring/production/probe-api.yaml",
+                "jobName: probe",
+                "jobName:   probe",
+            ),
+        ] {
+            let mut bad = good.clone();
+            let f = bad
+                .iter_mut()
+                .find(|f| f.path == format!("{ROOT}/{path}"))
+                .unwrap();
+            let text = String::from_utf8(f.bytes.clone()).unwrap();
+            assert!(text.contains(from), "{path}");
+            f.bytes = text.replacen(from, to, 1).into_bytes();
+            assert!(verify(&bad).is_err(), "{path}: {to:?} passed");
+        }
+    }
+}
