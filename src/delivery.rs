@@ -17,6 +17,10 @@ pub struct Delivery {
     pub ci: Option<Ci>,
     /// The AWS deployment, when `[deploy.aws]` is set.
     pub aws: Option<Aws>,
+    /// The Kubernetes files, when `[kubernetes]` is set (rendered as built, not seen by
+    /// templates).
+    #[serde(skip)]
+    pub kubernetes: Option<crate::kubernetes::Cluster>,
 }
 
 impl Delivery {
@@ -24,13 +28,19 @@ impl Delivery {
     pub fn build(m: &Manifest, model: &Model) -> Delivery {
         let ci = crate::ci::build(m, model);
         let aws = crate::aws::build(m, model, ci.as_ref());
-        Delivery { ci, aws }
+        let kubernetes = crate::kubernetes::build(m.kubernetes.as_ref(), model);
+        Delivery {
+            ci,
+            aws,
+            kubernetes,
+        }
     }
 
     /// The workflow files, the CloudFormation template, the secrets script and the guide.
     pub fn artifacts(&self) -> Vec<Artifact> {
         let mut out = crate::ci::artifacts(self.ci.as_ref());
         out.extend(crate::aws::artifacts(self.aws.as_ref()));
+        out.extend(crate::kubernetes::artifacts(self.kubernetes.as_ref()));
         out
     }
 }

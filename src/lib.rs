@@ -24,6 +24,7 @@ pub mod fsx;
 pub mod gitignore;
 pub mod grafana;
 pub mod init;
+pub mod kubernetes;
 pub mod layers;
 pub mod load;
 pub mod lock;

@@ -57,6 +57,9 @@ pub struct Manifest {
     pub ci: Option<Ci>,
     #[serde(default)]
     pub deploy: Deploy,
+    /// `[kubernetes]`: the same monitoring on a cluster (docs/kubernetes.md).
+    #[serde(default)]
+    pub kubernetes: Option<crate::kubernetes::Kubernetes>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -127,6 +127,7 @@ pub fn is_generated_path(path: &str) -> bool {
             rendered(file) && matches!(Format::of(file), Format::Yaml | Format::Shell)
         }
         ["docs", "deploy", "aws.md"] => true,
+        ["deploy", "kubernetes", rest @ ..] => crate::kubernetes::is_generated_path(rest, slug),
         ["monitoring", rest @ ..] if !rest.is_empty() => {
             let (file, folders) = rest.split_last().expect("not empty");
             folders.iter().all(|f| slug(f))
@@ -218,6 +219,11 @@ mod tests {
             "deploy/aws/notes.md",
             "deploy/aws/.obsgen-abc123",
             "docs/deploy/gcp.md",
+            "deploy/kubernetes/notes.txt",
+            "deploy/kubernetes/x.yaml",
+            "deploy/kubernetes/monitoring/.obsgen-abc123",
+            "deploy/kubernetes/monitoring/prod/Notes.yaml",
+            "deploy/kubernetes/../obsgen.toml",
             "docs/README.md",
             "monitoring/docs/readme.md",
         ] {
@@ -235,6 +241,9 @@ mod tests {
             "deploy/aws/cloudformation.yaml",
             "deploy/aws/secrets.sh",
             "docs/deploy/aws.md",
+            "deploy/kubernetes/README.md",
+            "deploy/kubernetes/monitoring/production/servicemonitor-api.yaml",
+            "deploy/kubernetes/monitoring/production/tests/containers.test.yml",
         ] {
             assert!(is_generated_path(good), "{good}");
         }

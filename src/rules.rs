@@ -58,6 +58,11 @@ impl Text {
         self.0.push(Part::Value(f));
         self
     }
+    /// Appends the parts of another text.
+    pub fn push(mut self, other: Text) -> Self {
+        self.0.extend(other.0);
+        self
+    }
 
     /// The Go template Prometheus expands.
     pub fn template(&self) -> String {

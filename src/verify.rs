@@ -126,6 +126,7 @@ pub fn check_published_networks(path: &str, base: &Json, overlay: &Json) -> Resu
 /// Checks every rendered file; returns the first problem as a bug report.
 pub fn verify(model: &Model, files: &[File]) -> Result<()> {
     let header = model.header();
+    crate::kubernetes::verify(files).map_err(|e| anyhow!("bug in obsgen: generated {e:#}"))?;
     let paths: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
     let mut base_services = BTreeSet::new();
     let mut base_compose = Json::Null;

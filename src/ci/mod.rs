@@ -31,6 +31,7 @@
 mod ci_yml;
 mod deploy_yml;
 mod gates;
+mod kubernetes_job;
 mod obsgen_yml;
 mod verify;
 mod workflow;
@@ -77,7 +78,21 @@ pub fn build(m: &Manifest, model: &Model) -> Option<Ci> {
         .unwrap_or_else(|| DEFAULT_REGISTRY.into());
     let branch = ci.branch.clone().unwrap_or_else(|| DEFAULT_BRANCH.into());
     let gates = Gates::of(ci);
-    let mut workflows = vec![obsgen_workflow(model, &pins, &branch)];
+    let mut obsgen = obsgen_workflow(model, &pins, &branch);
+    if let Some(k) = &m.kubernetes {
+        let names: Vec<String> = model.environments.iter().map(|e| e.name.clone()).collect();
+        let mut namespaces: Vec<String> = k
+            .targets(&model.project, &names)
+            .into_iter()
+            .flat_map(|t| [t.namespace, t.monitoring_namespace])
+            .collect();
+        namespaces.sort();
+        namespaces.dedup();
+        obsgen
+            .jobs
+            .push(kubernetes_job::kubernetes_job(&pins, &namespaces));
+    }
+    let mut workflows = vec![obsgen];
     if let Some(w) = ci_workflow(model, &pins, &registry, &branch, gates) {
         workflows.push(w);
     }

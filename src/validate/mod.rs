@@ -310,6 +310,7 @@ pub fn validate(loaded: &Loaded<Manifest>) -> Vec<Diagnostic> {
     check_addons(&mut c, m);
     check_delivery(&mut c, m);
     c.out.extend(crate::components::check(m, c.spans));
+    c.out.extend(crate::kubernetes::check(m, c.spans));
 
     // ---- published host ports, per environment (needs the resolved environment settings)
     // Needs every environment and the profile to resolve; other problems don't matter.

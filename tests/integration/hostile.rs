@@ -263,6 +263,19 @@ branch = @branch@
 region = @region@
 instance_type = @instance_type@
 domain = @domain@
+
+[kubernetes]
+release = @k8s_release@
+monitoring_namespace = @k8s_mns@
+gitops = "argocd"
+repository = @k8s_repo@
+revision = @k8s_rev@
+workloads = true
+
+[kubernetes.environment.@env_name@]
+namespace = @k8s_namespace@
+release = @k8s_env_release@
+monitoring_namespace = @k8s_env_mns@
 "#;
 
 /// How a probe reads the value it finds.
@@ -710,6 +723,34 @@ const FIELDS: &[Field] = &[
       &[at("file:deploy/aws/cloudformation.yaml", "Parameters.InstanceType.Default", Eq, "{v}")]),
     f("deploy.aws.domain", "domain", "domainval.example.com", "DNS name: Grafana root URL (Compose), workflows, docs", NONE, &["a.example.com$x"],
       &[at(ENV_PROD, "services.grafana.environment.GF_SERVER_ROOT_URL", Eq, "https://grafana.{v}/")]),
+    // ---- [kubernetes]
+    f("kubernetes.environment.<key>", "env_name", "qa", "DNS label: the same environment name, as a table key", NONE, &["qa\u{7f}"],
+      &[at("text:deploy/kubernetes/monitoring/{v}/kustomization.yaml", "", Contains, "Monitoring objects of environment \"{v}\"")]),
+    f("kubernetes.environment.*.namespace", "k8s_namespace", "nsval", "DNS label: Kubernetes namespace (objects, README, CI dry run)", NONE, NAME_ATTACKS,
+      &[at(K8S_README, "", Contains, "create namespace {v} ")]),
+    f("kubernetes.environment.*.release", "k8s_env_release", "envrelval", "DNS label: Helm release (`release` label)", NONE, NAME_ATTACKS,
+      &[at(K8S_README, "", Contains, "| {v} |")]),
+    f("kubernetes.environment.*.monitoring_namespace", "k8s_env_mns", "envmnsval", "DNS label: monitoring namespace", NONE, NAME_ATTACKS,
+      &[at(K8S_README, "", Contains, "dashboards/{v}\n")]),
+    f("kubernetes.release", "k8s_release", "krelval", "DNS label: Helm release (`release` label)", NONE, &["a\u{85}b", "x.y", "A"],
+      &[at("file:deploy/kubernetes/monitoring/production/servicemonitor-api.yaml", "metadata.labels.release", Eq, "{v}")]),
+    f("kubernetes.monitoring_namespace", "k8s_mns", "kmnsval", "DNS label: monitoring namespace", NONE, NAME_ATTACKS,
+      &[at(K8S_README, "", Contains, "dashboards/{v}\n")]),
+    f("kubernetes.repository", "k8s_repo", "https://git.example.com/repo.git", "Git URL: Argo CD Applications, Flux GitRepository", K8S_REPO,
+      &["https://x/{{ y }}", "https://x/a b", "file:///etc/passwd", "https://x/\u{85}"],
+      &[at(K8S_APP, "spec.sources.*.repoURL", Eq, "{v}")]),
+    f("kubernetes.revision", "k8s_rev", "main", "git branch or tag: Argo CD targetRevision, Flux ref", BRANCH, &["a b", "-x", "a..b", "{{ x }}"],
+      &[at(K8S_APP, "spec.sources.*.targetRevision", Eq, "{v}")]),
+];
+
+const K8S_README: &str = "text:deploy/kubernetes/README.md";
+const K8S_APP: &str = "file:deploy/kubernetes/gitops/production/application-monitoring.yaml";
+/// A Git repository URL.
+const K8S_REPO: &[&str] = &[
+    "https://git.example.com/a$b.git",
+    "https://git.example.com:8443/p.git",
+    "https://git.example.com/a%20b?x=1&y=2",
+    "ssh://git@git.example.com/a#b.git",
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -2926,8 +2967,12 @@ fn the_decoders_read_what_their_consumers_read() {
         "ci-placeholder-ci-placeholder-$C-$$-${"
     );
     let (text, lines) = manifest(&BTreeMap::from([("env_name", "q\"a".to_string())]));
-    assert_eq!(lines["env_name"].len(), 2, "{text}");
+    assert_eq!(lines["env_name"].len(), 3, "{text}");
     assert!(text.contains("[environment.\"q\\\"a\"]"), "{text}");
+    assert!(
+        text.contains("[kubernetes.environment.\"q\\\"a\"]"),
+        "{text}"
+    );
     assert_eq!(
         yaml_text("a: [1e3, yes, 'x']\nb: {c: null}\n").unwrap(),
         serde_json::json!({"a": ["1e3", "yes", "x"], "b": {"c": "null"}})

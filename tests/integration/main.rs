@@ -24,6 +24,7 @@ mod hostile;
 mod init;
 mod install;
 mod inventory;
+mod kubernetes;
 mod live;
 mod live_databases;
 mod lockfile;

@@ -1,22 +1,83 @@
 //! The containers' alerts (`rules/containers.yml`): restarting, near the memory limit,
-//! with their tests.
+//! OOM kills and CPU throttling, with their tests. The same builder makes the Kubernetes
+//! variant ([`kubernetes`]): there cAdvisor is the kubelet's (`job="kubelet"`,
+//! `metrics_path="/metrics/cadvisor"`) and a container is named by its namespace, pod and
+//! container labels.
 
+use std::collections::BTreeMap;
+
+use crate::model::alerting::Level;
 use crate::model::{Contribution, Settled};
 use crate::rules::*;
 
 pub(super) fn contribute(s: &Settled, out: &mut Contribution) {
-    out.rules.push(container_rules(s));
+    out.rules.push(container_rules(&Runtime {
+        selector: "job=\"cadvisor\",name!=\"\"".into(),
+        series: labels(&[
+            ("environment", ENV),
+            ("instance", "cadvisor:8080"),
+            ("job", "cadvisor"),
+            ("name", &format!("{}-app-1", s.project)),
+            ("service", "cadvisor"),
+        ]),
+        by: "environment, instance, job, name, service",
+        // A restart adds cAdvisor's `restartcount` container label (see `container_rules`).
+        restart_label: "container_label_restartcount",
+        who: Text::new().l("name"),
+        memory: s.alerts.levels.container_memory,
+    }));
 }
 
-fn container_rules(s: &Settled) -> RuleFile {
+/// The containers' alerts on Kubernetes, for the containers of `namespace` (the series of
+/// the kubelet's cAdvisor, as kube-prometheus-stack scrapes them), at the stack's
+/// container memory levels.
+pub fn kubernetes(namespace: &str, memory: Level) -> RuleFile {
+    container_rules(&Runtime {
+        selector: format!(
+            "job=\"kubelet\",metrics_path=\"/metrics/cadvisor\",namespace=\"{namespace}\",container!=\"\""
+        ),
+        series: labels(&[
+            ("container", "app"),
+            ("instance", "10.0.0.1:10250"),
+            ("job", "kubelet"),
+            ("metrics_path", "/metrics/cadvisor"),
+            ("namespace", namespace),
+            ("pod", "app-5d9f7c6b8-x2x4q"),
+        ]),
+        by: "instance, job, metrics_path, namespace, pod, container",
+        // A restarted container is a new container: a new cgroup, so a new `id` series.
+        restart_label: "id",
+        who: Text::new()
+            .l("namespace")
+            .t("/")
+            .l("pod")
+            .t("/")
+            .l("container"),
+        memory,
+    })
+}
+
+/// Where the container series come from.
+struct Runtime {
+    /// The selector of a container's series.
+    selector: String,
+    /// The labels of one container's series in the tests.
+    series: BTreeMap<String, String>,
+    /// The labels that name one container (for the aggregations).
+    by: &'static str,
+    /// The label whose new value marks a restarted container.
+    restart_label: &'static str,
+    /// How an annotation names the container (after the word "container").
+    who: Text,
+    /// Memory levels, percent of the limit.
+    memory: Level,
+}
+
+fn container_rules(rt: &Runtime) -> RuleFile {
     let mut b = Builder::new("containers", "the containers (cAdvisor)");
-    let c = labels(&[
-        ("environment", ENV),
-        ("instance", "cadvisor:8080"),
-        ("job", "cadvisor"),
-        ("name", &format!("{}-app-1", s.project)),
-        ("service", "cadvisor"),
-    ]);
+    let c = rt.series.clone();
+    let sel = rt.selector.as_str();
+    let who = || Text::new().t("Container ").push(rt.who.clone());
     // cAdvisor v0.52.1 serves `container_start_time_seconds` as the container's creation
     // time (metrics/prometheus.go:1932 `cont.Spec.CreationTime`, from Docker's `Created`
     // in container/docker/handler.go:184), which a restart does not change; a restart
@@ -26,27 +87,18 @@ fn container_rules(s: &Settled) -> RuleFile {
     let start = |restarts: Option<&str>| {
         let mut l = c.clone();
         if let Some(n) = restarts {
-            l.insert("container_label_restartcount".into(), n.into());
+            l.insert(rt.restart_label.into(), n.into());
         }
         selector("container_start_time_seconds", &l)
     };
     b.alerts(
         vec![spec(
             "ContainerRestarting",
-            format!(
-                "{} > 2",
-                restarts(
-                    "job=\"cadvisor\",name!=\"\"",
-                    "15m",
-                    "environment, instance, job, name, service"
-                )
-            ),
+            format!("{} > 2", restarts(sel, "15m", rt.by)),
             "0m",
             "warning",
-            Text::new().t("Container ").l("name").t(" keeps restarting"),
-            Text::new()
-                .t("Container ")
-                .l("name")
+            who().t(" keeps restarting"),
+            who()
                 .t(" restarted ")
                 .v(Fmt::Fixed(0))
                 .t(" times in 15 minutes."),
@@ -71,17 +123,17 @@ fn container_rules(s: &Settled) -> RuleFile {
     );
     let ws = selector("container_memory_working_set_bytes", &c);
     let limit = selector("container_spec_memory_limit_bytes", &c);
-    let lv = s.alerts.levels.container_memory;
+    let lv = rt.memory;
     let specs = crate::components::node_exporter::rules::two(lv.warning, lv.critical)
         .into_iter()
         .map(|(sev, t)| {
             spec(
                 "ContainerMemoryNearLimit",
-                format!("(container_memory_working_set_bytes{{job=\"cadvisor\",name!=\"\"}} / container_spec_memory_limit_bytes{{job=\"cadvisor\",name!=\"\"}} > {}) and container_spec_memory_limit_bytes{{job=\"cadvisor\",name!=\"\"}} > 0", num(t / 100.0)),
+                format!("(container_memory_working_set_bytes{{{sel}}} / container_spec_memory_limit_bytes{{{sel}}} > {}) and container_spec_memory_limit_bytes{{{sel}}} > 0", num(t / 100.0)),
                 "5m",
                 sev,
-                Text::new().t("Container ").l("name").t(" is near its memory limit"),
-                Text::new().t("Container ").l("name").t(" uses ").v(Fmt::Percent).t(format!(" of its memory limit (threshold {}%).", num(t))),
+                who().t(" is near its memory limit"),
+                who().t(" uses ").v(Fmt::Percent).t(format!(" of its memory limit (threshold {}%).", num(t))),
             )
         })
         .collect();
@@ -107,12 +159,15 @@ fn container_rules(s: &Settled) -> RuleFile {
             vec![],
         ),
     );
-    oom_and_throttling(&mut b, &c);
+    oom_and_throttling(&mut b, rt);
     b.finish()
 }
 
 /// OOM kills of a named container and CPU throttling.
-fn oom_and_throttling(b: &mut Builder, c: &std::collections::BTreeMap<String, String>) {
+fn oom_and_throttling(b: &mut Builder, rt: &Runtime) {
+    let c = &rt.series;
+    let sel = rt.selector.as_str();
+    let who = || Text::new().t("Container ").push(rt.who.clone());
     // cAdvisor v0.52.1 counts the kernel's OOM kills per container: it reads /dev/kmsg
     // (utils/oomparser, started in manager/manager.go:1198) and adds one to the counter of
     // the container the kernel names (manager.go:1249), served as
@@ -124,18 +179,18 @@ fn oom_and_throttling(b: &mut Builder, c: &std::collections::BTreeMap<String, St
     b.levels(
         vec![spec(
             "ContainerOomKilled",
-            "increase(container_oom_events_total{job=\"cadvisor\",name!=\"\"}[5m]) > 0".into(),
+            format!("increase(container_oom_events_total{{{sel}}}[5m]) > 0"),
             "0m",
             "warning",
             Text::new()
                 .t("A process of container ")
-                .l("name")
+                .push(rt.who.clone())
                 .t(" was killed for lack of memory"),
             Text::new()
                 .t("The kernel's OOM killer killed ")
                 .v(Fmt::Fixed(0))
                 .t(" process(es) in container ")
-                .l("name")
+                .push(rt.who.clone())
                 .t(" in 5 minutes: raise its memory limit or find the leak."),
         )],
         case(
@@ -152,17 +207,15 @@ fn oom_and_throttling(b: &mut Builder, c: &std::collections::BTreeMap<String, St
     // every production container has a CPU limit.
     let throttled = selector("container_cpu_cfs_throttled_periods_total", c);
     let periods = selector("container_cpu_cfs_periods_total", c);
-    let by = "environment, instance, job, name, service";
+    let by = rt.by;
     b.levels(
         vec![spec(
             "ContainerCpuThrottled",
-            format!("sum by ({by}) (increase(container_cpu_cfs_throttled_periods_total{{job=\"cadvisor\",name!=\"\"}}[5m])) / sum by ({by}) (increase(container_cpu_cfs_periods_total{{job=\"cadvisor\",name!=\"\"}}[5m])) > 0.25"),
+            format!("sum by ({by}) (increase(container_cpu_cfs_throttled_periods_total{{{sel}}}[5m])) / sum by ({by}) (increase(container_cpu_cfs_periods_total{{{sel}}}[5m])) > 0.25"),
             "15m",
             "warning",
-            Text::new().t("Container ").l("name").t(" is CPU-throttled"),
-            Text::new()
-                .t("Container ")
-                .l("name")
+            who().t(" is CPU-throttled"),
+            who()
                 .t(" is throttled in ")
                 .v(Fmt::Percent)
                 .t(" of its CPU periods (threshold 25%): it needs more than its CPU limit."),
