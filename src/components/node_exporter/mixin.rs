@@ -78,6 +78,50 @@ pub(super) fn add(b: &mut Builder, base: &BTreeMap<String, String>) {
         ),
     );
 
+    // node-mixin NodeFilesystemFilesFillingUp (warning tier): < 40 % of the inodes free and
+    // none left within 24 hours at the rate of the last 6, for 1h.
+    let free = selector("node_filesystem_files_free", &fs);
+    let files = selector("node_filesystem_files", &fs);
+    b.levels(
+        vec![spec(
+            "HostInodesWillRunOutIn24Hours",
+            format!(
+                "node_filesystem_files_free{{{fs_sel}}} / node_filesystem_files{{{fs_sel}}} * 100 < 40 and predict_linear(node_filesystem_files_free{{{fs_sel}}}[6h], 24 * 60 * 60) < 0 and node_filesystem_readonly{{{fs_sel}}} == 0"
+            ),
+            "1h",
+            "warning",
+            Text::new().t("The host will run out of inodes within 24 hours"),
+            Text::new()
+                .t("Filesystem ")
+                .l("mountpoint")
+                .t(" of ")
+                .l("instance")
+                .t(" has ")
+                .v(Fmt::Fixed(1))
+                .t("% of its inodes free and, at the rate of the last 6 hours, none left within a day."),
+        )],
+        case(
+            "inodes used up at 30 a minute",
+            vec![
+                (free.clone(), "39000-30x480".into()),
+                (files.clone(), "100000x480".into()),
+                (ro.clone(), "0x480".into()),
+            ],
+            "7h",
+            vec![(fs.clone(), 26.4)],
+        ),
+        case(
+            "39% free, steady",
+            vec![
+                (free, "39000x480".into()),
+                (files, "100000x480".into()),
+                (ro.clone(), "0x480".into()),
+            ],
+            "7h",
+            vec![],
+        ),
+    );
+
     // node-mixin NodeFilesystemSpaceFillingUp, critical tier: < 20 % free and full within
     // 4 hours at the rate of the last 6, for 1h.
     let avail = selector("node_filesystem_avail_bytes", &fs);
