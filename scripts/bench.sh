@@ -263,5 +263,8 @@ echo
 echo "Per-service cost (least squares over sizes $SIZES):"
 echo "$SLOPES"
 echo
+SIZE=$(wc -c <"$BIN")
+echo "Release binary: $SIZE bytes ($(awk -v b="$SIZE" 'BEGIN { printf "%.1f MB", b / 1e6 }'); target ≤ 8 MB)"
+printf '\n## Binary\n\n%s bytes\n' "$SIZE" >>"$RESULTS"
 echo "Source: $REV. Markdown results: $RESULTS"
 exit 0
