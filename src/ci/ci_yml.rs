@@ -14,9 +14,9 @@ fn language_steps(lang: Language, ctx: &str, pins: &Pins) -> Vec<Step> {
     let ctx = &gh(ctx).into_string();
     match lang {
         Language::Node => vec![
-            Step::uses(
-                "Set up Node.js",
-                &pins.action("setup-node"),
+            Step::setup(
+                Language::Node,
+                pins,
                 &[
                     ("node-version", pins.tool("node")),
                     ("cache", "npm"),
@@ -28,9 +28,9 @@ fn language_steps(lang: Language, ctx: &str, pins: &Pins) -> Vec<Step> {
             Step::run("Test", &["npm test --if-present"]).dir(ctx),
         ],
         Language::Python => vec![
-            Step::uses(
-                "Set up Python",
-                &pins.action("setup-python"),
+            Step::setup(
+                Language::Python,
+                pins,
                 &[("python-version", pins.tool("python"))],
             ),
             Step::run(
@@ -52,9 +52,9 @@ fn language_steps(lang: Language, ctx: &str, pins: &Pins) -> Vec<Step> {
             .dir(ctx),
         ],
         Language::Go => vec![
-            Step::uses(
-                "Set up Go",
-                &pins.action("setup-go"),
+            Step::setup(
+                Language::Go,
+                pins,
                 &[
                     ("go-version-file", &in_ctx("go.mod")),
                     ("cache-dependency-path", &in_ctx("go.sum")),
@@ -86,9 +86,9 @@ fn language_steps(lang: Language, ctx: &str, pins: &Pins) -> Vec<Step> {
             Step::run("Test", &["cargo test --locked"]).dir(ctx),
         ],
         Language::Java => vec![
-            Step::uses(
-                "Set up Java",
-                &pins.action("setup-java"),
+            Step::setup(
+                Language::Java,
+                pins,
                 &[
                     ("distribution", "temurin"),
                     ("java-version", pins.tool("java")),

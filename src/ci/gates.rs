@@ -42,9 +42,9 @@ pub(super) fn audit_steps(
     let dir = gh(ctx).into_string();
     let steps = match lang {
         Language::Node => vec![
-            Step::uses(
-                "Set up Node.js",
-                &pins.action("setup-node"),
+            Step::setup(
+                Language::Node,
+                pins,
                 &[("node-version", pins.tool("node"))],
             ),
             Step::run(
@@ -54,9 +54,9 @@ pub(super) fn audit_steps(
             .dir(&dir),
         ],
         Language::Python => vec![
-            Step::uses(
-                "Set up Python",
-                &pins.action("setup-python"),
+            Step::setup(
+                Language::Python,
+                pins,
                 &[("python-version", pins.tool("python"))],
             ),
             Step::run(
@@ -72,9 +72,9 @@ pub(super) fn audit_steps(
             .dir(&dir),
         ],
         Language::Go => vec![
-            Step::uses(
-                "Set up Go",
-                &pins.action("setup-go"),
+            Step::setup(
+                Language::Go,
+                pins,
                 &[
                     (
                         "go-version-file",

@@ -67,6 +67,20 @@ pub struct Step {
 }
 
 impl Step {
+    /// The step that installs `lang`'s toolchain with its pinned `setup-*` action (Rust is
+    /// installed with rustup and has none).
+    pub fn setup(lang: crate::manifest::Language, pins: &Pins, with: &[(&str, &str)]) -> Step {
+        use crate::manifest::Language;
+        let (name, action) = match lang {
+            Language::Node => ("Set up Node.js", "setup-node"),
+            Language::Python => ("Set up Python", "setup-python"),
+            Language::Go => ("Set up Go", "setup-go"),
+            Language::Java => ("Set up Java", "setup-java"),
+            Language::Rust | Language::Other => panic!("bug: no setup action for {lang:?}"),
+        };
+        Step::uses(name, &pins.action(action), with)
+    }
+
     /// A `run:` step. Its script never holds a GitHub expression: every `${{` in `lines`
     /// is written so that the runner gives it to the shell as it is. Each line goes into
     /// a YAML literal block, so none may hold a line break (values that reach a script
